@@ -1,0 +1,209 @@
+//! Credentials: signing and checking access tokens (JWT, one pinned algorithm,
+//! issuer and audience), hashing opaque tokens, and the authenticated [`Viewer`].
+//! Looking credentials up in the database is the identity module's job.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::{Rng, distr::Alphanumeric};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    config::{Config, Environment},
+    error::{AppError, AppResult},
+    ids::UserId,
+    modules::identity::domain::{Role, Scope},
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    aud: String,
+    /// The user's public id.
+    sub: Uuid,
+    /// The session the token belongs to: revoking it revokes the token.
+    sid: Uuid,
+    iat: i64,
+    exp: i64,
+}
+
+/// A checked access token.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessToken {
+    pub user: Uuid,
+    pub session: Uuid,
+}
+
+pub struct TokenKeys {
+    header: Header,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    access_ttl: Duration,
+}
+
+impl TokenKeys {
+    /// Ed25519 key files if given, else the HS256 secret; without either, an
+    /// ephemeral secret in development and a refusal to start in production.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let (algorithm, encoding, decoding) = match (&config.jwt_private_key_file, &config.jwt_public_key_file) {
+            (Some(private), Some(public)) => (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_pem(&std::fs::read(private)?)?,
+                DecodingKey::from_ed_pem(&std::fs::read(public)?)?,
+            ),
+            _ => {
+                let secret = match &config.jwt_secret {
+                    Some(secret) => {
+                        let secret = secret.expose_secret().as_bytes().to_vec();
+                        anyhow::ensure!(secret.len() >= 32, "XPR_JWT_SECRET must be at least 32 bytes");
+                        secret
+                    }
+                    None if config.environment() == Environment::Development => {
+                        tracing::warn!(
+                            "XPR_JWT_SECRET is not set: using an ephemeral secret (development only); \
+                             tokens stop working when the server restarts"
+                        );
+                        random_secret(48).into_bytes()
+                    }
+                    None => anyhow::bail!(
+                        "in production XPR_JWT_SECRET or XPR_JWT_PRIVATE_KEY_FILE/XPR_JWT_PUBLIC_KEY_FILE must be set"
+                    ),
+                };
+                (Algorithm::HS256, EncodingKey::from_secret(&secret), DecodingKey::from_secret(&secret))
+            }
+        };
+        // Exactly one algorithm is accepted: no `none`, no algorithm confusion.
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            header: Header::new(algorithm),
+            encoding,
+            decoding,
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            access_ttl: Duration::seconds(config.access_token_ttl_secs),
+        })
+    }
+
+    pub fn issue(&self, user: Uuid, session: Uuid) -> AppResult<(String, DateTime<Utc>)> {
+        let now = Utc::now();
+        let expires_at = now + self.access_ttl;
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.issuer.clone(),
+            sub: user,
+            sid: session,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&self.header, &claims, &self.encoding).map_err(AppError::internal)?;
+        Ok((token, expires_at))
+    }
+
+    pub fn verify(&self, token: &str) -> AppResult<AccessToken> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|err| {
+            AppError::Unauthenticated(match err.kind() {
+                ErrorKind::ExpiredSignature => "access token expired".into(),
+                _ => "invalid access token".into(),
+            })
+        })?;
+        Ok(AccessToken { user: data.claims.sub, session: data.claims.sid })
+    }
+}
+
+/// A random alphanumeric secret (refresh tokens, API tokens, one-time tokens).
+pub fn random_secret(len: usize) -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}
+
+/// Opaque tokens are long random strings, so a fast hash is enough to store them.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How the viewer authenticated.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { id: i64 },
+    ApiToken { scopes: Vec<Scope> },
+}
+
+/// The authenticated user of a request, loaded fresh from the database on every
+/// request so that revocations, bans and role changes apply at once everywhere.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub id: UserId,
+    pub uuid: Uuid,
+    pub role: Role,
+    pub email_verified: bool,
+    pub suspended: bool,
+    pub credential: Credential,
+}
+
+impl Viewer {
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        match &self.credential {
+            Credential::Session { .. } => true,
+            Credential::ApiToken { scopes } => scopes.contains(&scope),
+        }
+    }
+
+    pub fn require_scope(&self, scope: Scope) -> AppResult<()> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("this API token lacks the `{}` scope", scope.as_str())))
+        }
+    }
+
+    /// Account management (passwords, sessions, tokens) needs a signed-in
+    /// session: an API token can never mint or manage credentials.
+    pub fn require_session(&self) -> AppResult<i64> {
+        match self.credential {
+            Credential::Session { id } => Ok(id),
+            Credential::ApiToken { .. } => {
+                Err(AppError::forbidden("this action needs a signed-in session, not an API token"))
+            }
+        }
+    }
+
+    pub fn is(&self, user: UserId) -> bool {
+        self.id == user
+    }
+}
+
+/// The outcome of reading the `Authorization` header or `connection_init` payload.
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    #[default]
+    Anonymous,
+    Viewer(Viewer),
+    /// A credential was presented but refused; fields that need a viewer say why.
+    Refused(String),
+}
+
+impl Auth {
+    pub fn viewer(&self) -> Option<&Viewer> {
+        match self {
+            Auth::Viewer(viewer) => Some(viewer),
+            _ => None,
+        }
+    }
+
+    pub fn require(&self) -> AppResult<&Viewer> {
+        match self {
+            Auth::Viewer(viewer) => Ok(viewer),
+            Auth::Anonymous => Err(AppError::unauthenticated()),
+            Auth::Refused(reason) => Err(AppError::Unauthenticated(reason.clone())),
+        }
+    }
+}

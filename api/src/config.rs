@@ -1,0 +1,164 @@
+//! Configuration: one typed struct read once from the environment (or flags)
+//! at start, with defaults, validated before anything starts.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, ValueEnum};
+use secrecy::SecretString;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Every setting of the server. The README's configuration table mirrors this.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Database URL: `postgres://…` or `sqlite://…`. Unset: an SQLite file in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Redis URL (`redis://…`) for the event bus and shared rate limits. Unset: in-process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    #[arg(long, env = "XPR_REDIS_PREFIX", default_value = "xpr")]
+    pub redis_prefix: String,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "XPR_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite file, mail files and media.
+    #[arg(long, env = "XPR_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `development` allows an ephemeral JWT secret. Default: development when
+    /// DATABASE_URL is unset, production otherwise.
+    #[arg(long, env = "XPR_ENV", value_enum)]
+    pub environment: Option<Environment>,
+
+    /// HS256 secret for access tokens (at least 32 bytes).
+    #[arg(long, env = "XPR_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Ed25519 private key (PEM) for access tokens; with the public key, used instead of the secret.
+    #[arg(long, env = "XPR_JWT_PRIVATE_KEY_FILE", requires = "jwt_public_key_file")]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// Ed25519 public key (PEM) matching XPR_JWT_PRIVATE_KEY_FILE.
+    #[arg(long, env = "XPR_JWT_PUBLIC_KEY_FILE", requires = "jwt_private_key_file")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// `iss` and `aud` of access tokens; tokens with another value are refused.
+    #[arg(long, env = "XPR_JWT_ISSUER", default_value = "xpr-api")]
+    pub jwt_issuer: String,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "XPR_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+
+    /// Refresh token (session) lifetime in seconds.
+    #[arg(long, env = "XPR_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: i64,
+
+    /// SMTP URL (`smtps://user:pass@host`, `smtp://host:25?tls=required`). Unset: mail is written to `<data dir>/mail`.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// Sender of outgoing mail.
+    #[arg(long, env = "XPR_MAIL_FROM", default_value = "XP-R <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// Public URL of the web app, used in links sent by mail.
+    #[arg(long, env = "XPR_PUBLIC_URL", default_value = "http://localhost:4200")]
+    pub public_url: String,
+
+    /// Comma-separated origins allowed by CORS (`*` for any). Empty: none.
+    #[arg(long, env = "XPR_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
+    /// Log format.
+    #[arg(long, env = "XPR_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy you run).
+    #[arg(long, env = "XPR_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Maximum depth of a GraphQL query.
+    #[arg(long, env = "XPR_MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_query_depth: usize,
+
+    /// Maximum complexity of a GraphQL query (each field 1, lists times their `first`).
+    #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
+    pub max_query_complexity: usize,
+
+    /// Maximum size of a request body in bytes.
+    #[arg(long, env = "XPR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Maximum number of operations in one batched request.
+    #[arg(long, env = "XPR_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
+    /// Login and password-reset attempts allowed per account per window.
+    #[arg(long, env = "XPR_RATE_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    pub rate_limit_per_account: u32,
+
+    /// Login, register and password-reset attempts allowed per client address per window.
+    #[arg(long, env = "XPR_RATE_LIMIT_PER_ADDRESS", default_value_t = 50)]
+    pub rate_limit_per_address: u32,
+
+    /// Rate-limit window in seconds.
+    #[arg(long, env = "XPR_RATE_LIMIT_WINDOW_SECS", default_value_t = 900)]
+    pub rate_limit_window_secs: u64,
+
+    /// Directory holding GraphiQL's npm packages (see README); unset: `<data dir>/graphiql`.
+    #[arg(long, env = "XPR_GRAPHIQL_DIR")]
+    pub graphiql_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn environment(&self) -> Environment {
+        self.environment.unwrap_or(match self.database_url {
+            None => Environment::Development,
+            Some(_) => Environment::Production,
+        })
+    }
+
+    /// The database URL to use: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.sqlite_path().display()),
+        }
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("xpr.sqlite3")
+    }
+
+    pub fn graphiql_dir(&self) -> PathBuf {
+        self.graphiql_dir.clone().unwrap_or_else(|| self.data_dir.join("graphiql"))
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.access_token_ttl_secs > 0, "XPR_ACCESS_TOKEN_TTL_SECS must be positive");
+        anyhow::ensure!(
+            self.refresh_token_ttl_secs > self.access_token_ttl_secs,
+            "XPR_REFRESH_TOKEN_TTL_SECS must be longer than the access token lifetime"
+        );
+        anyhow::ensure!(self.max_batch > 0, "XPR_MAX_BATCH must be at least 1");
+        anyhow::ensure!(self.rate_limit_window_secs > 0, "XPR_RATE_LIMIT_WINDOW_SECS must be positive");
+        Ok(())
+    }
+}

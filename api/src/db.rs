@@ -1,0 +1,43 @@
+//! Database connections: PostgreSQL, or the embedded SQLite file by default.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait, sqlx};
+use xpr_migration::{Migrator, MigratorTrait};
+
+use crate::config::Config;
+
+/// Opens a pool. `max` bounds its connections; SQLite gets WAL and a busy timeout
+/// because it allows one writer at a time.
+pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnection> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let mut options = ConnectOptions::new(config.database_url());
+    options
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Ok(Database::connect(options).await?)
+}
+
+/// Applies pending migrations. On PostgreSQL they run in one transaction under
+/// an advisory lock, so replicas starting together apply them exactly once.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7870001)").await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The one error type. Its variants are what a client can act on; they map to
+//! `extensions.code` here and nowhere else.
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql turns
+//! any `Display` error into a client error carrying its text, which is how raw
+//! database messages leak. Without it, `?` in a resolver must go through
+//! [`From<AppError> for async_graphql::Error`], which hides internals.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum AppError {
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    BadInput(Vec<FieldError>),
+    Conflict(String),
+    RateLimited { retry_after_secs: u64 },
+    Internal(std::sync::Arc<anyhow::Error>),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated("authentication required".into())
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::Forbidden(reason.into())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        Self::BadInput(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(std::sync::Arc::new(err.into()))
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::BadInput(fields) => match fields.as_slice() {
+                [one] => format!("invalid input: {}: {}", one.field, one.message),
+                _ => "invalid input".into(),
+            },
+            Self::RateLimited { retry_after_secs } => format!("too many attempts; retry after {retry_after_secs} s"),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        // Classified by SQLSTATE / SQLite code through SeaORM, never by message text.
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict("already exists".into()),
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(source) = &err {
+            tracing::error!(error = ?source, "internal error");
+        }
+        let code = err.code();
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            match &err {
+                AppError::BadInput(fields) => {
+                    ext.set("fields", async_graphql::Value::from_json(serde_json::json!(fields)).unwrap_or_default())
+                }
+                AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Schema assembly: one merged root per operation type, the `Node` interface,
+//! and the depth and complexity limits.
+
+pub mod context;
+pub mod pagination;
+
+use async_graphql::{EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
+
+use crate::{
+    app::AppState,
+    error::AppResult,
+    graphql::context::ContextExt,
+    ids::parse_uuid,
+    modules::identity::{
+        self,
+        graphql::{IdentityMutation, IdentityQuery, User},
+    },
+};
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+#[derive(MergedObject, Default)]
+pub struct Query(NodeQuery, IdentityQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation);
+
+/// An object with a global id (its UUID), fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    User(User),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global id; null when it doesn't exist or isn't visible.
+    async fn node(&self, ctx: &async_graphql::Context<'_>, id: ID) -> AppResult<Option<Node>> {
+        let uuid = parse_uuid("id", &id)?;
+        let user = identity::selectors::visible_user_by_uuid(&ctx.state().db, ctx.auth().viewer(), uuid).await?;
+        Ok(user.map(|user| Node::User(User(user))))
+    }
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+pub fn build_schema(state: AppState) -> AppSchema {
+    let (depth, complexity) = (state.config.max_query_depth, state.config.max_query_complexity);
+    builder().data(state).limit_depth(depth).limit_complexity(complexity).finish()
+}
+
+/// The SDL that `schema.graphql` holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,304 @@
+//! GraphQL over HTTP, our own extractor rather than async-graphql-axum's
+//! lenient one: JSON bodies only, media types and status codes per the
+//! GraphQL-over-HTTP spec, queries only over GET, capped batches, and every
+//! error with an `extensions.code`. WebSocket upgrades on the same path.
+
+use async_graphql::{
+    BatchRequest, Data, Request, Response, ServerError, Value,
+    http::ALL_WEBSOCKET_PROTOCOLS,
+    parser::types::{DocumentOperations, OperationType},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    body::{Body, Bytes},
+    extract::{FromRequestParts, Request as HttpRequest, State, WebSocketUpgrade},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use serde::Serialize;
+use tracing::Instrument;
+
+use super::HttpState;
+use crate::{
+    auth::Auth,
+    graphql::context::{ClientInfo, Loaders, RequestContext},
+    metrics::OperationLabels,
+    modules::identity::selectors,
+};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    /// Picks the response type from `Accept`; absent means legacy `application/json`.
+    fn negotiate(headers: &HeaderMap) -> Option<Self> {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+            return Some(Media::Json);
+        };
+        let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+        if types.contains(&GRAPHQL_RESPONSE) {
+            Some(Media::GraphqlResponse)
+        } else if types.iter().any(|t| matches!(*t, JSON | "application/*" | "*/*")) {
+            Some(Media::Json)
+        } else {
+            None
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// A response body: `data` is left out entirely for request errors, as the spec asks.
+#[derive(Serialize)]
+struct Body_<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, Value>,
+}
+
+/// One executed operation: its body and whether it failed before execution.
+struct Outcome {
+    response: Response,
+    request_error: bool,
+}
+
+impl Outcome {
+    fn body(&self) -> Body_<'_> {
+        Body_ {
+            data: (!self.request_error).then_some(&self.response.data),
+            errors: &self.response.errors,
+            extensions: &self.response.extensions,
+        }
+    }
+}
+
+fn error_response(status: StatusCode, media: Media, code: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
+}
+
+fn coded(message: &str, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    error
+}
+
+pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: HttpRequest) -> HttpResponse {
+    let media = Media::negotiate(request.headers());
+    let Some(media) = media else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            Media::Json,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let is_json = content_type.parse::<mime::Mime>().is_ok_and(|m| {
+        m.essence_str() == JSON && m.get_param(mime::CHARSET).is_none_or(|charset| charset == mime::UTF_8)
+    });
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as application/json",
+        );
+    }
+    let headers = request.headers().clone();
+    let body = match axum::body::to_bytes(request.into_body(), state.app.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(_) => {
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "PAYLOAD_TOO_LARGE", "request body too large");
+        }
+    };
+    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
+        Ok(batch) => batch,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                "the body is not a GraphQL request in JSON",
+            );
+        }
+    };
+    execute(&state, client, &headers, batch, media, false).await
+}
+
+pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: HttpRequest) -> HttpResponse {
+    let (mut parts, _) = request.into_parts();
+    if parts.headers.get(header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")) {
+        return websocket(state, client, &mut parts).await;
+    }
+    let Some(media) = Media::negotiate(&parts.headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            Media::Json,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let request = match async_graphql::http::parse_query_string(parts.uri.query().unwrap_or("")) {
+        Ok(request) => request,
+        Err(_) => return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", "malformed query string"),
+    };
+    execute(&state, client, &parts.headers, BatchRequest::Single(request), media, true).await
+}
+
+async fn authenticate(state: &HttpState, authorization: Option<&str>) -> Auth {
+    match authorization.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim()) {
+        None | Some("") => Auth::Anonymous,
+        Some(token) => selectors::authenticate(&state.app, token).await,
+    }
+}
+
+async fn execute(
+    state: &HttpState,
+    client: ClientInfo,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    media: Media,
+    get: bool,
+) -> HttpResponse {
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
+    let context = RequestContext { auth: authenticate(state, authorization).await, client };
+    match batch {
+        BatchRequest::Single(request) => match run(state, &context, request, get).await {
+            Ok(outcome) => {
+                let status = if outcome.request_error && media == Media::GraphqlResponse {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                respond(status, media, &outcome.body())
+            }
+            Err(response) => response,
+        },
+        BatchRequest::Batch(requests) if requests.len() > state.app.config.max_batch => error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            &format!("at most {} operations per batch", state.app.config.max_batch),
+        ),
+        BatchRequest::Batch(requests) => {
+            let mut outcomes = Vec::with_capacity(requests.len());
+            for request in requests {
+                match run(state, &context, request, get).await {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(response) => return response,
+                }
+            }
+            let bodies: Vec<Body_<'_>> = outcomes.iter().map(Outcome::body).collect();
+            respond(StatusCode::OK, media, &bodies)
+        }
+    }
+}
+
+fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).map(Bytes::from).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
+}
+
+/// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
+async fn run(
+    state: &HttpState,
+    context: &RequestContext,
+    mut request: Request,
+    get: bool,
+) -> Result<Outcome, HttpResponse> {
+    let operation = request.operation_name.clone();
+    let kind = match request.parsed_query() {
+        Ok(document) => operation_type(&document.operations, operation.as_deref()),
+        Err(err) => {
+            let response = Response::from_errors(vec![coded(&err.message, "GRAPHQL_PARSE_FAILED")]);
+            return Ok(Outcome { response, request_error: true });
+        }
+    };
+    if get && kind.is_some_and(|kind| kind != OperationType::Query) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Media::Json,
+            "METHOD_NOT_ALLOWED",
+            "only queries may use GET; send mutations with POST",
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Err(response);
+    }
+    let request = request.data(context.clone()).data(Loaders::new(&state.app.db));
+    let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
+    let mut response = state.schema.execute(request).instrument(span).await;
+
+    // Errors before execution have no path and leave `data` null.
+    let request_error = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = match error.message.as_str() {
+                _ if !request_error => "BAD_USER_INPUT",
+                "Query is nested too deep." | "Query is too complex." => "QUERY_TOO_COMPLEX",
+                _ => "GRAPHQL_VALIDATION_FAILED",
+            };
+            extensions.set("code", code);
+        }
+    }
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    state.app.metrics.graphql_operations.get_or_create(&OperationLabels { outcome }).inc();
+    Ok(Outcome { response, request_error })
+}
+
+fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+    match (operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        _ => None,
+    }
+}
+
+/// `graphql-transport-ws` or legacy `graphql-ws`; the access token comes in
+/// the `connection_init` payload because browsers can't set WebSocket headers.
+async fn websocket(state: HttpState, client: ClientInfo, parts: &mut axum::http::request::Parts) -> HttpResponse {
+    let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
+        Ok(protocol) => protocol,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let schema = state.schema.clone();
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = ["authToken", "token", "Authorization", "authorization"]
+                    .iter()
+                    .find_map(|key| payload.get(*key).and_then(|v| v.as_str()).map(str::to_owned));
+                let auth = authenticate(&state, token.as_deref()).await;
+                if let Auth::Refused(reason) = &auth {
+                    return Err(async_graphql::Error::new(reason.clone()));
+                }
+                let mut data = Data::default();
+                data.insert(RequestContext { auth, client });
+                data.insert(Loaders::new(&state.app.db));
+                Ok(data)
+            })
+            .serve()
+    })
+}

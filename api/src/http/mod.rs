@@ -1,0 +1,110 @@
+//! HTTP routes: `/graphql` (POST, GET, WebSocket), GraphiQL at `/`, health,
+//! readiness and metrics. Request ids and tracing spans are set here.
+
+mod graphiql;
+mod graphql;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header, request::Parts},
+    response::IntoResponse,
+    routing::get,
+};
+use tower_http::{
+    cors::{AllowOrigin, Any, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{app::AppState, graphql::AppSchema, graphql::context::ClientInfo};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let cors = cors(&app.config.cors_origins);
+    let graphiql = graphiql::routes(&app.config.graphiql_dir());
+    let state = HttpState { app, schema };
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+        .merge(graphiql)
+        .layer(cors)
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<&String> = origins.iter().filter(|o| !o.is_empty()).collect();
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([REQUEST_ID]);
+    if origins.iter().any(|o| o.as_str() == "*") {
+        layer.allow_origin(Any)
+    } else {
+        layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+    }
+}
+
+/// Ready when the database answers and, if configured, Redis does.
+async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    let database = state.app.db.ping().await.map_err(|err| err.to_string());
+    let bus = match state.app.redis.clone() {
+        None => Ok("in-process"),
+        Some(mut conn) => {
+            redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| "redis").map_err(|err| err.to_string())
+        }
+    };
+    if let Err(err) = &database {
+        tracing::warn!(error = %err, "readiness: database unreachable");
+    }
+    if let Err(err) = &bus {
+        tracing::warn!(error = %err, "readiness: Redis unreachable");
+    }
+    let status = if database.is_ok() && bus.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "bus": bus.unwrap_or("unreachable"),
+    });
+    (status, Json(body))
+}
+
+async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.app.metrics.render())
+}
+
+impl FromRequestParts<HttpState> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        // Behind a proxy we run, its last `X-Forwarded-For` hop is the address it saw.
+        let forwarded = state
+            .app
+            .config
+            .trust_forwarded_for
+            .then(|| parts.headers.get_all("x-forwarded-for").iter().last())
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(ClientInfo { ip: forwarded.or(peer), user_agent })
+    }
+}

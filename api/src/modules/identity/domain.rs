@@ -1,0 +1,270 @@
+//! Identity's plain data and rules: validated newtypes (parse, don't
+//! validate), roles, scopes and the permission decisions. No I/O here.
+
+use async_graphql::Enum;
+use chrono::{DateTime, Utc};
+
+use crate::error::FieldError;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    User,
+    Trusted,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "USER",
+            Role::Trusted => "TRUSTED",
+            Role::Moderator => "MODERATOR",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Role::User, Role::Trusted, Role::Moderator, Role::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn is_moderator(self) -> bool {
+        self >= Role::Moderator
+    }
+}
+
+/// Account status as stored; a suspension past its end reads as active.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Banned,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "ACTIVE",
+            UserStatus::Suspended => "SUSPENDED",
+            UserStatus::Banned => "BANNED",
+        }
+    }
+
+    /// The status in force at `now`, from the stored status and suspension end.
+    pub fn effective(stored: &str, suspended_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        match stored {
+            "BANNED" => UserStatus::Banned,
+            "SUSPENDED" if suspended_until.is_none_or(|until| until > now) => UserStatus::Suspended,
+            _ => UserStatus::Active,
+        }
+    }
+}
+
+/// What an API token may do. Sessions may do everything their role allows.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Read what the owner can read.
+    Read,
+    /// Create and change content as the owner.
+    Write,
+    /// Moderator actions (only for moderators and admins).
+    Moderate,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Moderate => "moderate",
+        }
+    }
+
+    pub fn parse_list(s: &str) -> Vec<Scope> {
+        s.split_whitespace()
+            .filter_map(|name| [Scope::Read, Scope::Write, Scope::Moderate].into_iter().find(|sc| sc.as_str() == name))
+            .collect()
+    }
+}
+
+/// May `actor` change the status (suspend, ban, reinstate) of a user with role `target`?
+/// Moderators act on members only; admins on anyone but themselves.
+pub fn can_change_status(actor: Role, target: Role, is_self: bool) -> Result<(), &'static str> {
+    match () {
+        _ if is_self => Err("you cannot change your own status"),
+        _ if actor == Role::Admin => Ok(()),
+        _ if actor == Role::Moderator && target < Role::Moderator => Ok(()),
+        _ if actor == Role::Moderator => Err("only an admin can suspend or ban moderators and admins"),
+        _ => Err("only moderators and admins can suspend or ban users"),
+    }
+}
+
+/// Only admins set roles, and never their own (so the last admin can't lock everyone out by accident).
+pub fn can_set_role(actor: Role, is_self: bool) -> Result<(), &'static str> {
+    match () {
+        _ if actor != Role::Admin => Err("only admins can change roles"),
+        _ if is_self => Err("you cannot change your own role"),
+        _ => Ok(()),
+    }
+}
+
+/// A handle: 3–32 characters, ASCII letters, digits and `_`, starting with a
+/// letter; unique regardless of case; a few names are reserved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle(String);
+
+const RESERVED_HANDLES: &[&str] =
+    &["admin", "administrator", "moderator", "root", "system", "support", "xpr", "api", "null"];
+
+impl Handle {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| Err(FieldError::new("handle", m));
+        let handle = raw.trim();
+        if !(3..=32).contains(&handle.len()) {
+            return err("must be 3 to 32 characters long");
+        }
+        if !handle.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return err("must start with a letter");
+        }
+        if !handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return err("may contain only letters, digits and underscores");
+        }
+        if RESERVED_HANDLES.contains(&handle.to_ascii_lowercase().as_str()) {
+            return err("is reserved");
+        }
+        Ok(Self(handle.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive key that must be unique.
+    pub fn key(&self) -> String {
+        Self::key_of(&self.0)
+    }
+
+    /// The lookup key of any handle text, valid or not.
+    pub fn key_of(raw: &str) -> String {
+        raw.trim().to_ascii_lowercase()
+    }
+}
+
+/// An email address, trimmed and lower-cased so that one mailbox is one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let email = raw.trim().to_lowercase();
+        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
+            return Err(FieldError::new("email", "is not a valid email address"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that passed the strength check (zxcvbn score 3 of 4 or more).
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// `field` names the input; `related` are the user's other inputs (handle,
+    /// email), which a password must not lean on.
+    pub fn parse(raw: &str, field: &str, related: &[&str]) -> Result<Self, FieldError> {
+        if raw.chars().count() < 10 {
+            return Err(FieldError::new(field, "must be at least 10 characters long"));
+        }
+        if raw.len() > 256 {
+            return Err(FieldError::new(field, "must be at most 256 bytes long"));
+        }
+        if (zxcvbn::zxcvbn(raw, related).score() as u8) < 3 {
+            return Err(FieldError::new(field, "is too easy to guess: use a longer phrase or mix unrelated words"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text with a length limit and no control characters but newlines.
+pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if len < min || len > max {
+        return Err(FieldError::new(field, format!("must be {min} to {max} characters long")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An http(s) URL, e.g. an avatar.
+pub fn url(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let valid = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() <= 2048
+        && value.len() > "https://".len()
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid { Ok(value.to_owned()) } else { Err(FieldError::new(field, "must be an http(s) URL")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_follow_the_rules() {
+        assert_eq!(Handle::parse(" Alice_1 ").unwrap().as_str(), "Alice_1");
+        assert_eq!(Handle::parse("Alice_1").unwrap().key(), "alice_1");
+        for bad in ["ab", "1abc", "_abc", "a-b-c", "héllo", "Admin", &"a".repeat(33)] {
+            assert!(Handle::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(Email::parse("  Bob@Example.COM ").unwrap().as_str(), "bob@example.com");
+        for bad in ["bob", "bob@", "@example.com", "bob@localhost"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        assert!(Password::parse("password123", "password", &[]).is_err());
+        assert!(Password::parse("short", "password", &[]).is_err());
+        assert!(Password::parse("alice_wonder1", "password", &["alice_wonder1"]).is_err());
+        assert!(Password::parse("correct horse battery staple", "password", &[]).is_ok());
+    }
+
+    #[test]
+    fn suspensions_end_by_themselves() {
+        let now = Utc::now();
+        let past = now - chrono::Duration::hours(1);
+        let future = now + chrono::Duration::hours(1);
+        assert_eq!(UserStatus::effective("SUSPENDED", Some(past), now), UserStatus::Active);
+        assert_eq!(UserStatus::effective("SUSPENDED", Some(future), now), UserStatus::Suspended);
+        assert_eq!(UserStatus::effective("SUSPENDED", None, now), UserStatus::Suspended);
+        assert_eq!(UserStatus::effective("BANNED", None, now), UserStatus::Banned);
+    }
+
+    #[test]
+    fn only_admins_act_on_staff() {
+        assert!(can_change_status(Role::Moderator, Role::User, false).is_ok());
+        assert!(can_change_status(Role::Moderator, Role::Moderator, false).is_err());
+        assert!(can_change_status(Role::Admin, Role::Moderator, false).is_ok());
+        assert!(can_change_status(Role::Admin, Role::Admin, true).is_err());
+        assert!(can_change_status(Role::Trusted, Role::User, false).is_err());
+        assert!(can_set_role(Role::Admin, false).is_ok());
+        assert!(can_set_role(Role::Admin, true).is_err());
+        assert!(can_set_role(Role::Moderator, false).is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! Identity reads: users visible to a viewer, the viewer behind a bearer
+//! credential, the viewer's sessions and API tokens, and the user loader.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Select};
+use uuid::Uuid;
+use xpr_entity::{api_token, session, user};
+
+use super::domain::{Handle, Role, Scope, UserStatus};
+use crate::{
+    app::AppState,
+    auth::{Auth, Credential, Viewer, hash_token},
+    error::{AppError, AppResult},
+    graphql::pagination::{self, Page},
+    ids::UserId,
+};
+
+/// Prefix of personal API tokens, which tells them apart from JWTs.
+pub const API_TOKEN_PREFIX: &str = "xpr_";
+
+/// Users the viewer may see: banned accounts only show to moderators.
+fn visible_users(viewer: Option<&Viewer>) -> Select<user::Entity> {
+    let query = user::Entity::find();
+    match viewer {
+        Some(v) if v.role.is_moderator() => query,
+        _ => query.filter(user::Column::Status.ne(UserStatus::Banned.as_str())),
+    }
+}
+
+pub async fn visible_user_by_handle(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    handle: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(visible_users(viewer).filter(user::Column::HandleKey.eq(Handle::key_of(handle))).one(db).await?)
+}
+
+pub async fn visible_user_by_uuid(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    uuid: Uuid,
+) -> AppResult<Option<user::Model>> {
+    Ok(visible_users(viewer).filter(user::Column::Uuid.eq(uuid)).one(db).await?)
+}
+
+pub async fn user_by_uuid(db: &impl ConnectionTrait, uuid: Uuid) -> AppResult<user::Model> {
+    user::Entity::find().filter(user::Column::Uuid.eq(uuid)).one(db).await?.ok_or_else(|| AppError::not_found("user"))
+}
+
+/// Resolves an `Authorization: Bearer …` value (a JWT or an API token) to the
+/// viewer, checking the session or token and the account on every call.
+pub async fn authenticate(state: &AppState, bearer: &str) -> Auth {
+    let result = if bearer.starts_with(API_TOKEN_PREFIX) {
+        viewer_from_api_token(&state.db, bearer).await
+    } else {
+        match state.keys.verify(bearer) {
+            Ok(token) => viewer_from_session(&state.db, token.session, token.user).await,
+            Err(err) => Err(err),
+        }
+    };
+    match result {
+        Ok(viewer) => Auth::Viewer(viewer),
+        Err(AppError::Unauthenticated(reason)) => Auth::Refused(reason),
+        Err(err) => {
+            let err: async_graphql::Error = err.into();
+            Auth::Refused(err.message)
+        }
+    }
+}
+
+fn viewer(user: &user::Model, credential: Credential) -> AppResult<Viewer> {
+    let status = UserStatus::effective(&user.status, user.suspended_until, Utc::now());
+    if status == UserStatus::Banned {
+        return Err(AppError::Unauthenticated("account banned".into()));
+    }
+    Ok(Viewer {
+        id: UserId(user.id),
+        uuid: user.uuid,
+        role: Role::parse(&user.role).unwrap_or(Role::User),
+        email_verified: user.email_verified_at.is_some(),
+        suspended: status == UserStatus::Suspended,
+        credential,
+    })
+}
+
+async fn viewer_from_session(db: &DatabaseConnection, session: Uuid, user: Uuid) -> AppResult<Viewer> {
+    let refused = || AppError::Unauthenticated("session ended; sign in again".into());
+    let (session, owner) = session::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(session::Column::Uuid.eq(session))
+        .one(db)
+        .await?
+        .ok_or_else(refused)?;
+    let owner = owner.filter(|owner| owner.uuid == user).ok_or_else(refused)?;
+    if session.revoked_at.is_some() || session.expires_at <= Utc::now() {
+        return Err(refused());
+    }
+    viewer(&owner, Credential::Session { id: session.id })
+}
+
+async fn viewer_from_api_token(db: &DatabaseConnection, secret: &str) -> AppResult<Viewer> {
+    let refused = || AppError::Unauthenticated("invalid or revoked API token".into());
+    let (token, owner) = api_token::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(api_token::Column::TokenHash.eq(hash_token(secret)))
+        .one(db)
+        .await?
+        .ok_or_else(refused)?;
+    let owner = owner.ok_or_else(refused)?;
+    let now = Utc::now();
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
+        return Err(refused());
+    }
+    viewer(&owner, Credential::ApiToken { scopes: Scope::parse_list(&token.scopes) })
+}
+
+pub async fn sessions_of(db: &DatabaseConnection, user: UserId, page: &Page) -> AppResult<(Vec<session::Model>, bool)> {
+    let select = session::Entity::find()
+        .filter(session::Column::UserId.eq(user.0))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()));
+    pagination::newest_first(db, select, session::Column::Id, session::Column::Uuid, page).await
+}
+
+pub async fn api_tokens_of(
+    db: &DatabaseConnection,
+    user: UserId,
+    page: &Page,
+) -> AppResult<(Vec<api_token::Model>, bool)> {
+    let select = api_token::Entity::find().filter(api_token::Column::UserId.eq(user.0));
+    pagination::newest_first(db, select, api_token::Column::Id, api_token::Column::Uuid, page).await
+}
+
+/// Batches user lookups by internal id. Not filtered by viewer: callers decide
+/// what to show (loaders never authorize).
+pub struct UserLoader {
+    db: DatabaseConnection,
+}
+
+impl UserLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<UserId> for UserLoader {
+    type Value = user::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, user::Model>, Self::Error> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|row| (UserId(row.id), row)).collect())
+    }
+}

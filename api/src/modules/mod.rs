@@ -1,0 +1,5 @@
+//! Domains, one folder each: `service` (writes, rules), `selectors` (reads,
+//! loaders), `graphql` (thin types and fields). Modules use each other's
+//! services and selectors, never each other's tables.
+
+pub mod identity;

@@ -1,0 +1,15 @@
+//! Database migrations, applied in order on start (`xpr migrate` or `xpr serve`).
+//! Schema changes follow expand/contract so that replicas on the previous
+//! release keep working while a new one rolls out.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_identity;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_identity::Migration)]
+    }
+}
