@@ -1,1 +1,6 @@
+//! One integration test binary (linking dominates build time), one module per area.
 
+mod http;
+mod identity;
+mod schema;
+mod websocket;

@@ -1,1 +1,186 @@
+//! Test harness: spawns the real server on an ephemeral port with a database
+//! of its own (SQLite file, or a fresh PostgreSQL database when
+//! `XPR_TEST_DATABASE_URL` is set; Redis when `XPR_TEST_REDIS_URL` is set), and
+//! talks to it over HTTP like any client.
 
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use xpr_api::{App, AppState, Config};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    config: Config,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+/// A signed-in test user.
+pub struct Actor {
+    pub id: String,
+    pub handle: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns a server; `extra` are additional `--flag value` arguments.
+    pub async fn spawn_with(extra: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut args: Vec<String> = vec![
+            "xpr".into(),
+            "--data-dir".into(),
+            data_dir.path().display().to_string(),
+            "--jwt-secret".into(),
+            JWT_SECRET.into(),
+            "--environment".into(),
+            "production".into(),
+        ];
+        let mut postgres = None;
+        if let Ok(admin_url) = std::env::var("XPR_TEST_DATABASE_URL") {
+            let name = format!("xpr_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+            args.extend(["--database-url".into(), format!("{base}/{name}")]);
+            postgres = Some((admin_url, name));
+        }
+        if let Ok(redis_url) = std::env::var("XPR_TEST_REDIS_URL") {
+            let prefix = format!("xpr-test-{}", uuid::Uuid::new_v4().simple());
+            args.extend(["--redis-url".into(), redis_url, "--redis-prefix".into(), prefix]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let config = Args::parse_from(args).config;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = App::build(config).await.expect("build app");
+        let state = app.state.clone();
+        tokio::spawn(app.serve(listener, std::future::pending()));
+        Self { url, state, http: reqwest::Client::new(), data_dir, postgres }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// POSTs a GraphQL operation and returns the JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request =
+            self.http.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request").json().await.expect("JSON body")
+    }
+
+    pub async fn register(&self, handle: &str) -> Actor {
+        let email = format!("{handle}@example.com");
+        let body = self
+            .gql(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }",
+                json!({ "input": { "handle": handle, "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &body["data"]["register"];
+        assert!(payload.is_object(), "register failed: {body}");
+        Actor {
+            id: payload["user"]["id"].as_str().unwrap().to_owned(),
+            handle: handle.to_owned(),
+            email,
+            access: payload["accessToken"].as_str().unwrap().to_owned(),
+            refresh: payload["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// An admin created through the `create-admin` service, then signed in.
+    pub async fn admin(&self, handle: &str) -> Actor {
+        let email = format!("{handle}@example.com");
+        xpr_api::modules::identity::service::create_admin(&self.state, handle, &email, PASSWORD)
+            .await
+            .unwrap_or_else(|_| panic!("create admin"));
+        self.login(handle).await
+    }
+
+    pub async fn login(&self, login: &str) -> Actor {
+        let body = self
+            .gql(
+                None,
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id handle } } }",
+                json!({ "input": { "login": login, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &body["data"]["login"];
+        assert!(payload.is_object(), "login failed: {body}");
+        Actor {
+            id: payload["user"]["id"].as_str().unwrap().to_owned(),
+            handle: payload["user"]["handle"].as_str().unwrap().to_owned(),
+            email: String::new(),
+            access: payload["accessToken"].as_str().unwrap().to_owned(),
+            refresh: payload["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The token in the newest outbox mail to `recipient`.
+    pub async fn mailed_token(&self, recipient: &str) -> String {
+        use xpr_entity::email_outbox;
+        let mail = email_outbox::Entity::find()
+            .order_by_desc(email_outbox::Column::Id)
+            .all(self.db())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.recipient == recipient)
+            .expect("a mail to the recipient");
+        let start = mail.body.find("token=").expect("a token in the mail") + "token=".len();
+        mail.body[start..].chars().take_while(char::is_ascii_alphanumeric).collect()
+    }
+
+    /// SQL statements run by request handling so far (from `/metrics`).
+    pub async fn sql_statements(&self) -> u64 {
+        let text = self.http.get(format!("{}/metrics", self.url)).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix("xpr_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("xpr_db_statements_total in /metrics")
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside async; a short-lived runtime on its own thread removes the database.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}

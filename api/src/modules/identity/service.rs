@@ -367,7 +367,7 @@ async fn consume_one_time_token(txn: &DatabaseTransaction, purpose: &str, token:
 async fn send_verification(state: &AppState, txn: &DatabaseTransaction, user: &user::Model) -> AppResult<()> {
     let token = create_one_time_token(txn, user.id, VERIFY_EMAIL, Duration::hours(48)).await?;
     let body = format!(
-        "Hello {},\n\nconfirm your email address for XP-R:\n{}/verify-email?token={token}\n\nThe link works once, for 48 hours.\n",
+        "Hello {},\n\nconfirm your email address for XP-R:\n{}/verify-email?token={token}\n\nOr paste this code: {token}\nIt works once, for 48 hours.\n",
         user.display_name, state.config.public_url
     );
     mail::enqueue(txn, &user.email, "Confirm your email address", body).await
@@ -414,7 +414,7 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
     let token = create_one_time_token(&txn, user.id, RESET_PASSWORD, Duration::hours(1)).await?;
     let body = format!(
         "Hello {},\n\nsomeone asked to reset your XP-R password. If it was you:\n{}/reset-password?token={token}\n\n\
-         The link works once, for one hour. If it wasn't you, ignore this mail.\n",
+         Or paste this code: {token}\nIt works once, for one hour. If it wasn't you, ignore this mail.\n",
         user.display_name, state.config.public_url
     );
     mail::enqueue(&txn, &user.email, "Reset your password", body).await?;

@@ -1,0 +1,138 @@
+//! GraphQL over HTTP: media types, methods, status codes and limits.
+
+use reqwest::{StatusCode, header};
+use serde_json::json;
+use xpr_tests::{TestApp, code};
+
+const VIEWER: &str = "{ viewer { id } }";
+
+#[tokio::test]
+async fn graphql_response_json_gets_400_for_invalid_queries_and_200_with_data() {
+    let app = TestApp::spawn().await;
+    let post = |body: serde_json::Value| {
+        app.http
+            .post(format!("{}/graphql", app.url))
+            .header(header::ACCEPT, "application/graphql-response+json")
+            .json(&body)
+            .send()
+    };
+    let ok = post(json!({ "query": "{ __typename }" })).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/graphql-response+json"));
+    assert_eq!(ok.json::<serde_json::Value>().await.unwrap()["data"]["__typename"], "Query");
+
+    let invalid = post(json!({ "query": "{ nope }" })).await.unwrap();
+    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = invalid.json().await.unwrap();
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert!(body.get("data").is_none(), "request errors carry no data: {body}");
+
+    let unparsable = post(json!({ "query": "{ viewer { " })).await.unwrap();
+    assert_eq!(unparsable.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(&unparsable.json().await.unwrap()), "GRAPHQL_PARSE_FAILED");
+}
+
+#[tokio::test]
+async fn legacy_json_clients_get_200_with_coded_errors() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(None, "{ nope }", json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let body =
+        app.gql(None, "query($n: Int) { sessions(first: $n) { edges { cursor } } }", json!({ "n": "ten" })).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "a wrongly typed variable is refused: {body}");
+}
+
+#[tokio::test]
+async fn mutations_are_refused_over_get_and_queries_work() {
+    let app = TestApp::spawn().await;
+    let get = |q: &str| app.http.get(format!("{}/graphql", app.url)).query(&[("query", q)]).send();
+    let ok = get(VIEWER).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.json::<serde_json::Value>().await.unwrap()["data"]["viewer"], serde_json::Value::Null);
+
+    let refused = get("mutation { logout }").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(refused.headers()[header::ALLOW], "POST");
+}
+
+#[tokio::test]
+async fn malformed_wrongly_typed_and_oversized_bodies_are_refused() {
+    let app = TestApp::spawn_with(&["--max-body-bytes", "2048"]).await;
+    let url = format!("{}/graphql", app.url);
+    let raw = |content_type: &'static str, body: String| {
+        app.http.post(&url).header(header::CONTENT_TYPE, content_type).body(body).send()
+    };
+
+    let broken = raw("application/json", "{\"query\": ".into()).await.unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(&broken.json().await.unwrap()), "BAD_REQUEST");
+
+    let text = raw("text/plain", json!({ "query": VIEWER }).to_string()).await.unwrap();
+    assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let multipart = raw("multipart/form-data; boundary=x", "--x--".into()).await.unwrap();
+    assert_eq!(multipart.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let huge =
+        raw("application/json", json!({ "query": format!("{{ viewer {{ id }} }} #{}", "x".repeat(4096)) }).to_string())
+            .await
+            .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&huge.json().await.unwrap()), "PAYLOAD_TOO_LARGE");
+
+    let not_acceptable =
+        app.http.post(&url).header(header::ACCEPT, "text/html").json(&json!({ "query": VIEWER })).send().await.unwrap();
+    assert_eq!(not_acceptable.status(), StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn batches_are_capped() {
+    let app = TestApp::spawn_with(&["--max-batch", "2"]).await;
+    let url = format!("{}/graphql", app.url);
+    let op = json!({ "query": "{ __typename }" });
+    let two: serde_json::Value = app.http.post(&url).json(&json!([op, op])).send().await.unwrap().json().await.unwrap();
+    assert_eq!(two.as_array().map(Vec::len), Some(2));
+    let three = app.http.post(&url).json(&json!([op, op, op])).send().await.unwrap();
+    assert_eq!(three.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn deep_and_complex_queries_are_refused_with_a_clear_code() {
+    let app = TestApp::spawn_with(&["--max-query-depth", "5", "--max-query-complexity", "50"]).await;
+    let deep =
+        app.gql(None, "{ viewer { id } __schema { types { fields { type { ofType { name } } } } } }", json!({})).await;
+    assert_eq!(code(&deep), "QUERY_TOO_COMPLEX");
+    // Connection complexity scales with `first`, so nesting big pages can't slip through.
+    let wide = app.gql(None, "{ sessions(first: 100) { edges { node { id createdAt } } } }", json!({})).await;
+    assert_eq!(code(&wide), "QUERY_TOO_COMPLEX");
+    let small = app.gql(None, "{ sessions(first: 2) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(code(&small), "UNAUTHENTICATED", "a small page passes the limits: {small}");
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_graphiql_are_served() {
+    let app = TestApp::spawn().await;
+    let get = |path: &str| app.http.get(format!("{}{path}", app.url)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), StatusCode::OK);
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
+    let expected_bus = if std::env::var("XPR_TEST_REDIS_URL").is_ok() { "redis" } else { "in-process" };
+    assert_eq!(ready["bus"], expected_bus);
+    let page = get("/").await.unwrap();
+    assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("GraphiQL"));
+    let response = get("/metrics").await.unwrap();
+    assert!(response.headers().contains_key("x-request-id"), "every response carries its request id");
+    assert!(response.text().await.unwrap().contains("xpr_db_statements_total"));
+}
+
+#[tokio::test]
+async fn internal_details_never_reach_clients() {
+    let app = TestApp::spawn().await;
+    // A malformed id is a typed input error, not a database error.
+    let body = app.gql(None, "{ node(id: \"x'; DROP TABLE users; --\") { id } }", json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "id");
+}

@@ -1,0 +1,83 @@
+//! WebSocket transport: both subprotocols, token in `connection_init`.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use xpr_tests::TestApp;
+
+async fn connect(
+    app: &TestApp,
+    protocol: &'static str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = format!("{}/graphql", app.url.replace("http", "ws")).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    socket
+}
+
+async fn next_json(
+    socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
+    loop {
+        match socket.next().await.expect("a message").expect("no socket error") {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(frame) => {
+                return json!({
+                    "closed": frame.as_ref().map(|f| u16::from(f.code)),
+                    "reason": frame.map(|f| f.reason.to_string()),
+                });
+            }
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_authenticates_in_connection_init() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    socket
+        .send(Message::text(json!({ "type": "connection_init", "payload": { "authToken": alice.access } }).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ viewer { handle } }" } });
+    socket.send(Message::text(subscribe.to_string())).await.unwrap();
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["type"], "next");
+    assert_eq!(next["payload"]["data"]["viewer"]["handle"], "alice");
+    assert_eq!(next_json(&mut socket).await["type"], "complete");
+}
+
+#[tokio::test]
+async fn legacy_graphql_ws_is_supported() {
+    let app = TestApp::spawn().await;
+    let mut socket = connect(&app, "graphql-ws").await;
+    socket.send(Message::text(json!({ "type": "connection_init", "payload": {} }).to_string())).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    socket
+        .send(Message::text(
+            json!({ "id": "1", "type": "start", "payload": { "query": "{ viewer { id } }" } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let data = next_json(&mut socket).await;
+    assert_eq!(data["type"], "data");
+    assert_eq!(data["payload"]["data"]["viewer"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_closes_the_socket() {
+    let app = TestApp::spawn().await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    socket
+        .send(Message::text(json!({ "type": "connection_init", "payload": { "authToken": "garbage" } }).to_string()))
+        .await
+        .unwrap();
+    let reply = next_json(&mut socket).await;
+    // async-graphql closes a refused `connection_init` with 1002 and the reason.
+    assert_eq!(reply["closed"], 1002, "{reply}");
+    assert_eq!(reply["reason"], "invalid access token");
+}
