@@ -136,3 +136,18 @@ async fn internal_details_never_reach_clients() {
     assert_eq!(code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "id");
 }
+
+#[tokio::test]
+async fn graphiql_assets_are_served_from_the_local_folder() {
+    let assets = tempfile::tempdir().unwrap();
+    let graphiql = assets.path().join("node_modules/graphiql");
+    std::fs::create_dir_all(&graphiql).unwrap();
+    std::fs::write(graphiql.join("graphiql.min.js"), "window.GraphiQL = {};").unwrap();
+    let app = TestApp::spawn_with(&["--graphiql-dir", assets.path().to_str().unwrap()]).await;
+    let page = app.http.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("/graphiql/assets/graphiql/graphiql.min.js"), "the page uses local assets");
+    assert!(!page.contains("unpkg"), "no internet needed");
+    let script = app.http.get(format!("{}/graphiql/assets/graphiql/graphiql.min.js", app.url)).send().await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(script.text().await.unwrap(), "window.GraphiQL = {};");
+}

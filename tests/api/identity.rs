@@ -385,3 +385,70 @@ async fn admins_set_roles_and_moderators_suspend_and_ban() {
     let hidden = app.gql(None, "{ user(handle: \"bob\") { id } }", json!({})).await;
     assert_eq!(hidden["data"]["user"], Value::Null, "banned profiles are hidden from the public");
 }
+
+#[tokio::test]
+async fn revocations_and_bans_reach_every_replica() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica().await;
+    let admin = app.admin("root_admin").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    assert_eq!(replica.gql(Some(&alice.access), VIEWER, json!({})).await["data"]["viewer"]["id"], alice.id);
+
+    // Signed out on one replica, refused on the other.
+    replica.gql(Some(&alice.access), "mutation { logout }", json!({})).await;
+    assert_eq!(app.gql(Some(&alice.access), VIEWER, json!({})).await["data"]["viewer"], Value::Null);
+
+    // Banned on one replica, refused on the other.
+    let ban = "mutation($u: ID!) { banUser(userId: $u, reason: \"spam\") { status } }";
+    app.gql(Some(&admin.access), ban, json!({ "u": bob.id })).await;
+    assert_eq!(replica.gql(Some(&bob.access), VIEWER, json!({})).await["data"]["viewer"], Value::Null);
+}
+
+#[tokio::test]
+async fn listing_sessions_runs_the_same_statements_whatever_the_page_size() {
+    let app = TestApp::spawn_with(&["--rate-limit-per-account", "100"]).await;
+    let alice = app.register("alice").await;
+    for _ in 0..11 {
+        app.login("alice").await;
+    }
+    let mut counts = Vec::new();
+    for first in [2, 12] {
+        let before = app.sql_statements().await;
+        let query = "query($n: Int) { viewer { handle } sessions(first: $n) { edges { node { id current } } } }";
+        let body = app.gql(Some(&alice.access), query, json!({ "n": first })).await;
+        assert_eq!(body["data"]["sessions"]["edges"].as_array().unwrap().len(), first as usize);
+        counts.push(app.sql_statements().await - before);
+    }
+    assert_eq!(counts[0], counts[1], "statements must not grow with the page size: {counts:?}");
+    assert!(counts[0] <= 3, "auth, viewer and one page query: {counts:?}");
+}
+
+#[tokio::test]
+async fn pages_follow_their_cursors_without_gaps() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    for _ in 0..4 {
+        app.login("alice").await;
+    }
+    let query = "query($a: String) { sessions(first: 2, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let body = app.gql(Some(&alice.access), query, json!({ "a": after })).await;
+        let page = &body["data"]["sessions"];
+        seen.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 5);
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique, seen);
+    let bad = app.gql(Some(&alice.access), query, json!({ "a": "!!" })).await;
+    assert_eq!(code(&bad), "BAD_USER_INPUT");
+    let too_many = app.gql(Some(&alice.access), "{ sessions(first: 101) { edges { cursor } } }", json!({})).await;
+    assert_eq!(code(&too_many), "BAD_USER_INPUT");
+}

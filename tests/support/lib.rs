@@ -3,9 +3,12 @@
 //! `XPR_TEST_DATABASE_URL` is set; Redis when `XPR_TEST_REDIS_URL` is set), and
 //! talks to it over HTTP like any client.
 
+use std::sync::Arc;
+
 use clap::Parser;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use serde_json::{Value, json};
+use tokio::sync::OnceCell;
 use xpr_api::{App, AppState, Config};
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
@@ -20,8 +23,68 @@ pub struct TestApp {
     pub url: String,
     pub state: AppState,
     pub http: reqwest::Client,
-    pub data_dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    pub data_dir: Arc<tempfile::TempDir>,
+    config: Config,
+    _postgres: Option<Arc<PgDatabase>>,
+}
+
+/// A PostgreSQL database of one test, cloned from a migrated template and
+/// dropped when the last server using it is dropped.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// Migrates a template database once per test process (after sweeping the
+/// leftovers of crashed runs), so each test only pays for a file copy.
+async fn template(admin_url: &str) -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let admin = Database::connect(admin_url).await.expect("connect to the test PostgreSQL");
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'xpr_t%'",
+                ))
+                .await
+                .unwrap();
+            for row in rows {
+                let name: String = row.try_get("", "datname").unwrap();
+                let pid = name.split('_').nth(2).unwrap_or("");
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            }
+            let name = format!("xpr_tpl_{}", std::process::id());
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create template");
+            let db = Database::connect(database_url(admin_url, &name)).await.unwrap();
+            xpr_api::db::migrate(&db).await.expect("migrate template");
+            db.close().await.unwrap();
+            admin.close().await.unwrap();
+            name
+        })
+        .await
+}
+
+fn database_url(admin_url: &str, name: &str) -> String {
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url);
+    format!("{base}/{name}")
+}
+
+impl PgDatabase {
+    async fn create(admin_url: String) -> Self {
+        let template = template(&admin_url).await;
+        let name = format!("xpr_test_{}_{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let admin = Database::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        Self { admin_url, name }
+    }
 }
 
 /// A signed-in test user.
@@ -54,13 +117,9 @@ impl TestApp {
         ];
         let mut postgres = None;
         if let Ok(admin_url) = std::env::var("XPR_TEST_DATABASE_URL") {
-            let name = format!("xpr_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url).await.expect("connect to the test PostgreSQL");
-            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-            admin.close().await.ok();
-            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
-            args.extend(["--database-url".into(), format!("{base}/{name}")]);
-            postgres = Some((admin_url, name));
+            let db = PgDatabase::create(admin_url).await;
+            args.extend(["--database-url".into(), database_url(&db.admin_url, &db.name)]);
+            postgres = Some(Arc::new(db));
         }
         if let Ok(redis_url) = std::env::var("XPR_TEST_REDIS_URL") {
             let prefix = format!("xpr-test-{}", uuid::Uuid::new_v4().simple());
@@ -68,12 +127,21 @@ impl TestApp {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let config = Args::parse_from(args).config;
+        Self::start(config, Arc::new(data_dir), postgres).await
+    }
+
+    async fn start(config: Config, data_dir: Arc<tempfile::TempDir>, postgres: Option<Arc<PgDatabase>>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::build(config).await.expect("build app");
+        let app = App::build(config.clone()).await.expect("build app");
         let state = app.state.clone();
         tokio::spawn(app.serve(listener, std::future::pending()));
-        Self { url, state, http: reqwest::Client::new(), data_dir, postgres }
+        Self { url, state, http: reqwest::Client::new(), data_dir, config, _postgres: postgres }
+    }
+
+    /// A second server process on the same database (and Redis), like a replica behind a load balancer.
+    pub async fn replica(&self) -> Self {
+        Self::start(self.config.clone(), self.data_dir.clone(), self._postgres.clone()).await
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -168,9 +236,9 @@ pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
-impl Drop for TestApp {
+impl Drop for PgDatabase {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else { return };
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs outside async; a short-lived runtime on its own thread removes the database.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -41,7 +41,7 @@ impl NodeQuery {
     async fn node(&self, ctx: &async_graphql::Context<'_>, id: ID) -> AppResult<Option<Node>> {
         let uuid = parse_uuid("id", &id)?;
         let user = identity::selectors::visible_user_by_uuid(&ctx.state().db, ctx.auth().viewer(), uuid).await?;
-        Ok(user.map(|user| Node::User(User(user))))
+        Ok(user.map(|user| Node::User(User::new(user))))
     }
 }
 

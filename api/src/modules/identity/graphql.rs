@@ -22,11 +22,20 @@ use crate::{
 };
 
 /// A member of the community.
-pub struct User(pub user::Model);
+pub struct User {
+    model: user::Model,
+    /// Set when the request itself signed this user in (register, login):
+    /// private fields show although the request came without a token.
+    signed_in: bool,
+}
 
 impl User {
+    pub fn new(model: user::Model) -> Self {
+        Self { model, signed_in: false }
+    }
+
     fn is_self(&self, viewer: Option<&Viewer>) -> bool {
-        viewer.is_some_and(|v| v.is(UserId(self.0.id)))
+        self.signed_in || viewer.is_some_and(|v| v.is(UserId(self.model.id)))
     }
 
     fn is_self_or_moderator(&self, viewer: Option<&Viewer>) -> bool {
@@ -37,67 +46,67 @@ impl User {
 #[Object]
 impl User {
     pub async fn id(&self) -> ID {
-        ID(self.0.uuid.to_string())
+        ID(self.model.uuid.to_string())
     }
 
     /// Unique regardless of case; shown as the user typed it.
     async fn handle(&self) -> &str {
-        &self.0.handle
+        &self.model.handle
     }
 
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.model.display_name
     }
 
     async fn bio(&self) -> &str {
-        &self.0.bio
+        &self.model.bio
     }
 
     async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
+        self.model.avatar_url.as_deref()
     }
 
     async fn role(&self) -> Role {
-        Role::parse(&self.0.role).unwrap_or(Role::User)
+        Role::parse(&self.model.role).unwrap_or(Role::User)
     }
 
     async fn reputation(&self) -> i32 {
-        self.0.reputation
+        self.model.reputation
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     async fn last_seen_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_seen_at
+        self.model.last_seen_at
     }
 
     /// The user's own address; null for everyone but the user and admins.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
         let viewer = ctx.auth().viewer();
-        (self.is_self(viewer) || viewer.is_some_and(|v| v.role == Role::Admin)).then_some(self.0.email.as_str())
+        (self.is_self(viewer) || viewer.is_some_and(|v| v.role == Role::Admin)).then_some(self.model.email.as_str())
     }
 
     /// Null for everyone but the user and moderators.
     async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.0.email_verified_at.is_some())
+        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.model.email_verified_at.is_some())
     }
 
     /// Account status in force now; null for everyone but the user and moderators.
     async fn status(&self, ctx: &Context<'_>) -> Option<UserStatus> {
         self.is_self_or_moderator(ctx.auth().viewer())
-            .then(|| UserStatus::effective(&self.0.status, self.0.suspended_until, Utc::now()))
+            .then(|| UserStatus::effective(&self.model.status, self.model.suspended_until, Utc::now()))
     }
 
     /// End of the current suspension, if any; visible like `status`.
     async fn suspended_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.0.suspended_until).flatten()
+        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.model.suspended_until).flatten()
     }
 
     /// The moderator's reason for the current status; visible like `status`.
     async fn status_reason(&self, ctx: &Context<'_>) -> Option<&str> {
-        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.0.status_reason.as_deref()).flatten()
+        self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.model.status_reason.as_deref()).flatten()
     }
 }
 
@@ -182,7 +191,7 @@ impl From<service::SignedIn> for AuthPayload {
             access_token: s.access_token,
             access_token_expires_at: s.access_token_expires_at,
             refresh_token: s.refresh_token,
-            user: User(s.user),
+            user: User { model: s.user, signed_in: true },
         }
     }
 }
@@ -238,13 +247,13 @@ impl IdentityQuery {
             return Ok(None);
         };
         let user = ctx.loaders().users.load_one(viewer.id).await.map_err(AppError::internal)?;
-        Ok(user.map(User))
+        Ok(user.map(User::new))
     }
 
     /// A user by handle, case-insensitively.
     async fn user(&self, ctx: &Context<'_>, handle: String) -> AppResult<Option<User>> {
         let user = selectors::visible_user_by_handle(&ctx.state().db, ctx.auth().viewer(), &handle).await?;
-        Ok(user.map(User))
+        Ok(user.map(User::new))
     }
 
     /// The viewer's active sessions, newest first.
@@ -310,7 +319,7 @@ impl IdentityMutation {
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
-        Ok(User(service::verify_email(ctx.state(), &token).await?))
+        Ok(User::new(service::verify_email(ctx.state(), &token).await?))
     }
 
     /// Mails a new verification link to the viewer.
@@ -352,7 +361,7 @@ impl IdentityMutation {
                 MaybeUndefined::Value(url) => Some(Some(url)),
             },
         };
-        Ok(User(service::update_profile(ctx.state(), ctx.auth().require()?, change).await?))
+        Ok(User::new(service::update_profile(ctx.state(), ctx.auth().require()?, change).await?))
     }
 
     /// Ends one of the viewer's sessions.
@@ -379,7 +388,7 @@ impl IdentityMutation {
     /// Admins only.
     async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> AppResult<User> {
         let target = parse_uuid("userId", &user_id)?;
-        Ok(User(service::set_role(ctx.state(), ctx.auth().require()?, target, role).await?))
+        Ok(User::new(service::set_role(ctx.state(), ctx.auth().require()?, target, role).await?))
     }
 
     /// Moderators and admins: the user can still sign in and read, but not contribute, until `until`.
@@ -412,5 +421,5 @@ async fn status_change(
     reason: &str,
 ) -> AppResult<User> {
     let target = parse_uuid("userId", user_id)?;
-    Ok(User(service::change_status(ctx.state(), ctx.auth().require()?, target, change, reason).await?))
+    Ok(User::new(service::change_status(ctx.state(), ctx.auth().require()?, target, change, reason).await?))
 }

@@ -114,6 +114,14 @@ async fn viewer_from_api_token(db: &DatabaseConnection, secret: &str) -> AppResu
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
         return Err(refused());
     }
+    // "Last used" is shown to the owner at minute precision: write at most once a minute.
+    if token.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(api_token::Column::Id.eq(token.id))
+            .exec(db)
+            .await?;
+    }
     viewer(&owner, Credential::ApiToken { scopes: Scope::parse_list(&token.scopes) })
 }
 
