@@ -2,8 +2,15 @@
 //! (they live in `api/src/modules/<domain>/service.rs`).
 
 pub mod api_token;
+pub mod change;
 pub mod email_outbox;
+pub mod entry;
+pub mod entry_kind;
+pub mod entry_link;
+pub mod entry_tag;
 pub mod one_time_token;
 pub mod refresh_token;
+pub mod revision;
 pub mod session;
+pub mod submission;
 pub mod user;

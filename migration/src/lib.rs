@@ -5,11 +5,12 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_identity;
+mod m20261123_000002_content;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_identity::Migration)]
+        vec![Box::new(m20261122_000001_identity::Migration), Box::new(m20261123_000002_content::Migration)]
     }
 }

@@ -1,5 +1,6 @@
 //! One integration test binary (linking dominates build time), one module per area.
 
+mod content;
 mod http;
 mod identity;
 mod schema;

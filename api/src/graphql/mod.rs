@@ -11,25 +11,33 @@ use crate::{
     error::AppResult,
     graphql::context::ContextExt,
     ids::parse_uuid,
-    modules::identity::{
-        self,
-        graphql::{IdentityMutation, IdentityQuery, User},
+    modules::{
+        content::{
+            self,
+            graphql::{ContentMutation, ContentQuery, Entry},
+        },
+        identity::{
+            self,
+            graphql::{IdentityMutation, IdentityQuery, User},
+        },
+        versioning::graphql::{VersioningMutation, VersioningQuery},
     },
 };
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery);
+pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation);
+pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation);
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
     User(User),
+    Entry(Entry),
 }
 
 #[derive(Default)]
@@ -40,8 +48,11 @@ impl NodeQuery {
     /// Fetches any object by its global id; null when it doesn't exist or isn't visible.
     async fn node(&self, ctx: &async_graphql::Context<'_>, id: ID) -> AppResult<Option<Node>> {
         let uuid = parse_uuid("id", &id)?;
-        let user = identity::selectors::visible_user_by_uuid(&ctx.state().db, ctx.auth().viewer(), uuid).await?;
-        Ok(user.map(|user| Node::User(User::new(user))))
+        let db = &ctx.state().db;
+        if let Some(user) = identity::selectors::visible_user_by_uuid(db, ctx.auth().viewer(), uuid).await? {
+            return Ok(Some(Node::User(User::new(user))));
+        }
+        Ok(content::selectors::entry_by_uuid(db, uuid).await?.map(|entry| Node::Entry(Entry::new(entry))))
     }
 }
 

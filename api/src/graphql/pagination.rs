@@ -22,9 +22,37 @@ pub fn complexity(child: usize, first: Option<i32>) -> usize {
     child.saturating_mul(first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize)
 }
 
+/// A position in an ordered list: the sort key of the last row seen (for
+/// orders other than newest-first) and its public id as the tie-breaker.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "i")]
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn new(key: Option<String>, id: Uuid) -> Self {
+        Self { key, id }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("cursor serializes"))
+    }
+
+    fn decode(cursor: &str) -> AppResult<Self> {
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))
+    }
+}
+
 pub struct Page {
     pub first: u64,
-    pub after: Option<Uuid>,
+    pub after: Option<Cursor>,
 }
 
 impl Page {
@@ -33,21 +61,25 @@ impl Page {
         if !(0..=MAX_PAGE).contains(&first) {
             return Err(AppError::bad_input("first", format!("must be between 0 and {MAX_PAGE}")));
         }
-        let after = after.map(|cursor| decode(&cursor)).transpose()?;
+        let after = after.map(|cursor| Cursor::decode(&cursor)).transpose()?;
         Ok(Self { first: first as u64, after })
     }
-}
 
-fn encode(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
+    /// The sort key of the cursor, required for keyed orders.
+    pub fn after_key(&self) -> AppResult<Option<(&str, Uuid)>> {
+        match &self.after {
+            None => Ok(None),
+            Some(Cursor { key: Some(key), id }) => Ok(Some((key.as_str(), *id))),
+            Some(_) => Err(AppError::bad_input("after", "this cursor belongs to another ordering")),
+        }
+    }
 
-fn decode(cursor: &str) -> AppResult<Uuid> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))
+    /// Cuts the extra row fetched to learn whether another page follows.
+    pub fn finish<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let has_next = rows.len() as u64 > self.first;
+        rows.truncate(self.first as usize);
+        (rows, has_next)
+    }
 }
 
 /// Pages `select` newest first by the table's `id`, with the public `uuid` as
@@ -64,25 +96,22 @@ where
     E::Column: ColumnTrait,
 {
     let mut select = select.order_by_desc(id).limit(page.first + 1);
-    if let Some(after) = page.after {
-        let cursor_row = E::find().select_only().column(id).filter(uuid.eq(after)).into_query();
+    if let Some(after) = &page.after {
+        let cursor_row = E::find().select_only().column(id).filter(uuid.eq(after.id)).into_query();
         select = select.filter(Expr::col(id).lt(Expr::SubQuery(None, Box::new(cursor_row.into()))));
     }
-    let mut rows = select.all(db).await?;
-    let has_next = rows.len() as u64 > page.first;
-    rows.truncate(page.first as usize);
-    Ok((rows, has_next))
+    Ok(page.finish(select.all(db).await?))
 }
 
-/// Builds the Relay connection of a page of rows.
+/// Builds the Relay connection of a page of rows; `cursor_of` gives each row's position.
 pub fn connection<T, N: OutputType>(
     rows: Vec<T>,
     has_next: bool,
     page: &Page,
-    uuid_of: impl Fn(&T) -> Uuid,
+    cursor_of: impl Fn(&T) -> Cursor,
     node: impl Fn(T) -> N,
 ) -> Connection<String, N> {
     let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(encode(uuid_of(&row)), node(row))));
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(cursor_of(&row).encode(), node(row))));
     connection
 }

@@ -2,4 +2,6 @@
 //! loaders), `graphql` (thin types and fields). Modules use each other's
 //! services and selectors, never each other's tables.
 
+pub mod content;
 pub mod identity;
+pub mod versioning;

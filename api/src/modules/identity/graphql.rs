@@ -16,7 +16,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
-        pagination::{self, Page},
+        pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
 };
@@ -268,7 +268,7 @@ impl IdentityQuery {
         viewer.require_session()?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::sessions_of(&ctx.state().db, viewer.id, &page).await?;
-        Ok(pagination::connection(rows, has_next, &page, |s| s.uuid, Session::from))
+        Ok(pagination::connection(rows, has_next, &page, |s| Cursor::new(None, s.uuid), Session::from))
     }
 
     /// The viewer's API tokens, newest first, revoked ones included.
@@ -283,7 +283,7 @@ impl IdentityQuery {
         viewer.require_session()?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::api_tokens_of(&ctx.state().db, viewer.id, &page).await?;
-        Ok(pagination::connection(rows, has_next, &page, |t| t.uuid, ApiToken::from))
+        Ok(pagination::connection(rows, has_next, &page, |t| Cursor::new(None, t.uuid), ApiToken::from))
     }
 }
 

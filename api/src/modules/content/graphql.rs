@@ -1,0 +1,367 @@
+//! Content's GraphQL types and fields: entry kinds and entries, read now or
+//! at a past revision or instant. Relations resolve through the request's loaders.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, OneofObject, connection::Connection};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use xpr_entity::{entry, entry_kind, entry_link};
+
+use super::{
+    selectors::{self, BacklinksKey, EntryFilter as Filter, EntryKey, EntryOrder as Order, KindKey, LinksKey, TagsKey},
+    service,
+};
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{
+        context::ContextExt,
+        pagination::{self, Cursor, Page},
+    },
+    ids::{UserId, parse_uuid},
+    modules::{
+        identity::graphql::User,
+        versioning::{
+            domain::{MergePolicy, Snapshot},
+            graphql::Revision,
+            selectors::{self as versioning, RevisionKey, RevisionMeta},
+        },
+    },
+};
+
+pub struct EntryKind(pub entry_kind::Model);
+
+#[Object]
+impl EntryKind {
+    async fn id(&self) -> ID {
+        ID(self.0.uuid.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// JSON Schema that entry attributes must satisfy.
+    async fn attribute_schema(&self) -> Json<Value> {
+        Json(self.0.attribute_schema.clone())
+    }
+    /// Slugs of the kinds an entry of this kind may have as parent.
+    async fn allowed_parent_kinds(&self) -> Vec<String> {
+        serde_json::from_value(self.0.allowed_parent_kinds.clone()).unwrap_or_default()
+    }
+    async fn merge_policy(&self) -> MergePolicy {
+        MergePolicy::parse(&self.0.merge_policy)
+    }
+}
+
+/// An entry, as it is now or — read with `at` — as it was at a past revision.
+pub struct Entry {
+    model: entry::Model,
+    past: Option<Box<(RevisionMeta, Snapshot)>>,
+}
+
+impl Entry {
+    pub fn new(model: entry::Model) -> Self {
+        Self { model, past: None }
+    }
+
+    fn snapshot(&self) -> Option<&Snapshot> {
+        self.past.as_deref().map(|(_, s)| s)
+    }
+}
+
+/// A typed link between entries.
+pub struct EntryLink {
+    link_type: String,
+    entry: i64,
+}
+
+#[Object]
+impl EntryLink {
+    #[graphql(name = "type")]
+    async fn link_type(&self) -> &str {
+        &self.link_type
+    }
+    async fn entry(&self, ctx: &Context<'_>) -> AppResult<Option<Entry>> {
+        load_entry(ctx, self.entry).await
+    }
+}
+
+async fn load_entry(ctx: &Context<'_>, id: i64) -> AppResult<Option<Entry>> {
+    Ok(ctx.loaders().content.load_one(EntryKey(id)).await.map_err(AppError::internal)?.map(Entry::new))
+}
+
+async fn load_revision(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<Revision>> {
+    let Some(id) = id else { return Ok(None) };
+    let meta = ctx.loaders().versioning.load_one(RevisionKey(id)).await.map_err(AppError::internal)?;
+    Ok(meta.map(Revision::new))
+}
+
+fn links(rows: Vec<entry_link::Model>, outgoing: bool) -> Vec<EntryLink> {
+    rows.into_iter()
+        .map(|l| EntryLink { link_type: l.link_type, entry: if outgoing { l.to_entry_id } else { l.from_entry_id } })
+        .collect()
+}
+
+#[Object]
+impl Entry {
+    pub async fn id(&self) -> ID {
+        ID(self.model.uuid.to_string())
+    }
+    async fn kind(&self, ctx: &Context<'_>) -> AppResult<EntryKind> {
+        let kind = ctx.loaders().content.load_one(KindKey(self.model.kind_id)).await.map_err(AppError::internal)?;
+        kind.map(EntryKind).ok_or_else(|| AppError::not_found("entry kind"))
+    }
+    async fn slug(&self) -> &str {
+        self.snapshot().map_or(&self.model.slug, |s| &s.slug)
+    }
+    async fn title(&self) -> &str {
+        self.snapshot().map_or(&self.model.title, |s| &s.title)
+    }
+    async fn summary(&self) -> &str {
+        self.snapshot().map_or(&self.model.summary, |s| &s.summary)
+    }
+    /// Markdown.
+    async fn body(&self) -> &str {
+        self.snapshot().map_or(&self.model.body, |s| &s.body)
+    }
+    /// Validated against the kind's attribute schema.
+    async fn attributes(&self) -> Json<Value> {
+        Json(self.snapshot().map_or(self.model.attributes.clone(), |s| Value::Object(s.attributes.clone())))
+    }
+    async fn tags(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        if let Some(s) = self.snapshot() {
+            return Ok(s.tags.iter().cloned().collect());
+        }
+        let tags = ctx.loaders().content.load_one(TagsKey(self.model.id)).await.map_err(AppError::internal)?;
+        Ok(tags.unwrap_or_default())
+    }
+    async fn deleted(&self) -> bool {
+        self.snapshot().map_or(self.model.deleted, |s| s.deleted)
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Entry>> {
+        match self.snapshot() {
+            Some(s) => match s.parent {
+                Some(parent) => Ok(selectors::entry_by_uuid(&ctx.state().db, parent).await?.map(Entry::new)),
+                None => Ok(None),
+            },
+            None => match self.model.parent_id {
+                Some(id) => load_entry(ctx, id).await,
+                None => Ok(None),
+            },
+        }
+    }
+    /// Links from this entry.
+    async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<EntryLink>> {
+        if let Some(s) = self.snapshot() {
+            let ids = service::entry_ids(&ctx.state().db, s.links.iter().map(|l| l.target)).await?;
+            return Ok(s
+                .links
+                .iter()
+                .filter_map(|l| ids.get(&l.target).map(|id| EntryLink { link_type: l.link_type.clone(), entry: *id }))
+                .collect());
+        }
+        let rows = ctx.loaders().content.load_one(LinksKey(self.model.id)).await.map_err(AppError::internal)?;
+        Ok(links(rows.unwrap_or_default(), true))
+    }
+    /// Links to this entry from others (current state).
+    async fn backlinks(&self, ctx: &Context<'_>) -> AppResult<Vec<EntryLink>> {
+        let rows = ctx.loaders().content.load_one(BacklinksKey(self.model.id)).await.map_err(AppError::internal)?;
+        Ok(links(rows.unwrap_or_default(), false))
+    }
+    /// Live entries whose parent this is, by title.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Entry>> {
+        let page = Page::parse(first, after)?;
+        let filter = Filter { parent: Some(self.model.uuid), ..Default::default() };
+        let (rows, has_next) = selectors::entries(&ctx.state().db, &filter, Order::Title, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, |e| Order::Title.cursor(e), Entry::new))
+    }
+    /// Number of the current revision (or of the revision read with `at`).
+    async fn version(&self) -> i32 {
+        self.past.as_deref().map_or(self.model.version, |(r, _)| r.number)
+    }
+    /// The revision this view shows.
+    async fn revision_shown(&self, ctx: &Context<'_>) -> AppResult<Option<Revision>> {
+        if let Some((meta, _)) = self.past.as_deref() {
+            return Ok(Some(Revision::new(meta.clone())));
+        }
+        load_revision(ctx, self.model.current_revision_id).await
+    }
+    async fn current_revision(&self, ctx: &Context<'_>) -> AppResult<Option<Revision>> {
+        load_revision(ctx, self.model.current_revision_id).await
+    }
+    /// One revision by number.
+    async fn revision(&self, ctx: &Context<'_>, number: i32) -> AppResult<Option<Revision>> {
+        Ok(versioning::revision_meta_by_number(&ctx.state().db, self.model.id, number).await?.map(Revision::new))
+    }
+    /// Revisions, newest first; pages stay fast however long the history.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Revision>> {
+        let page = Page::parse(first, after)?;
+        let (rows, has_next) = versioning::history(&ctx.state().db, self.model.id, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
+    }
+    async fn creator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let user = ctx.loaders().users.load_one(UserId(self.model.created_by)).await.map_err(AppError::internal)?;
+        Ok(user.map(User::new))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.past.as_deref().map_or(self.model.updated_at, |(r, _)| r.created_at)
+    }
+}
+
+/// Read an entry as it was: at a revision number, or at an instant.
+#[derive(OneofObject)]
+pub enum RevisionSelector {
+    Revision(i32),
+    Instant(DateTime<Utc>),
+}
+
+#[derive(InputObject, Default)]
+pub struct EntryFilter {
+    /// Kind slug.
+    kind: Option<String>,
+    tag: Option<String>,
+    parent: Option<ID>,
+    /// Case-insensitive part of the title.
+    text: Option<String>,
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryOrder {
+    /// A→Z.
+    #[default]
+    Title,
+    /// Most recently updated first.
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct EntryKindInput {
+    slug: String,
+    name: String,
+    #[graphql(default)]
+    description: String,
+    /// A JSON Schema for entry attributes; `{}` accepts any object.
+    attribute_schema: Json<Value>,
+    #[graphql(default)]
+    allowed_parent_kinds: Vec<String>,
+    #[graphql(default_with = "MergePolicy::Field")]
+    merge_policy: MergePolicy,
+}
+
+#[derive(Default)]
+pub struct ContentQuery;
+
+#[Object]
+impl ContentQuery {
+    async fn entry_kinds(&self, ctx: &Context<'_>) -> AppResult<Vec<EntryKind>> {
+        Ok(selectors::kinds(&ctx.state().db).await?.into_iter().map(EntryKind).collect())
+    }
+
+    /// An entry by id, or by kind and slug; `at` reads a past revision or instant.
+    async fn entry(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        kind: Option<String>,
+        slug: Option<String>,
+        at: Option<RevisionSelector>,
+    ) -> AppResult<Option<Entry>> {
+        let db = &ctx.state().db;
+        let model = match (id, kind, slug) {
+            (Some(id), None, None) => selectors::entry_by_uuid(db, parse_uuid("id", &id)?).await?,
+            (None, Some(kind), Some(slug)) => selectors::entry_by_slug(db, &kind, &slug).await?,
+            _ => return Err(AppError::bad_input("id", "give either `id`, or `kind` and `slug`")),
+        };
+        let Some(model) = model else { return Ok(None) };
+        let meta = match at {
+            None => return Ok(Some(Entry::new(model))),
+            Some(RevisionSelector::Revision(n)) => versioning::revision_meta_by_number(db, model.id, n).await?,
+            Some(RevisionSelector::Instant(t)) => versioning::revision_meta_at(db, model.id, t).await?,
+        };
+        let Some(meta) = meta else { return Ok(None) };
+        let snapshot = versioning::snapshot_by_id(db, meta.id).await?;
+        Ok(Some(Entry { model, past: Some(Box::new((meta, snapshot))) }))
+    }
+
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EntryFilter>,
+        order_by: Option<EntryOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Entry>> {
+        let page = Page::parse(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let filter = Filter {
+            kind: filter.kind,
+            tag: filter.tag,
+            parent: filter.parent.map(|p| parse_uuid("filter.parent", &p)).transpose()?,
+            text: filter.text,
+        };
+        let order = match order_by.unwrap_or_default() {
+            EntryOrder::Title => Order::Title,
+            EntryOrder::UpdatedAt => Order::UpdatedAt,
+        };
+        let (rows, has_next) = selectors::entries(&ctx.state().db, &filter, order, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, |e| order.cursor(e), Entry::new))
+    }
+
+    /// Full-text search over title, summary and body, most relevant first.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Entry>> {
+        let page = Page::parse(first, after)?;
+        let (rows, has_next) = selectors::search(&ctx.state().db, &query, &page).await?;
+        Ok(pagination::connection(
+            rows,
+            has_next,
+            &page,
+            |(rank, e)| Cursor::new(Some(rank.to_string()), e.uuid),
+            |(_, e)| Entry::new(e),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct ContentMutation;
+
+#[Object]
+impl ContentMutation {
+    /// Admins only.
+    async fn create_entry_kind(&self, ctx: &Context<'_>, input: EntryKindInput) -> AppResult<EntryKind> {
+        let new = service::NewKind {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+            attribute_schema: input.attribute_schema.0,
+            allowed_parent_kinds: input.allowed_parent_kinds,
+            merge_policy: input.merge_policy,
+        };
+        Ok(EntryKind(service::create_kind(ctx.state(), ctx.auth().require()?, new).await?))
+    }
+}

@@ -1,0 +1,292 @@
+//! Content reads: kinds, entries (lists skip deleted ones), search, and the
+//! loaders that resolve entry relations in batches.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
+
+use crate::{
+    error::{AppError, AppResult},
+    graphql::pagination::{Cursor, Page},
+};
+
+pub async fn kinds(db: &DatabaseConnection) -> AppResult<Vec<entry_kind::Model>> {
+    Ok(entry_kind::Entity::find().order_by_asc(entry_kind::Column::Slug).all(db).await?)
+}
+
+pub async fn kind_by_slug(db: &impl sea_orm::ConnectionTrait, slug: &str) -> AppResult<entry_kind::Model> {
+    entry_kind::Entity::find()
+        .filter(entry_kind::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input("kind", format!("no entry kind `{slug}`")))
+}
+
+/// An entry by public id; deleted entries are returned too (flagged), so they can be read and reverted.
+pub async fn entry_by_uuid(db: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<Option<entry::Model>> {
+    Ok(entry::Entity::find().filter(entry::Column::Uuid.eq(id)).one(db).await?)
+}
+
+pub async fn entry_by_slug(db: &DatabaseConnection, kind: &str, slug: &str) -> AppResult<Option<entry::Model>> {
+    let Some(kind) = entry_kind::Entity::find().filter(entry_kind::Column::Slug.eq(kind)).one(db).await? else {
+        return Ok(None);
+    };
+    entry_by_slug_in(db, kind.id, slug).await
+}
+
+pub async fn entry_by_slug_in(
+    db: &impl sea_orm::ConnectionTrait,
+    kind: i64,
+    slug: &str,
+) -> AppResult<Option<entry::Model>> {
+    Ok(entry::Entity::find()
+        .filter(entry::Column::KindId.eq(kind))
+        .filter(entry::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+pub async fn entry_kind_id(db: &impl sea_orm::ConnectionTrait, entry: i64) -> AppResult<i64> {
+    let entry = entry::Entity::find_by_id(entry).one(db).await?.ok_or_else(|| AppError::not_found("entry"))?;
+    Ok(entry.kind_id)
+}
+
+#[derive(Default)]
+pub struct EntryFilter {
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    pub parent: Option<Uuid>,
+    /// Case-insensitive substring of the title.
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum EntryOrder {
+    Title,
+    UpdatedAt,
+}
+
+impl EntryOrder {
+    pub fn cursor(self, entry: &entry::Model) -> Cursor {
+        let key = match self {
+            EntryOrder::Title => entry.title.clone(),
+            EntryOrder::UpdatedAt => entry.updated_at.to_rfc3339(),
+        };
+        Cursor::new(Some(key), entry.uuid)
+    }
+}
+
+/// A page of live entries, filtered and ordered by title (A→Z) or update time (newest first).
+pub async fn entries(
+    db: &DatabaseConnection,
+    filter: &EntryFilter,
+    order: EntryOrder,
+    page: &Page,
+) -> AppResult<(Vec<entry::Model>, bool)> {
+    let mut select = entry::Entity::find().filter(entry::Column::Deleted.eq(false));
+    if let Some(kind) = &filter.kind {
+        let kind = kind_by_slug(db, kind).await?;
+        select = select.filter(entry::Column::KindId.eq(kind.id));
+    }
+    if let Some(tag) = &filter.tag {
+        let tagged = sea_orm::sea_query::Query::select()
+            .column(entry_tag::Column::EntryId)
+            .from(entry_tag::Entity)
+            .and_where(entry_tag::Column::Tag.eq(tag.as_str()))
+            .to_owned();
+        select = select.filter(entry::Column::Id.in_subquery(tagged));
+    }
+    if let Some(parent) = filter.parent {
+        let parent =
+            entry::Entity::find().select_only().column(entry::Column::Id).filter(entry::Column::Uuid.eq(parent));
+        select = select.filter(entry::Column::ParentId.in_subquery(sea_orm::QueryTrait::into_query(parent)));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = format!("%{}%", text.to_lowercase().replace(['\\', '%', '_'], ""));
+        select =
+            select.filter(Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(entry::Column::Title))).like(pattern));
+    }
+    let after = page.after_key()?;
+    select = match order {
+        EntryOrder::Title => {
+            if let Some((title, id)) = after {
+                select = select.filter(
+                    Condition::any()
+                        .add(entry::Column::Title.gt(title))
+                        .add(Condition::all().add(entry::Column::Title.eq(title)).add(entry::Column::Uuid.gt(id))),
+                );
+            }
+            select.order_by_asc(entry::Column::Title).order_by_asc(entry::Column::Uuid)
+        }
+        EntryOrder::UpdatedAt => {
+            if let Some((at, id)) = after {
+                let at: DateTime<Utc> = at.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
+                select = select.filter(
+                    Condition::any()
+                        .add(entry::Column::UpdatedAt.lt(at))
+                        .add(Condition::all().add(entry::Column::UpdatedAt.eq(at)).add(entry::Column::Uuid.lt(id))),
+                );
+            }
+            select.order_by_desc(entry::Column::UpdatedAt).order_by_desc(entry::Column::Uuid)
+        }
+    };
+    Ok(page.finish(select.limit(page.first + 1).all(db).await?))
+}
+
+/// Live entries matching `query`, most relevant first: PostgreSQL full-text
+/// search on its GIN index, SQLite FTS5 with bm25. The cursor is the rank position.
+pub async fn search(
+    db: &DatabaseConnection,
+    query: &str,
+    page: &Page,
+) -> AppResult<(Vec<(usize, entry::Model)>, bool)> {
+    let offset: usize = match page.after_key()? {
+        Some((position, _)) => position.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?,
+        None => 0,
+    };
+    let words: Vec<String> =
+        query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(16).map(str::to_lowercase).collect();
+    if words.is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    let ranked = match db.get_database_backend() {
+        DbBackend::Postgres => Expr::cust_with_values(
+            "ts_rank(to_tsvector('simple', title || ' ' || summary || ' ' || body), plainto_tsquery('simple', $1))",
+            [words.join(" ")],
+        ),
+        _ => Expr::cust("0"),
+    };
+    let mut select = entry::Entity::find().filter(entry::Column::Deleted.eq(false));
+    select = match db.get_database_backend() {
+        DbBackend::Postgres => select
+            .filter(Expr::cust_with_values(
+                "to_tsvector('simple', title || ' ' || summary || ' ' || body) @@ plainto_tsquery('simple', $1)",
+                [words.join(" ")],
+            ))
+            .order_by_desc(ranked),
+        _ => {
+            // FTS5: every word must match (as a prefix); bm25 is lower for better matches.
+            let fts = words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ");
+            select
+                .filter(Expr::cust_with_values(
+                    "entries.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)",
+                    [fts.clone()],
+                ))
+                .order_by_asc(Expr::cust_with_values(
+                    "(SELECT bm25(entries_fts) FROM entries_fts WHERE entries_fts MATCH ? AND rowid = entries.id)",
+                    [fts],
+                ))
+        }
+    };
+    let rows = select.order_by_asc(entry::Column::Id).offset(offset as u64).limit(page.first + 1).all(db).await?;
+    let (rows, has_next) = page.finish(rows);
+    Ok((rows.into_iter().enumerate().map(|(i, row)| (offset + i + 1, row)).collect(), has_next))
+}
+
+fn grouped<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for (key, value) in rows {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
+/// Batches the relations of entries: the entries themselves, kinds, tags, links and backlinks.
+pub struct ContentLoader {
+    db: DatabaseConnection,
+}
+
+impl ContentLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+/// Entry by internal id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryKey(pub i64);
+/// Kind by internal id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KindKey(pub i64);
+/// Tags of an entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TagsKey(pub i64);
+/// Links from an entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinksKey(pub i64);
+/// Links to an entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BacklinksKey(pub i64);
+
+impl Loader<EntryKey> for ContentLoader {
+    type Value = entry::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[EntryKey]) -> Result<HashMap<EntryKey, entry::Model>, Self::Error> {
+        let rows =
+            entry::Entity::find().filter(entry::Column::Id.is_in(keys.iter().map(|k| k.0))).all(&self.db).await?;
+        Ok(rows.into_iter().map(|row| (EntryKey(row.id), row)).collect())
+    }
+}
+
+impl Loader<KindKey> for ContentLoader {
+    type Value = entry_kind::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[KindKey]) -> Result<HashMap<KindKey, entry_kind::Model>, Self::Error> {
+        let rows = entry_kind::Entity::find()
+            .filter(entry_kind::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (KindKey(row.id), row)).collect())
+    }
+}
+
+impl Loader<TagsKey> for ContentLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[TagsKey]) -> Result<HashMap<TagsKey, Vec<String>>, Self::Error> {
+        let rows = entry_tag::Entity::find()
+            .filter(entry_tag::Column::EntryId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(entry_tag::Column::Tag)
+            .all(&self.db)
+            .await?;
+        Ok(grouped(rows.into_iter().map(|row| (TagsKey(row.entry_id), row.tag))))
+    }
+}
+
+impl Loader<LinksKey> for ContentLoader {
+    type Value = Vec<entry_link::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[LinksKey]) -> Result<HashMap<LinksKey, Vec<entry_link::Model>>, Self::Error> {
+        let rows = entry_link::Entity::find()
+            .filter(entry_link::Column::FromEntryId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(entry_link::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(grouped(rows.into_iter().map(|row| (LinksKey(row.from_entry_id), row))))
+    }
+}
+
+impl Loader<BacklinksKey> for ContentLoader {
+    type Value = Vec<entry_link::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[BacklinksKey]) -> Result<HashMap<BacklinksKey, Vec<entry_link::Model>>, Self::Error> {
+        let rows = entry_link::Entity::find()
+            .filter(entry_link::Column::ToEntryId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(entry_link::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(grouped(rows.into_iter().map(|row| (BacklinksKey(row.to_entry_id), row))))
+    }
+}

@@ -1,0 +1,273 @@
+//! Versioning's plain data: the versioned fields of an entry ([`Snapshot`]),
+//! a patch of only the fields an editor changed ([`Patch`]), and merge policy.
+//! No I/O here; `merge` and `diff` work on these types.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// A typed link from one entry to another (e.g. `located_in` → a location).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Link {
+    #[serde(rename = "type")]
+    pub link_type: String,
+    pub target: Uuid,
+}
+
+/// Every versioned field of an entry at one revision. Revisions store this as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Snapshot {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    /// Markdown.
+    pub body: String,
+    pub attributes: Map<String, Value>,
+    pub tags: BTreeSet<String>,
+    pub parent: Option<Uuid>,
+    pub links: BTreeSet<Link>,
+    pub deleted: bool,
+}
+
+/// The versioned fields, named as in the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Slug,
+    Title,
+    Summary,
+    Body,
+    Attributes,
+    Tags,
+    Parent,
+    Links,
+    Deleted,
+}
+
+impl Field {
+    pub const ALL: [Field; 9] = [
+        Field::Slug,
+        Field::Title,
+        Field::Summary,
+        Field::Body,
+        Field::Attributes,
+        Field::Tags,
+        Field::Parent,
+        Field::Links,
+        Field::Deleted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Slug => "slug",
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Body => "body",
+            Field::Attributes => "attributes",
+            Field::Tags => "tags",
+            Field::Parent => "parent",
+            Field::Links => "links",
+            Field::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Text fields merge line-wise and diff with hunks.
+    pub fn is_text(self) -> bool {
+        matches!(self, Field::Summary | Field::Body)
+    }
+}
+
+impl Snapshot {
+    /// The JSON value of one field (the form used in patches, conflicts and diffs).
+    pub fn get(&self, field: Field) -> Value {
+        match field {
+            Field::Slug => Value::from(self.slug.clone()),
+            Field::Title => Value::from(self.title.clone()),
+            Field::Summary => Value::from(self.summary.clone()),
+            Field::Body => Value::from(self.body.clone()),
+            Field::Attributes => Value::Object(self.attributes.clone()),
+            Field::Tags => serde_json::to_value(&self.tags).expect("tags serialize"),
+            Field::Parent => serde_json::to_value(self.parent).expect("uuid serializes"),
+            Field::Links => serde_json::to_value(&self.links).expect("links serialize"),
+            Field::Deleted => Value::from(self.deleted),
+        }
+    }
+
+    /// Sets one field from its JSON value; `Err` names what is wrong with it.
+    pub fn set(&mut self, field: Field, value: Value) -> Result<(), String> {
+        fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, String> {
+            serde_json::from_value(value).map_err(|_| format!("must be {what}"))
+        }
+        match field {
+            Field::Slug => self.slug = parse(value, "a string")?,
+            Field::Title => self.title = parse(value, "a string")?,
+            Field::Summary => self.summary = parse(value, "a string")?,
+            Field::Body => self.body = parse(value, "a string")?,
+            Field::Attributes => self.attributes = parse(value, "an object")?,
+            Field::Tags => self.tags = parse(value, "a list of strings")?,
+            Field::Parent => self.parent = parse(value, "an entry id or null")?,
+            Field::Links => self.links = parse(value, "a list of {type, target}")?,
+            Field::Deleted => self.deleted = parse(value, "a boolean")?,
+        }
+        Ok(())
+    }
+}
+
+/// Only the fields an editor changed, with their new values, against the base
+/// revision the editor saw. Kept as a JSON object keyed by field name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Patch(pub Map<String, Value>);
+
+impl Patch {
+    /// The fields in which `to` differs from `from`.
+    pub fn between(from: &Snapshot, to: &Snapshot) -> Self {
+        let mut patch = Map::new();
+        for field in Field::ALL {
+            let after = to.get(field);
+            if from.get(field) != after {
+                patch.insert(field.name().to_owned(), after);
+            }
+        }
+        Patch(patch)
+    }
+
+    /// The patched fields, in a stable order.
+    pub fn fields(&self) -> Vec<(Field, &Value)> {
+        let mut fields: Vec<_> = self.0.iter().filter_map(|(k, v)| Field::parse(k).map(|f| (f, v))).collect();
+        fields.sort_by_key(|(f, _)| *f);
+        fields
+    }
+
+    /// `base` with this patch applied.
+    pub fn apply(&self, base: &Snapshot) -> Result<Snapshot, (Field, String)> {
+        let mut result = base.clone();
+        for (field, value) in self.fields() {
+            result.set(field, value.clone()).map_err(|e| (field, e))?;
+        }
+        Ok(result)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// How concurrent edits of one entry merge, chosen per entry kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum MergePolicy {
+    /// Field by field: one-sided changes apply, text merges line-wise, sets merge.
+    Field,
+    /// Any concurrent change to the same entry is a conflict.
+    Strict,
+}
+
+impl MergePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::Field => "FIELD",
+            MergePolicy::Strict => "STRICT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "STRICT" { MergePolicy::Strict } else { MergePolicy::Field }
+    }
+}
+
+/// Where a submission stands. Transitions are decided in [`SubmissionStatus::allows`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum SubmissionStatus {
+    Draft,
+    Pending,
+    Merged,
+    Rejected,
+    ChangesRequested,
+    Conflicted,
+    Withdrawn,
+}
+
+/// What someone wants to do to a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Edit,
+    Submit,
+    Withdraw,
+    Approve,
+    Reject,
+    RequestChanges,
+    Resolve,
+    Rebase,
+}
+
+impl SubmissionStatus {
+    const ALL: [SubmissionStatus; 7] = [
+        SubmissionStatus::Draft,
+        SubmissionStatus::Pending,
+        SubmissionStatus::Merged,
+        SubmissionStatus::Rejected,
+        SubmissionStatus::ChangesRequested,
+        SubmissionStatus::Conflicted,
+        SubmissionStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Draft => "DRAFT",
+            SubmissionStatus::Pending => "PENDING",
+            SubmissionStatus::Merged => "MERGED",
+            SubmissionStatus::Rejected => "REJECTED",
+            SubmissionStatus::ChangesRequested => "CHANGES_REQUESTED",
+            SubmissionStatus::Conflicted => "CONFLICTED",
+            SubmissionStatus::Withdrawn => "WITHDRAWN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        Self::ALL.into_iter().find(|st| st.as_str() == s).unwrap_or(SubmissionStatus::Draft)
+    }
+
+    /// The one place that says which transition may start from which state.
+    pub fn allows(self, transition: Transition) -> bool {
+        use SubmissionStatus::*;
+        match transition {
+            Transition::Edit | Transition::Submit => matches!(self, Draft | ChangesRequested),
+            Transition::Withdraw => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
+            Transition::Approve | Transition::Reject | Transition::RequestChanges => self == Pending,
+            Transition::Resolve => self == Conflicted,
+            Transition::Rebase => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
+        }
+    }
+}
+
+/// What a change does to its entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum ChangeOp {
+    Create,
+    Update,
+    Delete,
+}
+
+impl ChangeOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOp::Create => "CREATE",
+            ChangeOp::Update => "UPDATE",
+            ChangeOp::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "CREATE" => ChangeOp::Create,
+            "DELETE" => ChangeOp::Delete,
+            _ => ChangeOp::Update,
+        }
+    }
+}

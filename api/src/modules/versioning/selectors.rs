@@ -1,0 +1,246 @@
+//! Versioning reads: revisions (history pages never load snapshots), snapshots,
+//! submissions visible to a viewer, changes, and their loaders.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
+use uuid::Uuid;
+use xpr_entity::{change, revision, submission};
+
+use super::domain::{Snapshot, SubmissionStatus};
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    graphql::pagination::{Cursor, Page},
+};
+
+/// A revision without its snapshot: what history lists load.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct RevisionMeta {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub entry_id: i64,
+    pub number: i32,
+    pub parent_id: Option<i64>,
+    pub author_id: i64,
+    pub merger_id: Option<i64>,
+    pub submission_id: Option<i64>,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub archived: bool,
+}
+
+fn meta() -> Select<revision::Entity> {
+    use revision::Column as C;
+    revision::Entity::find().select_only().columns([
+        C::Id,
+        C::Uuid,
+        C::EntryId,
+        C::Number,
+        C::ParentId,
+        C::AuthorId,
+        C::MergerId,
+        C::SubmissionId,
+        C::Summary,
+        C::CreatedAt,
+        C::Archived,
+    ])
+}
+
+pub fn snapshot(revision: &revision::Model) -> AppResult<Snapshot> {
+    serde_json::from_value(revision.snapshot.clone()).map_err(AppError::internal)
+}
+
+pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<Snapshot> {
+    let revision = revision::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("revision"))?;
+    snapshot(&revision)
+}
+
+pub async fn revision_by_number(
+    db: &impl ConnectionTrait,
+    entry: i64,
+    number: i32,
+) -> AppResult<Option<revision::Model>> {
+    Ok(revision::Entity::find()
+        .filter(revision::Column::EntryId.eq(entry))
+        .filter(revision::Column::Number.eq(number))
+        .one(db)
+        .await?)
+}
+
+pub async fn revision_meta_by_number(
+    db: &DatabaseConnection,
+    entry: i64,
+    number: i32,
+) -> AppResult<Option<RevisionMeta>> {
+    Ok(meta()
+        .filter(revision::Column::EntryId.eq(entry))
+        .filter(revision::Column::Number.eq(number))
+        .into_model::<RevisionMeta>()
+        .one(db)
+        .await?)
+}
+
+pub async fn revision_meta_by_uuid(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<RevisionMeta>> {
+    Ok(meta().filter(revision::Column::Uuid.eq(id)).into_model::<RevisionMeta>().one(db).await?)
+}
+
+/// The revision in force at `instant`: the newest one created at or before it.
+pub async fn revision_meta_at(
+    db: &DatabaseConnection,
+    entry: i64,
+    instant: DateTime<Utc>,
+) -> AppResult<Option<RevisionMeta>> {
+    Ok(meta()
+        .filter(revision::Column::EntryId.eq(entry))
+        .filter(revision::Column::CreatedAt.lte(instant))
+        .order_by_desc(revision::Column::Number)
+        .into_model::<RevisionMeta>()
+        .one(db)
+        .await?)
+}
+
+/// A page of an entry's history, newest first: an index range on (entry, number).
+pub async fn history(db: &DatabaseConnection, entry: i64, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
+    let mut select = meta().filter(revision::Column::EntryId.eq(entry));
+    if let Some((number, _)) = page.after_key()? {
+        let number: i32 = number.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
+        select = select.filter(revision::Column::Number.lt(number));
+    }
+    let rows = select
+        .order_by_desc(revision::Column::Number)
+        .limit(page.first + 1)
+        .into_model::<RevisionMeta>()
+        .all(db)
+        .await?;
+    Ok(page.finish(rows))
+}
+
+pub fn history_cursor(revision: &RevisionMeta) -> Cursor {
+    Cursor::new(Some(revision.number.to_string()), revision.uuid)
+}
+
+pub async fn submission_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<submission::Model>> {
+    Ok(submission::Entity::find().filter(submission::Column::Uuid.eq(id)).one(db).await?)
+}
+
+/// Submissions the viewer may see: moderators all, authors their own, everyone merged ones.
+pub fn visible_submissions(viewer: Option<&Viewer>) -> Select<submission::Entity> {
+    let merged = submission::Column::Status.eq(SubmissionStatus::Merged.as_str());
+    let query = submission::Entity::find();
+    match viewer {
+        Some(v) if v.role.is_moderator() => query,
+        Some(v) => query.filter(Condition::any().add(merged).add(submission::Column::AuthorId.eq(v.id.0))),
+        None => query.filter(merged),
+    }
+}
+
+pub async fn visible_submission(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    id: Uuid,
+) -> AppResult<Option<submission::Model>> {
+    Ok(visible_submissions(viewer).filter(submission::Column::Uuid.eq(id)).one(db).await?)
+}
+
+pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<change::Model>> {
+    Ok(change::Entity::find().filter(change::Column::Uuid.eq(id)).one(db).await?)
+}
+
+pub async fn changes_of(db: &impl ConnectionTrait, submission: i64) -> AppResult<Vec<change::Model>> {
+    Ok(change::Entity::find()
+        .filter(change::Column::SubmissionId.eq(submission))
+        .order_by_asc(change::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Batches revisions (without snapshots), snapshots, submissions and changes.
+pub struct VersioningLoader {
+    db: DatabaseConnection,
+}
+
+impl VersioningLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RevisionKey(pub i64);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SnapshotKey(pub i64);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubmissionKey(pub i64);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangesKey(pub i64);
+
+impl Loader<RevisionKey> for VersioningLoader {
+    type Value = RevisionMeta;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[RevisionKey]) -> Result<HashMap<RevisionKey, RevisionMeta>, Self::Error> {
+        let rows = meta()
+            .filter(revision::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .into_model::<RevisionMeta>()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (RevisionKey(row.id), row)).collect())
+    }
+}
+
+impl Loader<SnapshotKey> for VersioningLoader {
+    type Value = Snapshot;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[SnapshotKey]) -> Result<HashMap<SnapshotKey, Snapshot>, Self::Error> {
+        let rows: Vec<(i64, serde_json::Value)> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::Id)
+            .column(revision::Column::Snapshot)
+            .filter(revision::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, json)| serde_json::from_value(json).ok().map(|s| (SnapshotKey(id), s)))
+            .collect())
+    }
+}
+
+impl Loader<SubmissionKey> for VersioningLoader {
+    type Value = submission::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[SubmissionKey]) -> Result<HashMap<SubmissionKey, submission::Model>, Self::Error> {
+        let rows = submission::Entity::find()
+            .filter(submission::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (SubmissionKey(row.id), row)).collect())
+    }
+}
+
+impl Loader<ChangesKey> for VersioningLoader {
+    type Value = Vec<change::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ChangesKey]) -> Result<HashMap<ChangesKey, Vec<change::Model>>, Self::Error> {
+        let rows = change::Entity::find()
+            .filter(change::Column::SubmissionId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(change::Column::Position)
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<ChangesKey, Vec<change::Model>> = HashMap::new();
+        for row in rows {
+            map.entry(ChangesKey(row.submission_id)).or_default().push(row);
+        }
+        Ok(map)
+    }
+}

@@ -1,0 +1,745 @@
+//! Versioning writes: submissions and their changes, and the merge that turns
+//! an approved submission into revisions — atomically, three-way per field,
+//! with entry rows locked so concurrent merges never lose an update.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xpr_entity::{change, entry, entry_kind, revision, submission};
+
+use super::{
+    domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition},
+    merge::{self, Conflict, Resolution},
+    selectors,
+};
+use crate::{
+    app::AppState,
+    auth::Viewer,
+    error::{AppError, AppResult, FieldError},
+    ids::new_uuid,
+    modules::{
+        content::{self, selectors as content_selectors},
+        identity::domain::Scope,
+    },
+};
+
+/// A change as an editor describes it.
+pub struct ChangeSpec {
+    pub op: ChangeOp,
+    /// Kind slug, for CREATE.
+    pub kind: Option<String>,
+    /// The entry, for UPDATE and DELETE.
+    pub entry: Option<Uuid>,
+    /// The revision number the editor saw, for UPDATE and DELETE.
+    pub base_revision: Option<i32>,
+    pub patch: Patch,
+}
+
+/// The result of an approval: merged, or conflicted with every conflict listed.
+pub struct MergeOutcome {
+    pub submission: submission::Model,
+    pub revisions: Vec<revision::Model>,
+    pub conflicts: Vec<(Uuid, Conflict)>,
+}
+
+fn status(s: &submission::Model) -> SubmissionStatus {
+    SubmissionStatus::parse(&s.status)
+}
+
+fn illegal(s: &submission::Model, what: &str) -> AppError {
+    AppError::Conflict(format!("a {} submission can't be {what}", s.status.to_lowercase().replace('_', " ")))
+}
+
+fn contributor(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Write)?;
+    if viewer.suspended {
+        return Err(AppError::forbidden("your account is suspended"));
+    }
+    Ok(())
+}
+
+fn moderator(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Moderate)?;
+    if !viewer.role.is_moderator() {
+        return Err(AppError::forbidden("only moderators and admins can decide on submissions"));
+    }
+    Ok(())
+}
+
+/// The author's submission in a state allowing `transition`; others' are not found.
+async fn own_submission(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    transition: Transition,
+    what: &str,
+) -> AppResult<submission::Model> {
+    let found = selectors::submission_by_uuid(db, id).await?;
+    let submission = found
+        .filter(|s| viewer.is(crate::ids::UserId(s.author_id)))
+        .ok_or_else(|| AppError::not_found("submission"))?;
+    if !status(&submission).allows(transition) {
+        return Err(illegal(&submission, what));
+    }
+    Ok(submission)
+}
+
+fn bad(prefix: &str, field: &str, message: impl Into<String>) -> AppError {
+    AppError::BadInput(vec![FieldError::new(&format!("{prefix}{field}"), message)])
+}
+
+/// Validates a change and builds its row (without submission and position).
+async fn prepare(db: &impl ConnectionTrait, spec: ChangeSpec, prefix: &str) -> AppResult<change::ActiveModel> {
+    if spec.patch.0.contains_key(Field::Deleted.name()) {
+        return Err(bad(prefix, "fields.deleted", "use a DELETE change"));
+    }
+    let now = Utc::now();
+    let mut row = change::ActiveModel {
+        uuid: Set(new_uuid()),
+        op: Set(spec.op.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match spec.op {
+        ChangeOp::Create => {
+            let kind = content_selectors::kind_by_slug(
+                db,
+                spec.kind.as_deref().ok_or_else(|| bad(prefix, "kind", "is required to create"))?,
+            )
+            .await
+            .map_err(|_| bad(prefix, "kind", "no such entry kind"))?;
+            let snapshot = spec
+                .patch
+                .apply(&Snapshot::default())
+                .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
+            content::service::check(db, &kind, &snapshot, None, prefix).await?;
+            if content_selectors::entry_by_slug_in(db, kind.id, &snapshot.slug).await?.is_some() {
+                return Err(bad(prefix, "fields.slug", "is already taken in this kind"));
+            }
+            row.kind_id = Set(Some(kind.id));
+            row.patch = Set(Value::Object(spec.patch.0));
+        }
+        ChangeOp::Update | ChangeOp::Delete => {
+            let entry_id = spec.entry.ok_or_else(|| bad(prefix, "entryId", "is required"))?;
+            let entry = content_selectors::entry_by_uuid(db, entry_id)
+                .await?
+                .ok_or_else(|| bad(prefix, "entryId", "no such entry"))?;
+            if entry.deleted {
+                return Err(bad(prefix, "entryId", "the entry is deleted; revert it to a live revision first"));
+            }
+            let number = spec
+                .base_revision
+                .ok_or_else(|| bad(prefix, "baseRevision", "is required: the revision you edited"))?;
+            let base = selectors::revision_by_number(db, entry.id, number)
+                .await?
+                .ok_or_else(|| bad(prefix, "baseRevision", "no such revision of this entry"))?;
+            let patch = match spec.op {
+                ChangeOp::Delete => {
+                    Patch([(Field::Deleted.name().to_owned(), Value::Bool(true))].into_iter().collect())
+                }
+                _ => {
+                    let base_snapshot = selectors::snapshot(&base)?;
+                    let after = spec
+                        .patch
+                        .apply(&base_snapshot)
+                        .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
+                    if after == base_snapshot {
+                        return Err(bad(prefix, "fields", "changes nothing"));
+                    }
+                    let kind = entry_kind::Entity::find_by_id(entry.kind_id)
+                        .one(db)
+                        .await?
+                        .ok_or_else(|| AppError::not_found("kind"))?;
+                    content::service::check(db, &kind, &after, Some(entry.uuid), prefix).await?;
+                    spec.patch
+                }
+            };
+            row.entry_id = Set(Some(entry.id));
+            row.base_revision_id = Set(Some(base.id));
+            row.patch = Set(Value::Object(patch.0));
+        }
+    }
+    Ok(row)
+}
+
+async fn insert_change(
+    txn: &DatabaseTransaction,
+    submission: &submission::Model,
+    mut row: change::ActiveModel,
+) -> AppResult<change::Model> {
+    let existing = selectors::changes_of(txn, submission.id).await?;
+    if let Set(Some(entry)) = &row.entry_id
+        && existing.iter().any(|c| c.entry_id == Some(*entry))
+    {
+        return Err(AppError::bad_input(
+            "change.entryId",
+            "this submission already changes the entry; edit that change",
+        ));
+    }
+    row.submission_id = Set(submission.id);
+    row.position = Set(existing.iter().map(|c| c.position + 1).max().unwrap_or(0));
+    Ok(row.insert(txn).await?)
+}
+
+pub async fn create_submission(
+    state: &AppState,
+    viewer: &Viewer,
+    title: &str,
+    description: &str,
+    changes: Vec<ChangeSpec>,
+) -> AppResult<submission::Model> {
+    contributor(viewer)?;
+    let title =
+        crate::modules::identity::domain::text("title", title, 1, 200).map_err(|e| AppError::BadInput(vec![e]))?;
+    let mut rows = Vec::with_capacity(changes.len());
+    for (i, spec) in changes.into_iter().enumerate() {
+        rows.push(prepare(&state.db, spec, &format!("changes.{i}.")).await?);
+    }
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let submission = submission::ActiveModel {
+        uuid: Set(new_uuid()),
+        author_id: Set(viewer.id.0),
+        title: Set(title),
+        description: Set(description.trim().to_owned()),
+        status: Set(SubmissionStatus::Draft.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for row in rows {
+        insert_change(&txn, &submission, row).await?;
+    }
+    txn.commit().await?;
+    Ok(submission)
+}
+
+pub async fn add_change(
+    state: &AppState,
+    viewer: &Viewer,
+    submission: Uuid,
+    spec: ChangeSpec,
+) -> AppResult<change::Model> {
+    contributor(viewer)?;
+    let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
+    let row = prepare(&state.db, spec, "change.").await?;
+    let txn = state.db.begin().await?;
+    let change = insert_change(&txn, &submission, row).await?;
+    txn.commit().await?;
+    Ok(change)
+}
+
+/// The change and its submission, if the viewer authored it.
+async fn own_change(
+    state: &AppState,
+    viewer: &Viewer,
+    change: Uuid,
+    transition: Transition,
+    what: &str,
+) -> AppResult<(change::Model, submission::Model)> {
+    let change = selectors::change_by_uuid(&state.db, change).await?.ok_or_else(|| AppError::not_found("change"))?;
+    let submission = submission::Entity::find_by_id(change.submission_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("change"))?;
+    let submission = own_submission(&state.db, viewer, submission.uuid, transition, what).await?;
+    Ok((change, submission))
+}
+
+pub async fn edit_change(
+    state: &AppState,
+    viewer: &Viewer,
+    change: Uuid,
+    spec: ChangeSpec,
+) -> AppResult<change::Model> {
+    contributor(viewer)?;
+    let (old, _) = own_change(state, viewer, change, Transition::Edit, "edited").await?;
+    let mut row = prepare(&state.db, spec, "change.").await?;
+    row.id = Set(old.id);
+    row.uuid = Set(old.uuid);
+    row.submission_id = Set(old.submission_id);
+    row.position = Set(old.position);
+    row.created_at = Set(old.created_at);
+    Ok(row.update(&state.db).await?)
+}
+
+pub async fn remove_change(state: &AppState, viewer: &Viewer, change: Uuid) -> AppResult<submission::Model> {
+    contributor(viewer)?;
+    let (change, submission) = own_change(state, viewer, change, Transition::Edit, "edited").await?;
+    change::Entity::delete_by_id(change.id).exec(&state.db).await?;
+    Ok(submission)
+}
+
+/// Moves a submission to `to` only if it is still in a state allowing
+/// `transition`: the conditional update is what makes racing decisions safe.
+async fn transition(
+    db: &impl ConnectionTrait,
+    submission: &submission::Model,
+    transition: Transition,
+    to: SubmissionStatus,
+    decided_by: Option<&Viewer>,
+    reason: Option<String>,
+) -> AppResult<submission::Model> {
+    let now = Utc::now();
+    let from: Vec<&str> = [
+        SubmissionStatus::Draft,
+        SubmissionStatus::Pending,
+        SubmissionStatus::ChangesRequested,
+        SubmissionStatus::Conflicted,
+    ]
+    .into_iter()
+    .filter(|s| s.allows(transition))
+    .map(SubmissionStatus::as_str)
+    .collect();
+    let mut update = submission::Entity::update_many()
+        .col_expr(submission::Column::Status, Expr::value(to.as_str()))
+        .col_expr(submission::Column::UpdatedAt, Expr::value(now))
+        .filter(submission::Column::Id.eq(submission.id))
+        .filter(submission::Column::Status.is_in(from));
+    if to == SubmissionStatus::Pending && transition == Transition::Submit {
+        update = update.col_expr(submission::Column::SubmittedAt, Expr::value(now));
+    }
+    if let Some(viewer) = decided_by {
+        update = update
+            .col_expr(submission::Column::DecidedAt, Expr::value(now))
+            .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id.0))
+            .col_expr(submission::Column::DecisionReason, Expr::value(reason));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        let current = submission::Entity::find_by_id(submission.id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("submission"))?;
+        return Err(illegal(&current, "changed that way any more"));
+    }
+    submission::Entity::find_by_id(submission.id).one(db).await?.ok_or_else(|| AppError::not_found("submission"))
+}
+
+pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+    contributor(viewer)?;
+    let submission = own_submission(&state.db, viewer, id, Transition::Submit, "submitted").await?;
+    if selectors::changes_of(&state.db, submission.id).await?.is_empty() {
+        return Err(AppError::bad_input("submissionId", "add at least one change first"));
+    }
+    transition(&state.db, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await
+}
+
+pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+    let submission = own_submission(&state.db, viewer, id, Transition::Withdraw, "withdrawn").await?;
+    transition(&state.db, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await
+}
+
+async fn decided(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    to: SubmissionStatus,
+    tr: Transition,
+    reason: &str,
+) -> AppResult<submission::Model> {
+    moderator(viewer)?;
+    let reason =
+        crate::modules::identity::domain::text("reason", reason, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
+    let submission =
+        selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    transition(&state.db, &submission, tr, to, Some(viewer), Some(reason)).await
+}
+
+pub async fn reject(state: &AppState, viewer: &Viewer, id: Uuid, reason: &str) -> AppResult<submission::Model> {
+    decided(state, viewer, id, SubmissionStatus::Rejected, Transition::Reject, reason).await
+}
+
+pub async fn request_changes(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<submission::Model> {
+    decided(state, viewer, id, SubmissionStatus::ChangesRequested, Transition::RequestChanges, reason).await
+}
+
+/// A change ready to become a revision.
+struct Planned {
+    change: change::Model,
+    kind: entry_kind::Model,
+    entry: Option<entry::Model>,
+    snapshot: Snapshot,
+}
+
+/// Merges an approved submission: every change becomes a revision, or — on
+/// any conflict — no entry changes and the submission is CONFLICTED with its
+/// conflicts recorded.
+pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
+    moderator(viewer)?;
+    let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    let txn = state.db.begin().await?;
+    // The state change comes first: it takes SQLite's write lock and PostgreSQL's
+    // row lock, so of two racing approvals exactly one proceeds.
+    let submission =
+        transition(&txn, &found, Transition::Approve, SubmissionStatus::Merged, Some(viewer), comment).await?;
+    let changes = selectors::changes_of(&txn, submission.id).await?;
+
+    // Lock every touched entry in id order (no deadlocks between merges).
+    let mut entry_ids: Vec<i64> = changes.iter().filter_map(|c| c.entry_id).collect();
+    entry_ids.sort_unstable();
+    let mut locked = HashMap::new();
+    for id in entry_ids {
+        locked.insert(id, content::service::lock_entry(&txn, id).await?);
+    }
+
+    let mut plans = Vec::new();
+    let mut conflicts = Vec::new();
+    for change in changes {
+        let patch = patch_of(&change);
+        match ChangeOp::parse(&change.op) {
+            ChangeOp::Create => {
+                let kind = kind_by_id(&txn, change.kind_id.unwrap_or_default()).await?;
+                let snapshot = patch.apply(&Snapshot::default()).map_err(|(f, e)| AppError::bad_input(f.name(), e))?;
+                if content_selectors::entry_by_slug_in(&txn, kind.id, &snapshot.slug).await?.is_some() {
+                    let taken = Value::from(snapshot.slug.clone());
+                    conflicts.push((
+                        change,
+                        None,
+                        vec![Conflict { field: Field::Slug, base: Value::Null, ours: taken.clone(), theirs: taken }],
+                    ));
+                    continue;
+                }
+                plans.push(Planned { change, kind, entry: None, snapshot });
+            }
+            ChangeOp::Update | ChangeOp::Delete => {
+                let entry = locked[&change.entry_id.unwrap_or_default()].clone();
+                let kind = kind_by_id(&txn, entry.kind_id).await?;
+                let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
+                let current = entry.current_revision_id.unwrap_or_default();
+                let theirs = selectors::snapshot_by_id(&txn, current).await?;
+                match merge::merge(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy)) {
+                    Ok(snapshot) => plans.push(Planned { change, kind, entry: Some(entry), snapshot }),
+                    Err(found) => conflicts.push((change, Some(current), found)),
+                }
+            }
+        }
+    }
+
+    if !conflicts.is_empty() {
+        let mut listed = Vec::new();
+        for (change, theirs, found) in conflicts {
+            record_conflicts(&txn, &change, theirs, &found).await?;
+            listed.extend(found.into_iter().map(|c| (change.uuid, c)));
+        }
+        let submission = set_status(&txn, &submission, SubmissionStatus::Conflicted).await?;
+        txn.commit().await?;
+        return Ok(MergeOutcome { submission, revisions: Vec::new(), conflicts: listed });
+    }
+
+    let mut revisions = Vec::new();
+    for plan in plans {
+        let itself = plan.entry.as_ref().map(|e| e.uuid);
+        content::service::check(&txn, &plan.kind, &plan.snapshot, itself, "").await?;
+        let entry = match plan.entry {
+            Some(entry) => entry,
+            None => content::service::insert_entry(&txn, &plan.kind, &plan.snapshot, submission.author_id).await?,
+        };
+        let revision = revision::ActiveModel {
+            uuid: Set(new_uuid()),
+            entry_id: Set(entry.id),
+            number: Set(entry.version + 1),
+            parent_id: Set(entry.current_revision_id),
+            author_id: Set(submission.author_id),
+            merger_id: Set(Some(viewer.id.0)),
+            submission_id: Set(Some(submission.id)),
+            summary: Set(submission.title.chars().take(500).collect()),
+            snapshot: Set(serde_json::to_value(&plan.snapshot).map_err(AppError::internal)?),
+            created_at: Set(Utc::now()),
+            archived: Set(false),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        content::service::write_entry(&txn, entry, &plan.snapshot, revision.number, revision.id).await?;
+        // A CREATE's change now points at the entry it made.
+        if plan.change.entry_id.is_none() {
+            let mut change: change::ActiveModel = plan.change.into();
+            change.entry_id = Set(Some(revision.entry_id));
+            change.update(&txn).await?;
+        }
+        revisions.push(revision);
+    }
+    txn.commit().await?;
+    Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
+}
+
+fn patch_of(change: &change::Model) -> Patch {
+    Patch(change.patch.as_object().cloned().unwrap_or_default())
+}
+
+async fn kind_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<entry_kind::Model> {
+    entry_kind::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("entry kind"))
+}
+
+async fn set_status(
+    db: &impl ConnectionTrait,
+    submission: &submission::Model,
+    to: SubmissionStatus,
+) -> AppResult<submission::Model> {
+    let mut active: submission::ActiveModel = submission.clone().into();
+    active.status = Set(to.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+fn conflicts_json(found: &[Conflict]) -> Value {
+    Value::Array(
+        found
+            .iter()
+            .map(|c| json!({ "field": c.field.name(), "base": c.base, "ours": c.ours, "theirs": c.theirs }))
+            .collect(),
+    )
+}
+
+async fn record_conflicts(
+    db: &impl ConnectionTrait,
+    change: &change::Model,
+    theirs: Option<i64>,
+    found: &[Conflict],
+) -> AppResult<()> {
+    let mut active: change::ActiveModel = change.clone().into();
+    active.conflicts = Set(Some(conflicts_json(found)));
+    active.conflict_revision_id = Set(theirs);
+    active.resolutions = Set(None);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await?;
+    Ok(())
+}
+
+/// The conflicted fields recorded on a change.
+pub fn conflicted_fields(change: &change::Model) -> Vec<Field> {
+    change
+        .conflicts
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|c| c["field"].as_str().and_then(Field::parse)).collect())
+        .unwrap_or_default()
+}
+
+/// Records the author's choice for one conflicted field. Once every conflict of
+/// the change has a choice, the change is rewritten as a patch against the
+/// revision it conflicted with; once no change conflicts, the submission is
+/// back to PENDING.
+pub async fn resolve_conflict(
+    state: &AppState,
+    viewer: &Viewer,
+    change: Uuid,
+    field: Field,
+    resolution: Resolution,
+) -> AppResult<change::Model> {
+    contributor(viewer)?;
+    let (change, submission) = own_change(state, viewer, change, Transition::Resolve, "resolved").await?;
+    let fields = conflicted_fields(&change);
+    if !fields.contains(&field) {
+        return Err(AppError::bad_input("field", "this field has no conflict"));
+    }
+    let mut choices: BTreeMap<Field, Resolution> = resolutions_of(&change);
+    choices.insert(field, resolution);
+    let txn = state.db.begin().await?;
+    let mut active: change::ActiveModel = change.clone().into();
+    active.updated_at = Set(Utc::now());
+    if fields.iter().all(|f| choices.contains_key(f)) {
+        let patch = patch_of(&change);
+        let (base_revision, patch) = match ChangeOp::parse(&change.op) {
+            ChangeOp::Create => {
+                let mut patch = patch;
+                match choices.get(&Field::Slug) {
+                    Some(Resolution::Custom(slug)) => patch.0.insert(Field::Slug.name().to_owned(), slug.clone()),
+                    _ => return Err(AppError::bad_input("value", "the slug is taken: choose CUSTOM with a new slug")),
+                };
+                (None, patch)
+            }
+            _ => {
+                let kind = kind_by_id(
+                    &txn,
+                    content_selectors::entry_kind_id(&txn, change.entry_id.unwrap_or_default()).await?,
+                )
+                .await?;
+                let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
+                let theirs_id = change.conflict_revision_id.unwrap_or_default();
+                let theirs = selectors::snapshot_by_id(&txn, theirs_id).await?;
+                let patch = merge::resolve(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy), &choices)
+                    .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
+                (Some(theirs_id), patch)
+            }
+        };
+        if base_revision.is_some() {
+            active.base_revision_id = Set(base_revision);
+        }
+        active.patch = Set(Value::Object(patch.0));
+        active.conflicts = Set(None);
+        active.conflict_revision_id = Set(None);
+        active.resolutions = Set(None);
+    } else {
+        active.resolutions = Set(Some(resolutions_json(&choices)));
+    }
+    let change = active.update(&txn).await?;
+    let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
+    if !remaining {
+        set_status(&txn, &submission, SubmissionStatus::Pending).await?;
+    }
+    txn.commit().await?;
+    Ok(change)
+}
+
+fn resolutions_json(choices: &BTreeMap<Field, Resolution>) -> Value {
+    Value::Object(
+        choices
+            .iter()
+            .map(|(field, choice)| {
+                let value = match choice {
+                    Resolution::Ours => json!({ "choice": "OURS" }),
+                    Resolution::Theirs => json!({ "choice": "THEIRS" }),
+                    Resolution::Custom(v) => json!({ "choice": "CUSTOM", "value": v }),
+                };
+                (field.name().to_owned(), value)
+            })
+            .collect(),
+    )
+}
+
+fn resolutions_of(change: &change::Model) -> BTreeMap<Field, Resolution> {
+    let Some(Value::Object(map)) = &change.resolutions else { return BTreeMap::new() };
+    map.iter()
+        .filter_map(|(name, choice)| {
+            let resolution = match choice["choice"].as_str()? {
+                "OURS" => Resolution::Ours,
+                "THEIRS" => Resolution::Theirs,
+                _ => Resolution::Custom(choice["value"].clone()),
+            };
+            Some((Field::parse(name)?, resolution))
+        })
+        .collect()
+}
+
+/// Moves every change onto its entry's current revision. Clean changes get a
+/// new base; the others record their conflicts and the submission becomes CONFLICTED.
+pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+    contributor(viewer)?;
+    let submission = own_submission(&state.db, viewer, id, Transition::Rebase, "rebased").await?;
+    let txn = state.db.begin().await?;
+    let mut conflicted = false;
+    for change in selectors::changes_of(&txn, submission.id).await? {
+        let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else { continue };
+        let entry = entry::Entity::find_by_id(entry_id).one(&txn).await?.ok_or_else(|| AppError::not_found("entry"))?;
+        let current = entry.current_revision_id.unwrap_or_default();
+        if current == base_id && change.conflicts.is_none() {
+            continue;
+        }
+        let kind = kind_by_id(&txn, entry.kind_id).await?;
+        let base = selectors::snapshot_by_id(&txn, base_id).await?;
+        let theirs = selectors::snapshot_by_id(&txn, current).await?;
+        match merge::rebase(&base, &theirs, &patch_of(&change), MergePolicy::parse(&kind.merge_policy)) {
+            Ok(patch) => {
+                let mut active: change::ActiveModel = change.into();
+                active.base_revision_id = Set(Some(current));
+                active.patch = Set(Value::Object(patch.0));
+                active.conflicts = Set(None);
+                active.conflict_revision_id = Set(None);
+                active.resolutions = Set(None);
+                active.updated_at = Set(Utc::now());
+                active.update(&txn).await?;
+            }
+            Err(found) => {
+                conflicted = true;
+                record_conflicts(&txn, &change, Some(current), &found).await?;
+            }
+        }
+    }
+    let to = match status(&submission) {
+        _ if conflicted => SubmissionStatus::Conflicted,
+        SubmissionStatus::Conflicted => SubmissionStatus::Pending,
+        unchanged => unchanged,
+    };
+    let submission = set_status(&txn, &submission, to).await?;
+    txn.commit().await?;
+    Ok(submission)
+}
+
+/// Opens a submission (pending review) that restores an entry to an older
+/// revision; restoring a deleted entry undeletes it.
+pub async fn revert_entry(
+    state: &AppState,
+    viewer: &Viewer,
+    entry: Uuid,
+    to: i32,
+    reason: &str,
+) -> AppResult<submission::Model> {
+    contributor(viewer)?;
+    let reason =
+        crate::modules::identity::domain::text("reason", reason, 3, 200).map_err(|e| AppError::BadInput(vec![e]))?;
+    let entry =
+        content_selectors::entry_by_uuid(&state.db, entry).await?.ok_or_else(|| AppError::not_found("entry"))?;
+    let target = selectors::revision_by_number(&state.db, entry.id, to)
+        .await?
+        .ok_or_else(|| AppError::bad_input("toRevision", "no such revision of this entry"))?;
+    let current_id = entry.current_revision_id.unwrap_or_default();
+    let current = selectors::snapshot_by_id(&state.db, current_id).await?;
+    let patch = Patch::between(&current, &selectors::snapshot(&target)?);
+    if patch.is_empty() {
+        return Err(AppError::bad_input("toRevision", "the entry already looks like that revision"));
+    }
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let submission = submission::ActiveModel {
+        uuid: Set(new_uuid()),
+        author_id: Set(viewer.id.0),
+        title: Set(format!("Revert {} to revision {to}", entry.title).chars().take(200).collect()),
+        description: Set(reason),
+        status: Set(SubmissionStatus::Pending.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        submitted_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    change::ActiveModel {
+        uuid: Set(new_uuid()),
+        submission_id: Set(submission.id),
+        position: Set(0),
+        op: Set(ChangeOp::Update.as_str().to_owned()),
+        entry_id: Set(Some(entry.id)),
+        base_revision_id: Set(Some(current_id)),
+        patch: Set(Value::Object(patch.0)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(submission)
+}
+
+/// How the change's entry would look if merged now (a preview).
+pub async fn preview(db: &impl ConnectionTrait, change: &change::Model) -> AppResult<Result<Snapshot, Vec<Conflict>>> {
+    let patch = patch_of(change);
+    match (change.entry_id, change.base_revision_id) {
+        (Some(entry_id), Some(base_id)) => {
+            let entry =
+                entry::Entity::find_by_id(entry_id).one(db).await?.ok_or_else(|| AppError::not_found("entry"))?;
+            let kind = kind_by_id(db, entry.kind_id).await?;
+            let base = selectors::snapshot_by_id(db, base_id).await?;
+            let theirs = selectors::snapshot_by_id(db, entry.current_revision_id.unwrap_or_default()).await?;
+            Ok(merge::merge(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy)))
+        }
+        _ => Ok(patch
+            .apply(&Snapshot::default())
+            .map_err(|(f, _)| vec![Conflict { field: f, base: Value::Null, ours: Value::Null, theirs: Value::Null }])),
+    }
+}

@@ -1,0 +1,31 @@
+use sea_orm::entity::prelude::*;
+
+/// The current state of an entry: a copy of its current revision's snapshot,
+/// kept for queries. Only merges write it.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "entries")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub uuid: Uuid,
+    pub kind_id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub attributes: Json,
+    pub parent_id: Option<i64>,
+    /// Number of the current revision.
+    pub version: i32,
+    pub current_revision_id: Option<i64>,
+    pub deleted: bool,
+    pub created_by: i64,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,445 @@
+//! Content and versioning through the API: kinds, entries, submissions,
+//! three-way merges, conflicts, history, diffs and reverts.
+
+use serde_json::{Value, json};
+use xpr_tests::{Actor, TestApp, code};
+
+const SHIP_SCHEMA: &str =
+    r#"{"type":"object","properties":{"crew":{"type":"integer","minimum":1},"class":{"type":"string"}}}"#;
+
+const CREATE_SUBMISSION: &str =
+    "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id status changes { id op } } }";
+const SUBMIT: &str = "mutation($id: ID!) { submitForReview(submissionId: $id) { id status } }";
+const APPROVE: &str = "mutation($id: ID!) { approveSubmission(submissionId: $id) { merged submission { status } \
+    revisions { number entry { id } } conflicts { changeId field base ours theirs } } }";
+const ENTRY: &str = "query($id: ID!) { entry(id: $id) { id slug title summary body attributes tags version deleted \
+    parent { id } links { type entry { id } } history { edges { node { number } } } } }";
+
+struct World {
+    app: TestApp,
+    admin: Actor,
+    alice: Actor,
+    bob: Actor,
+}
+
+async fn world() -> World {
+    world_with(&[]).await
+}
+
+async fn world_with(args: &[&str]) -> World {
+    let app = TestApp::spawn_with(args).await;
+    let admin = app.admin("root_admin").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    for (slug, parents) in [("location", json!([])), ("ship", json!(["location"]))] {
+        let body = app
+            .gql(
+                Some(&admin.access),
+                "mutation($i: EntryKindInput!) { createEntryKind(input: $i) { slug } }",
+                json!({ "i": { "slug": slug, "name": slug, "attributeSchema": serde_json::from_str::<Value>(SHIP_SCHEMA).unwrap(), "allowedParentKinds": parents } }),
+            )
+            .await;
+        assert_eq!(body["data"]["createEntryKind"]["slug"], slug, "{body}");
+    }
+    World { app, admin, alice, bob }
+}
+
+impl World {
+    async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
+        self.app.gql(Some(&who.access), query, variables).await
+    }
+
+    /// Opens and submits a submission of `changes` by `who`; returns its id.
+    async fn submit(&self, who: &Actor, changes: Value) -> String {
+        let body = self.gql(who, CREATE_SUBMISSION, json!({ "i": { "title": "An edit", "changes": changes } })).await;
+        let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        let submitted = self.gql(who, SUBMIT, json!({ "id": id })).await;
+        assert_eq!(submitted["data"]["submitForReview"]["status"], "PENDING", "{submitted}");
+        id
+    }
+
+    async fn approve(&self, submission: &str) -> Value {
+        let body = self.gql(&self.admin, APPROVE, json!({ "id": submission })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["approveSubmission"].clone()
+    }
+
+    /// Creates an entry through a merged submission; returns its id.
+    async fn create(&self, kind: &str, fields: Value) -> String {
+        let submission = self.submit(&self.alice, json!([{ "op": "CREATE", "kind": kind, "fields": fields }])).await;
+        let result = self.approve(&submission).await;
+        assert_eq!(result["merged"], true, "{result}");
+        result["revisions"][0]["entry"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn entry(&self, id: &str) -> Value {
+        self.app.gql(None, ENTRY, json!({ "id": id })).await["data"]["entry"].clone()
+    }
+
+    fn update(entry: &str, base: i32, fields: Value) -> Value {
+        json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": fields }])
+    }
+}
+
+#[tokio::test]
+async fn an_entry_is_created_edited_and_read_in_the_past() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "body": "A ship.\n", "attributes": { "crew": 3 }, "tags": ["Starter"] })).await;
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["title"], "Aurora");
+    assert_eq!(entry["version"], 1);
+    assert_eq!(entry["tags"], json!(["starter"]));
+
+    let by_slug =
+        w.app.gql(None, "{ entry(kind: \"ship\", slug: \"aurora\") { id creator { handle } } }", json!({})).await;
+    assert_eq!(by_slug["data"]["entry"]["id"], id.as_str());
+    assert_eq!(by_slug["data"]["entry"]["creator"]["handle"], "alice");
+
+    let edit = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "Aurora II" }))).await;
+    assert_eq!(w.approve(&edit).await["revisions"][0]["number"], 2);
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["title"], "Aurora II");
+    assert_eq!(entry["history"]["edges"].as_array().unwrap().len(), 2);
+
+    let past = w
+        .app
+        .gql(None, "query($id: ID!) { entry(id: $id, at: { revision: 1 }) { title version } }", json!({ "id": id }))
+        .await;
+    assert_eq!(past["data"]["entry"]["title"], "Aurora");
+    assert_eq!(past["data"]["entry"]["version"], 1);
+    let long_ago = w
+        .app
+        .gql(
+            None,
+            "query($id: ID!) { entry(id: $id, at: { instant: \"2000-01-01T00:00:00Z\" }) { title } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(long_ago["data"]["entry"], Value::Null, "nothing existed then");
+
+    let diff = w
+        .app
+        .gql(None, "query($id: ID!) { entry(id: $id) { currentRevision { author { handle } merger { handle } diff { changes { field kind before after } } } } }", json!({ "id": id }))
+        .await;
+    let revision = &diff["data"]["entry"]["currentRevision"];
+    assert_eq!(revision["author"]["handle"], "bob");
+    assert_eq!(revision["merger"]["handle"], "root_admin");
+    assert_eq!(
+        revision["diff"]["changes"],
+        json!([{ "field": "title", "kind": "MODIFIED", "before": "Aurora", "after": "Aurora II" }])
+    );
+
+    let node =
+        w.app.gql(None, "query($id: ID!) { node(id: $id) { ... on Entry { title } } }", json!({ "id": id })).await;
+    assert_eq!(node["data"]["node"]["title"], "Aurora II");
+}
+
+#[tokio::test]
+async fn concurrent_edits_of_different_fields_and_lines_merge() {
+    let w = world().await;
+    let body = "line one\nline two\nline three\nline four\nline five\n";
+    let id = w
+        .create(
+            "ship",
+            json!({ "slug": "aurora", "title": "Aurora", "body": body, "tags": ["a"], "attributes": { "crew": 3 } }),
+        )
+        .await;
+    let first = w
+        .submit(
+            &w.alice,
+            World::update(
+                &id,
+                1,
+                json!({ "title": "Aurora II", "body": body.replace("line one", "LINE ONE"), "tags": ["a", "b"] }),
+            ),
+        )
+        .await;
+    let second = w
+        .submit(&w.bob, World::update(&id, 1, json!({ "body": body.replace("line five", "LINE FIVE"), "tags": [], "attributes": { "crew": 3, "class": "light" } })))
+        .await;
+    assert_eq!(w.approve(&first).await["merged"], true);
+    let merged = w.approve(&second).await;
+    assert_eq!(merged["merged"], true, "{merged}");
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["title"], "Aurora II", "one-sided change kept");
+    assert_eq!(entry["body"], "LINE ONE\nline two\nline three\nline four\nLINE FIVE\n", "line-wise merge");
+    assert_eq!(entry["tags"], json!(["b"]), "sets merge adds and removes from both sides");
+    assert_eq!(entry["attributes"], json!({ "crew": 3, "class": "light" }));
+    assert_eq!(entry["version"], 3);
+}
+
+#[tokio::test]
+async fn conflicting_edits_change_nothing_until_resolved() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let first = w.submit(&w.alice, World::update(&id, 1, json!({ "title": "Dawn" }))).await;
+    let second = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "Sunrise", "summary": "Renamed" }))).await;
+    w.approve(&first).await;
+    let result = w.approve(&second).await;
+    assert_eq!(result["merged"], false);
+    assert_eq!(result["submission"]["status"], "CONFLICTED");
+    assert_eq!(result["conflicts"][0]["field"], "title");
+    assert_eq!(result["conflicts"][0]["base"], "Aurora");
+    assert_eq!(result["conflicts"][0]["ours"], "Sunrise");
+    assert_eq!(result["conflicts"][0]["theirs"], "Dawn");
+    let entry = w.entry(&id).await;
+    assert_eq!(
+        (entry["title"].as_str(), entry["summary"].as_str(), entry["version"].as_i64()),
+        (Some("Dawn"), Some(""), Some(2))
+    );
+
+    let change = result["conflicts"][0]["changeId"].clone();
+    let resolve = "mutation($i: ResolveConflictInput!) { resolveConflict(input: $i) { conflicts { field } } }";
+    let not_yours =
+        w.gql(&w.alice, resolve, json!({ "i": { "changeId": change, "field": "title", "resolution": "OURS" } })).await;
+    assert_eq!(code(&not_yours), "NOT_FOUND", "only the author resolves");
+    let no_conflict =
+        w.gql(&w.bob, resolve, json!({ "i": { "changeId": change, "field": "body", "resolution": "OURS" } })).await;
+    assert_eq!(code(&no_conflict), "BAD_USER_INPUT");
+    let resolved = w
+        .gql(
+            &w.bob,
+            resolve,
+            json!({ "i": { "changeId": change, "field": "title", "resolution": "CUSTOM", "value": "Dawn Sunrise" } }),
+        )
+        .await;
+    assert_eq!(resolved["data"]["resolveConflict"]["conflicts"], json!([]), "{resolved}");
+    let status = w.gql(&w.bob, "query($id: ID!) { submission(id: $id) { status } }", json!({ "id": second })).await;
+    assert_eq!(status["data"]["submission"]["status"], "PENDING");
+    assert_eq!(w.approve(&second).await["merged"], true);
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["title"], "Dawn Sunrise");
+    assert_eq!(entry["summary"], "Renamed");
+    assert_eq!(entry["version"], 3);
+}
+
+#[tokio::test]
+async fn rebasing_moves_changes_onto_the_current_revision() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let mine = w
+        .gql(
+            &w.bob,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "Summary", "changes": World::update(&id, 1, json!({ "summary": "Fast" })) } }),
+        )
+        .await;
+    let mine = mine["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+    let other = w.submit(&w.alice, World::update(&id, 1, json!({ "title": "Dawn" }))).await;
+    w.approve(&other).await;
+    let rebased = w.gql(&w.bob, "mutation($id: ID!) { rebaseSubmission(submissionId: $id) { status changes { baseRevision { number } fields } } }", json!({ "id": mine })).await;
+    let change = &rebased["data"]["rebaseSubmission"]["changes"][0];
+    assert_eq!(change["baseRevision"]["number"], 2, "{rebased}");
+    assert_eq!(change["fields"], json!({ "summary": "Fast" }));
+    assert_eq!(rebased["data"]["rebaseSubmission"]["status"], "DRAFT");
+}
+
+#[tokio::test]
+async fn deleting_is_a_revision_and_reverting_restores() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let delete = w.submit(&w.alice, json!([{ "op": "DELETE", "entryId": id, "baseRevision": 1 }])).await;
+    w.approve(&delete).await;
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["deleted"], true);
+    assert_eq!(entry["version"], 2);
+    let listed = w.app.gql(None, "{ entries(filter: { kind: \"ship\" }) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(listed["data"]["entries"]["edges"], json!([]), "deleted entries leave lists");
+
+    let patch_deleted = w
+        .gql(
+            &w.bob,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "x", "changes": World::update(&id, 2, json!({ "title": "Ghost" })) } }),
+        )
+        .await;
+    assert_eq!(code(&patch_deleted), "BAD_USER_INPUT", "no patch against a deleted entry");
+
+    let revert = w
+        .gql(&w.bob, "mutation($id: ID!) { revertEntry(entryId: $id, toRevision: 1, reason: \"deleted by mistake\") { id status } }", json!({ "id": id }))
+        .await;
+    assert_eq!(revert["data"]["revertEntry"]["status"], "PENDING", "{revert}");
+    w.approve(revert["data"]["revertEntry"]["id"].as_str().unwrap()).await;
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["deleted"], false);
+    assert_eq!(entry["title"], "Aurora");
+    assert_eq!(entry["version"], 3);
+}
+
+#[tokio::test]
+async fn invalid_changes_are_refused_field_by_field() {
+    let w = world().await;
+    let create = |fields: Value| json!({ "i": { "title": "New", "changes": [{ "op": "CREATE", "kind": "ship", "fields": fields }] } });
+    let bad_attr = w
+        .gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "a", "title": "A", "attributes": { "crew": 0 } })))
+        .await;
+    assert_eq!(code(&bad_attr), "BAD_USER_INPUT");
+    assert_eq!(bad_attr["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.attributes.crew");
+    let bad_slug = w.gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "Not A Slug", "title": "A" }))).await;
+    assert_eq!(bad_slug["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.slug");
+    let unknown_kind = w.gql(&w.alice, CREATE_SUBMISSION, json!({ "i": { "title": "x", "changes": [{ "op": "CREATE", "kind": "nope", "fields": { "slug": "a", "title": "A" } }] } })).await;
+    assert_eq!(code(&unknown_kind), "BAD_USER_INPUT");
+
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let duplicate = w.gql(&w.bob, CREATE_SUBMISSION, create(json!({ "slug": "aurora", "title": "Another" }))).await;
+    assert_eq!(duplicate["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.fields.slug");
+    let stale = w
+        .gql(
+            &w.bob,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "x", "changes": World::update(&id, 7, json!({ "title": "B" })) } }),
+        )
+        .await;
+    assert_eq!(stale["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.baseRevision");
+    let wrong_parent = w
+        .gql(
+            &w.bob,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "x", "changes": World::update(&id, 1, json!({ "parentId": id })) } }),
+        )
+        .await;
+    assert_eq!(code(&wrong_parent), "BAD_USER_INPUT", "not its own parent, and ships can't parent ships");
+    let anonymous = w.app.gql(None, CREATE_SUBMISSION, create(json!({ "slug": "b", "title": "B" }))).await;
+    assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+    let count = w.app.gql(None, "{ entries { edges { node { slug } } } }", json!({})).await;
+    assert_eq!(count["data"]["entries"]["edges"].as_array().unwrap().len(), 1, "nothing else was created");
+}
+
+#[tokio::test]
+async fn only_authors_edit_and_only_moderators_decide() {
+    let w = world().await;
+    let draft = w.gql(&w.alice, CREATE_SUBMISSION, json!({ "i": { "title": "Mine" } })).await;
+    let draft = draft["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+    let add = "mutation($s: ID!, $c: ChangeInput!) { addChange(submissionId: $s, change: $c) { id } }";
+    let change = json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "x", "title": "X" } });
+    let foreign = w.gql(&w.bob, add, json!({ "s": draft, "c": change })).await;
+    assert_eq!(code(&foreign), "NOT_FOUND", "someone else's draft is invisible");
+    let hidden = w.gql(&w.bob, "query($id: ID!) { submission(id: $id) { id } }", json!({ "id": draft })).await;
+    assert_eq!(hidden["data"]["submission"], Value::Null);
+    let empty = w.gql(&w.alice, SUBMIT, json!({ "id": draft })).await;
+    assert_eq!(code(&empty), "BAD_USER_INPUT", "nothing to submit");
+    assert!(w.gql(&w.alice, add, json!({ "s": draft, "c": change })).await["errors"].is_null());
+    w.gql(&w.alice, SUBMIT, json!({ "id": draft })).await;
+
+    let by_member = w.gql(&w.bob, APPROVE, json!({ "id": draft })).await;
+    assert_eq!(code(&by_member), "FORBIDDEN");
+    let edit_pending = w.gql(&w.alice, add, json!({ "s": draft, "c": change })).await;
+    assert_eq!(code(&edit_pending), "CONFLICT", "pending submissions are frozen");
+    let request = "mutation($id: ID!) { requestChanges(submissionId: $id, reason: \"add a body please\") { status decisionReason } }";
+    let requested = w.gql(&w.admin, request, json!({ "id": draft })).await;
+    assert_eq!(requested["data"]["requestChanges"]["status"], "CHANGES_REQUESTED");
+    assert_eq!(w.gql(&w.alice, SUBMIT, json!({ "id": draft })).await["data"]["submitForReview"]["status"], "PENDING");
+    assert_eq!(w.approve(&draft).await["merged"], true);
+    let twice = w.gql(&w.admin, APPROVE, json!({ "id": draft })).await;
+    assert_eq!(code(&twice), "CONFLICT");
+    let withdraw = w
+        .gql(
+            &w.alice,
+            "mutation($id: ID!) { withdrawSubmission(submissionId: $id) { status } }",
+            json!({ "id": draft }),
+        )
+        .await;
+    assert_eq!(code(&withdraw), "CONFLICT", "merged submissions can't be withdrawn");
+}
+
+#[tokio::test]
+async fn nested_entry_lists_run_the_same_statements_for_10_and_100_entries() {
+    let w = world().await;
+    let parent = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+    let changes: Vec<Value> = (0..100)
+        .map(|i| json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": format!("ship-{i:03}"), "title": format!("Ship {i:03}"), "parentId": parent, "tags": ["fleet"], "links": [{ "type": "docked-at", "target": parent }] } }))
+        .collect();
+    let submission = w.submit(&w.alice, Value::Array(changes)).await;
+    assert_eq!(w.approve(&submission).await["revisions"].as_array().unwrap().len(), 100);
+
+    let query = "query($n: Int) { entries(filter: { kind: \"ship\" }, first: $n) { edges { node { title tags kind { slug } creator { handle } \
+        currentRevision { number author { handle } } parent { title } links { type entry { title } } } } } }";
+    let mut counts = Vec::new();
+    for n in [10, 100] {
+        let before = w.app.sql_statements().await;
+        let body = w.app.gql(None, query, json!({ "n": n })).await;
+        assert_eq!(body["data"]["entries"]["edges"].as_array().map(Vec::len), Some(n as usize), "{body}");
+        assert_eq!(body["data"]["entries"]["edges"][0]["node"]["links"][0]["entry"]["title"], "Harbor");
+        counts.push(w.app.sql_statements().await - before);
+    }
+    assert_eq!(counts[0], counts[1], "statements must not grow with the page size: {counts:?}");
+}
+
+#[tokio::test]
+async fn history_pages_by_cursor_newest_first() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "v1" })).await;
+    for n in 2..=6 {
+        let s = w.submit(&w.alice, World::update(&id, n - 1, json!({ "title": format!("v{n}") }))).await;
+        w.approve(&s).await;
+    }
+    let query = "query($id: ID!, $a: String) { entry(id: $id) { history(first: 4, after: $a) { edges { node { number snapshot { title } } } pageInfo { hasNextPage endCursor } } } }";
+    let first = w.app.gql(None, query, json!({ "id": id })).await;
+    let page = &first["data"]["entry"]["history"];
+    let numbers: Vec<i64> =
+        page["edges"].as_array().unwrap().iter().map(|e| e["node"]["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [6, 5, 4, 3]);
+    assert_eq!(page["edges"][0]["node"]["snapshot"]["title"], "v6");
+    let second = w.app.gql(None, query, json!({ "id": id, "a": page["pageInfo"]["endCursor"] })).await;
+    let numbers: Vec<i64> = second["data"]["entry"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+    assert_eq!(second["data"]["entry"]["history"]["pageInfo"]["hasNextPage"], false);
+}
+
+#[tokio::test]
+async fn search_ranks_matching_entries() {
+    let w = world().await;
+    w.create(
+        "ship",
+        json!({ "slug": "aurora", "title": "Aurora", "body": "A nimble explorer with long range scanners." }),
+    )
+    .await;
+    w.create("ship", json!({ "slug": "hauler", "title": "Hauler", "body": "Moves cargo slowly." })).await;
+    let body = w.app.gql(None, "{ search(query: \"explorer scanners\") { edges { node { slug } } } }", json!({})).await;
+    assert_eq!(body["data"]["search"]["edges"], json!([{ "node": { "slug": "aurora" } }]), "{body}");
+    let none = w.app.gql(None, "{ search(query: \"submarine\") { edges { node { slug } } } }", json!({})).await;
+    assert_eq!(none["data"]["search"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn racing_merges_on_one_entry_lose_no_update_and_number_revisions_densely() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "attributes": { "crew": 1 } })).await;
+    const EDITS: usize = 24;
+    let mut submissions = Vec::new();
+    for i in 0..EDITS {
+        // Each edit sets a different attribute key on the same base: all merge cleanly.
+        let mut attributes = json!({ "crew": 1 });
+        attributes[format!("k{i}")] = json!(i);
+        submissions.push(w.submit(&w.alice, World::update(&id, 1, json!({ "attributes": attributes }))).await);
+    }
+    let approvals = submissions.iter().map(|s| w.approve(s));
+    let results = futures_util::future::join_all(approvals).await;
+    assert!(results.iter().all(|r| r["merged"] == true), "{results:?}");
+    let entry = w.entry(&id).await;
+    assert_eq!(entry["version"], EDITS as i64 + 1);
+    for i in 0..EDITS {
+        assert_eq!(entry["attributes"][format!("k{i}")], i, "update {i} was kept");
+    }
+    let history = w
+        .app
+        .gql(
+            None,
+            "query($id: ID!) { entry(id: $id) { history(first: 100) { edges { node { number } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let mut numbers: Vec<i64> = history["data"]["entry"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_i64().unwrap())
+        .collect();
+    numbers.reverse();
+    assert_eq!(numbers, (1..=EDITS as i64 + 1).collect::<Vec<_>>(), "no duplicate or missing revision numbers");
+}
