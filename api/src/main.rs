@@ -3,7 +3,15 @@
 use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
-use xpr_api::{App, Config, config::LogFormat, db, graphql, modules::identity::service, telemetry};
+use xpr_api::{
+    App, Config,
+    config::LogFormat,
+    db,
+    error::AppResult,
+    graphql,
+    modules::{identity::service, versioning},
+    telemetry,
+};
 
 #[derive(Parser)]
 #[command(name = "xpr", version, about = "XP-R API: the GraphQL server of the XP-R knowledge base")]
@@ -28,6 +36,18 @@ enum Command {
         handle: String,
         #[arg(long)]
         email: String,
+    },
+    /// Move snapshots of old revisions to archive storage (they stay readable, flagged `archived`).
+    ArchiveHistory {
+        /// Only revisions older than this many days.
+        #[arg(long, default_value_t = 365)]
+        older_than_days: i64,
+        /// Always keep the newest this-many revisions of each entry.
+        #[arg(long, default_value_t = 50)]
+        keep: i32,
+        /// Revisions per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u64,
     },
 }
 
@@ -56,11 +76,26 @@ async fn main() -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let app = App::build(cli.config).await?;
-            let admin = service::create_admin(&app.state, &handle, &email, password.trim_end_matches(['\r', '\n']))
-                .await
-                .map_err(|err| anyhow::anyhow!("{}", async_graphql::Error::from(err).message))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let admin = service_error(service::create_admin(&app.state, &handle, &email, password).await)?;
             tracing::info!(handle = %admin.handle, id = %admin.uuid, "administrator created");
+        }
+        Command::ArchiveHistory { older_than_days, keep, batch } => {
+            telemetry::init(cli.config.log_format);
+            let db = db::connect(&cli.config, 2).await?;
+            db::migrate(&db).await?;
+            let bar = indicatif::ProgressBar::new_spinner().with_message("revisions archived");
+            let before = chrono::Utc::now() - chrono::Duration::days(older_than_days);
+            let archived =
+                service_error(versioning::service::archive_history(&db, before, keep, batch, |n| bar.inc(n)).await)?;
+            bar.finish();
+            tracing::info!(archived, "history archived");
         }
     }
     Ok(())
+}
+
+/// A service error as the CLI shows it: the same message a client would get.
+fn service_error<T>(result: AppResult<T>) -> anyhow::Result<T> {
+    result.map_err(|err| anyhow::anyhow!("{}", async_graphql::Error::from(err).message))
 }

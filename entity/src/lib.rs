@@ -11,6 +11,7 @@ pub mod entry_tag;
 pub mod one_time_token;
 pub mod refresh_token;
 pub mod revision;
+pub mod revision_archive;
 pub mod session;
 pub mod submission;
 pub mod user;

@@ -6,11 +6,16 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_identity;
 mod m20261123_000002_content;
+mod m20261123_000003_revision_archive;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_identity::Migration), Box::new(m20261123_000002_content::Migration)]
+        vec![
+            Box::new(m20261122_000001_identity::Migration),
+            Box::new(m20261123_000002_content::Migration),
+            Box::new(m20261123_000003_revision_archive::Migration),
+        ]
     }
 }

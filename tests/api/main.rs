@@ -1,6 +1,7 @@
 //! One integration test binary (linking dominates build time), one module per area.
 
 mod content;
+mod history;
 mod http;
 mod identity;
 mod schema;

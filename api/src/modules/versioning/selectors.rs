@@ -10,7 +10,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
-use xpr_entity::{change, revision, submission};
+use xpr_entity::{change, revision, revision_archive, submission};
 
 use super::domain::{Snapshot, SubmissionStatus};
 use crate::{
@@ -52,13 +52,22 @@ fn meta() -> Select<revision::Entity> {
     ])
 }
 
-pub fn snapshot(revision: &revision::Model) -> AppResult<Snapshot> {
-    serde_json::from_value(revision.snapshot.clone()).map_err(AppError::internal)
+/// The snapshot of a revision, from archive storage if it was archived.
+pub async fn snapshot(db: &impl ConnectionTrait, revision: &revision::Model) -> AppResult<Snapshot> {
+    let json = if revision.archived {
+        let archived = revision_archive::Entity::find_by_id(revision.id).one(db).await?;
+        archived
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("archived snapshot {} missing", revision.id)))?
+            .snapshot
+    } else {
+        revision.snapshot.clone()
+    };
+    serde_json::from_value(json).map_err(AppError::internal)
 }
 
 pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<Snapshot> {
     let revision = revision::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("revision"))?;
-    snapshot(&revision)
+    snapshot(db, &revision).await
 }
 
 pub async fn revision_by_number(
@@ -199,17 +208,28 @@ impl Loader<SnapshotKey> for VersioningLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[SnapshotKey]) -> Result<HashMap<SnapshotKey, Snapshot>, Self::Error> {
-        let rows: Vec<(i64, serde_json::Value)> = revision::Entity::find()
+        let mut rows: Vec<(i64, serde_json::Value, bool)> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Id)
             .column(revision::Column::Snapshot)
+            .column(revision::Column::Archived)
             .filter(revision::Column::Id.is_in(keys.iter().map(|k| k.0)))
             .into_tuple()
             .all(&self.db)
             .await?;
+        // Archived snapshots live in archive storage: one more statement, only when some are asked for.
+        let archived: Vec<i64> = rows.iter().filter(|(_, _, archived)| *archived).map(|(id, _, _)| *id).collect();
+        if !archived.is_empty() {
+            let stored = revision_archive::Entity::find()
+                .filter(revision_archive::Column::RevisionId.is_in(archived))
+                .all(&self.db)
+                .await?;
+            rows.extend(stored.into_iter().map(|a| (a.revision_id, a.snapshot, false)));
+        }
         Ok(rows
             .into_iter()
-            .filter_map(|(id, json)| serde_json::from_value(json).ok().map(|s| (SnapshotKey(id), s)))
+            .filter(|(_, _, archived)| !archived)
+            .filter_map(|(id, json, _)| serde_json::from_value(json).ok().map(|s| (SnapshotKey(id), s)))
             .collect())
     }
 }

@@ -4,14 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xpr_entity::{change, entry, entry_kind, revision, submission};
+use xpr_entity::{change, entry, entry_kind, revision, revision_archive, submission};
 
 use super::{
     domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition},
@@ -145,7 +148,7 @@ async fn prepare(db: &impl ConnectionTrait, spec: ChangeSpec, prefix: &str) -> A
                     Patch([(Field::Deleted.name().to_owned(), Value::Bool(true))].into_iter().collect())
                 }
                 _ => {
-                    let base_snapshot = selectors::snapshot(&base)?;
+                    let base_snapshot = selectors::snapshot(db, &base).await?;
                     let after = spec
                         .patch
                         .apply(&base_snapshot)
@@ -689,7 +692,7 @@ pub async fn revert_entry(
         .ok_or_else(|| AppError::bad_input("toRevision", "no such revision of this entry"))?;
     let current_id = entry.current_revision_id.unwrap_or_default();
     let current = selectors::snapshot_by_id(&state.db, current_id).await?;
-    let patch = Patch::between(&current, &selectors::snapshot(&target)?);
+    let patch = Patch::between(&current, &selectors::snapshot(&state.db, &target).await?);
     if patch.is_empty() {
         return Err(AppError::bad_input("toRevision", "the entry already looks like that revision"));
     }
@@ -741,5 +744,64 @@ pub async fn preview(db: &impl ConnectionTrait, change: &change::Model) -> AppRe
         _ => Ok(patch
             .apply(&Snapshot::default())
             .map_err(|(f, _)| vec![Conflict { field: f, base: Value::Null, ours: Value::Null, theirs: Value::Null }])),
+    }
+}
+
+/// Moves the snapshots of revisions older than `before`, beyond the newest
+/// `keep` of each entry, to archive storage, `batch` revisions per
+/// transaction. They stay readable through the same API, flagged `archived`.
+/// Returns how many were archived; `progress` hears each batch's size.
+pub async fn archive_history(
+    db: &DatabaseConnection,
+    before: DateTime<Utc>,
+    keep: i32,
+    batch: u64,
+    progress: impl Fn(u64),
+) -> AppResult<u64> {
+    let mut total = 0;
+    loop {
+        let txn = db.begin().await?;
+        let due: Vec<(i64, Value)> = revision::Entity::find()
+            .select_only()
+            .column(revision::Column::Id)
+            .column(revision::Column::Snapshot)
+            .join(
+                JoinType::InnerJoin,
+                revision::Entity::belongs_to(entry::Entity)
+                    .from(revision::Column::EntryId)
+                    .to(entry::Column::Id)
+                    .into(),
+            )
+            .filter(revision::Column::Archived.eq(false))
+            .filter(revision::Column::CreatedAt.lt(before))
+            .filter(
+                Expr::col((revision::Entity, revision::Column::Number))
+                    .lte(Expr::col((entry::Entity, entry::Column::Version)).sub(keep)),
+            )
+            .limit(batch)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if due.is_empty() {
+            return Ok(total);
+        }
+        let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+        let now = Utc::now();
+        revision_archive::Entity::insert_many(due.into_iter().map(|(id, snapshot)| revision_archive::ActiveModel {
+            revision_id: Set(id),
+            snapshot: Set(snapshot),
+            archived_at: Set(now),
+        }))
+        .exec(&txn)
+        .await?;
+        revision::Entity::update_many()
+            .col_expr(revision::Column::Archived, Expr::value(true))
+            .col_expr(revision::Column::Snapshot, Expr::value(Value::Object(Default::default())))
+            .filter(revision::Column::Id.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        total += ids.len() as u64;
+        progress(ids.len() as u64);
     }
 }
