@@ -9,6 +9,7 @@ use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{
     auth::TokenKeys,
+    cache::Cache,
     config::{Config, Environment},
     db,
     graphql::{self, AppSchema},
@@ -28,6 +29,7 @@ pub struct Shared {
     pub redis: Option<ConnectionManager>,
     pub keys: TokenKeys,
     pub limiter: RateLimiter,
+    pub cache: Cache,
     pub metrics: Metrics,
     /// Wakes the mail worker after a service committed a mail to the outbox.
     pub mail_wake: Arc<Notify>,
@@ -90,9 +92,15 @@ impl App {
             Duration::from_secs(config.rate_limit_window_secs),
         );
 
+        let cache = Cache::new(
+            redis.clone().map(|conn| (conn, config.redis_prefix.clone())),
+            Duration::from_secs(config.cache_ttl_secs),
+            10_000,
+        );
+
         let mail_wake = Arc::new(Notify::new());
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
-        let state = AppState(Arc::new(Shared { config, db, redis, keys, limiter, metrics, mail_wake }));
+        let state = AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, mail_wake }));
         let schema = graphql::build_schema(state.clone());
         Ok(Self { state, schema, mailer })
     }

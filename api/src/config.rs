@@ -122,6 +122,10 @@ pub struct Config {
     #[arg(long, env = "XPR_RATE_LIMIT_WINDOW_SECS", default_value_t = 900)]
     pub rate_limit_window_secs: u64,
 
+    /// Seconds a cached history page lives (pages are keyed by entry version, so merges never serve stale ones).
+    #[arg(long, env = "XPR_CACHE_TTL_SECS", default_value_t = 300)]
+    pub cache_ttl_secs: u64,
+
     /// Directory holding GraphiQL's npm packages (see README); unset: `<data dir>/graphiql`.
     #[arg(long, env = "XPR_GRAPHIQL_DIR")]
     pub graphiql_dir: Option<PathBuf>,

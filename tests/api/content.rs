@@ -443,3 +443,30 @@ async fn racing_merges_on_one_entry_lose_no_update_and_number_revisions_densely(
     numbers.reverse();
     assert_eq!(numbers, (1..=EDITS as i64 + 1).collect::<Vec<_>>(), "no duplicate or missing revision numbers");
 }
+
+#[tokio::test]
+async fn history_pages_are_cached_and_never_stale_after_a_merge() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "v1" })).await;
+    let query = "query($id: ID!) { entry(id: $id) { history(first: 10) { edges { node { number } } } } }";
+    let read = || async {
+        let before = w.app.sql_statements().await;
+        let body = w.app.gql(None, query, json!({ "id": id })).await;
+        let numbers: Vec<i64> = body["data"]["entry"]["history"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["number"].as_i64().unwrap())
+            .collect();
+        (numbers, w.app.sql_statements().await - before)
+    };
+    let (cold, cold_cost) = read().await;
+    let (warm, warm_cost) = read().await;
+    assert_eq!(cold, warm);
+    assert!(warm_cost < cold_cost, "the second read comes from the cache: {cold_cost} then {warm_cost}");
+
+    let edit = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "v2" }))).await;
+    w.approve(&edit).await;
+    let (after_merge, _) = read().await;
+    assert_eq!(after_merge, [2, 1], "the merge is visible at once");
+}

@@ -211,7 +211,7 @@ impl Entry {
         after: Option<String>,
     ) -> AppResult<Connection<String, Revision>> {
         let page = Page::parse(first, after)?;
-        let (rows, has_next) = versioning::history(&ctx.state().db, self.model.id, &page).await?;
+        let (rows, has_next) = versioning::history(ctx.state(), &self.model, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
     }
     async fn creator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {

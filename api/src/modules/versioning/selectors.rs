@@ -10,17 +10,18 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
-use xpr_entity::{change, revision, revision_archive, submission};
+use xpr_entity::{change, entry, revision, revision_archive, submission};
 
 use super::domain::{Snapshot, SubmissionStatus};
 use crate::{
+    app::AppState,
     auth::Viewer,
     error::{AppError, AppResult},
     graphql::pagination::{Cursor, Page},
 };
 
 /// A revision without its snapshot: what history lists load.
-#[derive(Clone, Debug, FromQueryResult)]
+#[derive(Clone, Debug, FromQueryResult, serde::Serialize, serde::Deserialize)]
 pub struct RevisionMeta {
     pub id: i64,
     pub uuid: Uuid,
@@ -114,8 +115,23 @@ pub async fn revision_meta_at(
         .await?)
 }
 
-/// A page of an entry's history, newest first: an index range on (entry, number).
-pub async fn history(db: &DatabaseConnection, entry: i64, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
+/// A page of an entry's history, newest first, through the cache. The key
+/// holds the entry's version, so once a merge moves it no stale page is read.
+pub async fn history(state: &AppState, entry: &entry::Model, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
+    let after = page.after_key()?.map(|(number, _)| number.to_owned()).unwrap_or_default();
+    let key = format!("history:{}:v{}:{}:{after}", entry.id, entry.version, page.first);
+    if let Some(hit) = state.cache.get(&key).await.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+        return Ok(hit);
+    }
+    let result = history_page(&state.db, entry.id, page).await?;
+    if let Ok(bytes) = serde_json::to_vec(&result) {
+        state.cache.set(&key, bytes).await;
+    }
+    Ok(result)
+}
+
+/// A page of an entry's history from the database: an index range on (entry, number).
+async fn history_page(db: &DatabaseConnection, entry: i64, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
     let mut select = meta().filter(revision::Column::EntryId.eq(entry));
     if let Some((number, _)) = page.after_key()? {
         let number: i32 = number.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
