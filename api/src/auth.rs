@@ -133,8 +133,14 @@ pub fn hash_token(token: &str) -> String {
 /// How the viewer authenticated.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    Session { id: i64 },
-    ApiToken { scopes: Vec<Scope> },
+    Session {
+        id: i64,
+    },
+    ApiToken {
+        scopes: Vec<Scope>,
+    },
+    /// An operator running an `xpr` command on the server itself.
+    Operator,
 }
 
 /// The authenticated user of a request, loaded fresh from the database on every
@@ -152,7 +158,7 @@ pub struct Viewer {
 impl Viewer {
     pub fn has_scope(&self, scope: Scope) -> bool {
         match &self.credential {
-            Credential::Session { .. } => true,
+            Credential::Session { .. } | Credential::Operator => true,
             Credential::ApiToken { scopes } => scopes.contains(&scope),
         }
     }
@@ -170,9 +176,7 @@ impl Viewer {
     pub fn require_session(&self) -> AppResult<i64> {
         match self.credential {
             Credential::Session { id } => Ok(id),
-            Credential::ApiToken { .. } => {
-                Err(AppError::forbidden("this action needs a signed-in session, not an API token"))
-            }
+            _ => Err(AppError::forbidden("this action needs a signed-in session, not an API token")),
         }
     }
 

@@ -9,7 +9,10 @@ use xpr_api::{
     db,
     error::AppResult,
     graphql,
-    modules::{identity::service, versioning},
+    modules::{
+        identity::{selectors, service},
+        versioning,
+    },
     telemetry,
 };
 
@@ -36,6 +39,17 @@ enum Command {
         handle: String,
         #[arg(long)]
         email: String,
+    },
+    /// Import a JSON Lines file of changes, merged in chunked transactions (see docs/guides/import.md).
+    Import {
+        /// The `.jsonl` file.
+        file: std::path::PathBuf,
+        /// Handle of the moderator or admin the import is made as.
+        #[arg(long = "as")]
+        operator: String,
+        /// Changes per transaction.
+        #[arg(long, default_value_t = 100)]
+        chunk: usize,
     },
     /// Move snapshots of old revisions to archive storage (they stay readable, flagged `archived`).
     ArchiveHistory {
@@ -79,6 +93,26 @@ async fn main() -> anyhow::Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             let admin = service_error(service::create_admin(&app.state, &handle, &email, password).await)?;
             tracing::info!(handle = %admin.handle, id = %admin.uuid, "administrator created");
+        }
+        Command::Import { file, operator, chunk } => {
+            telemetry::init(cli.config.log_format);
+            let text = std::fs::read_to_string(&file)?;
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let app = App::build(cli.config).await?;
+            let viewer = service_error(selectors::operator(&app.state.db, &operator).await)?;
+            let bar = indicatif::ProgressBar::new(lines.len() as u64);
+            let report = versioning::import::import(&app.state, &viewer, lines, chunk.max(1), |n| bar.inc(n));
+            let report = service_error(report.await)?;
+            bar.finish();
+            for (line, reason) in &report.failed {
+                tracing::warn!(line, reason = %reason, "line not imported");
+            }
+            tracing::info!(
+                applied = report.applied,
+                unchanged = report.unchanged,
+                failed = report.failed.len(),
+                "import done"
+            );
         }
         Command::ArchiveHistory { older_than_days, keep, batch } => {
             telemetry::init(cli.config.log_format);

@@ -4,5 +4,6 @@ mod content;
 mod history;
 mod http;
 mod identity;
+mod import;
 mod schema;
 mod websocket;

@@ -86,6 +86,16 @@ fn viewer(user: &user::Model, credential: Credential) -> AppResult<Viewer> {
     })
 }
 
+/// The viewer for an operator acting as `handle` from the command line.
+pub async fn operator(db: &DatabaseConnection, handle: &str) -> AppResult<Viewer> {
+    let user = user::Entity::find()
+        .filter(user::Column::HandleKey.eq(Handle::key_of(handle)))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    viewer(&user, Credential::Operator)
+}
+
 async fn viewer_from_session(db: &DatabaseConnection, session: Uuid, user: Uuid) -> AppResult<Viewer> {
     let refused = || AppError::Unauthenticated("session ended; sign in again".into());
     let (session, owner) = session::Entity::find()

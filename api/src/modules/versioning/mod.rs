@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod domain;
 pub mod graphql;
+pub mod import;
 pub mod merge;
 pub mod selectors;
 pub mod service;

@@ -98,7 +98,11 @@ fn bad(prefix: &str, field: &str, message: impl Into<String>) -> AppError {
 }
 
 /// Validates a change and builds its row (without submission and position).
-async fn prepare(db: &impl ConnectionTrait, spec: ChangeSpec, prefix: &str) -> AppResult<change::ActiveModel> {
+pub(super) async fn prepare(
+    db: &impl ConnectionTrait,
+    spec: ChangeSpec,
+    prefix: &str,
+) -> AppResult<change::ActiveModel> {
     if spec.patch.0.contains_key(Field::Deleted.name()) {
         return Err(bad(prefix, "fields.deleted", "use a DELETE change"));
     }
@@ -205,6 +209,18 @@ pub async fn create_submission(
     for (i, spec) in changes.into_iter().enumerate() {
         rows.push(prepare(&state.db, spec, &format!("changes.{i}.")).await?);
     }
+    open_submission(state, viewer, title, description, rows, SubmissionStatus::Draft).await
+}
+
+/// Inserts a submission with already validated changes.
+pub(super) async fn open_submission(
+    state: &AppState,
+    viewer: &Viewer,
+    title: String,
+    description: &str,
+    rows: Vec<change::ActiveModel>,
+    status: SubmissionStatus,
+) -> AppResult<submission::Model> {
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let submission = submission::ActiveModel {
@@ -212,9 +228,10 @@ pub async fn create_submission(
         author_id: Set(viewer.id.0),
         title: Set(title),
         description: Set(description.trim().to_owned()),
-        status: Set(SubmissionStatus::Draft.as_str().to_owned()),
+        status: Set(status.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        submitted_at: Set((status == SubmissionStatus::Pending).then_some(now)),
         ..Default::default()
     }
     .insert(&txn)
@@ -697,24 +714,9 @@ pub async fn revert_entry(
         return Err(AppError::bad_input("toRevision", "the entry already looks like that revision"));
     }
     let now = Utc::now();
-    let txn = state.db.begin().await?;
-    let submission = submission::ActiveModel {
+    // Built directly rather than through `prepare`: a revert may restore a deleted entry.
+    let change = change::ActiveModel {
         uuid: Set(new_uuid()),
-        author_id: Set(viewer.id.0),
-        title: Set(format!("Revert {} to revision {to}", entry.title).chars().take(200).collect()),
-        description: Set(reason),
-        status: Set(SubmissionStatus::Pending.as_str().to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        submitted_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    change::ActiveModel {
-        uuid: Set(new_uuid()),
-        submission_id: Set(submission.id),
-        position: Set(0),
         op: Set(ChangeOp::Update.as_str().to_owned()),
         entry_id: Set(Some(entry.id)),
         base_revision_id: Set(Some(current_id)),
@@ -722,11 +724,9 @@ pub async fn revert_entry(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(submission)
+    };
+    let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
+    open_submission(state, viewer, title, &reason, vec![change], SubmissionStatus::Pending).await
 }
 
 /// How the change's entry would look if merged now (a preview).
