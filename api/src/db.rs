@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait, sqlx};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
+};
 use xpr_migration::{Migrator, MigratorTrait};
 
 use crate::config::Config;
@@ -26,6 +29,16 @@ pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnec
                 .foreign_keys(true)
         });
     Ok(Database::connect(options).await?)
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails
+/// at once with `SQLITE_BUSY` when another connection wrote meanwhile, instead
+/// of waiting for the busy timeout. PostgreSQL ignores the option.
+pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    db.begin_with_options(options).await
 }
 
 /// Applies pending migrations. On PostgreSQL they run in one transaction under

@@ -353,16 +353,38 @@ async fn nested_entry_lists_run_the_same_statements_for_10_and_100_entries() {
     assert_eq!(w.approve(&submission).await["revisions"].as_array().unwrap().len(), 100);
 
     let query = "query($n: Int) { entries(filter: { kind: \"ship\" }, first: $n) { edges { node { title tags kind { slug } creator { handle } \
-        currentRevision { number author { handle } } parent { title } links { type entry { title } } } } } }";
+        currentRevision { number author { handle } } parent { title children(first: 3) { edges { node { title } } pageInfo { hasNextPage } } } \
+        children(first: 2) { edges { node { title } } } links { type entry { title } } } } } }";
     let mut counts = Vec::new();
     for n in [10, 100] {
         let before = w.app.sql_statements().await;
         let body = w.app.gql(None, query, json!({ "n": n })).await;
         assert_eq!(body["data"]["entries"]["edges"].as_array().map(Vec::len), Some(n as usize), "{body}");
-        assert_eq!(body["data"]["entries"]["edges"][0]["node"]["links"][0]["entry"]["title"], "Harbor");
+        let first = &body["data"]["entries"]["edges"][0]["node"];
+        assert_eq!(first["links"][0]["entry"]["title"], "Harbor");
+        let siblings = &first["parent"]["children"];
+        let titles: Vec<&str> =
+            siblings["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap()).collect();
+        assert_eq!(
+            (titles, &siblings["pageInfo"]["hasNextPage"]),
+            (vec!["Ship 000", "Ship 001", "Ship 002"], &json!(true))
+        );
         counts.push(w.app.sql_statements().await - before);
     }
     assert_eq!(counts[0], counts[1], "statements must not grow with the page size: {counts:?}");
+
+    // Later pages of children follow the first page's cursor.
+    let pages = "query($id: ID!, $after: String) { entry(id: $id) { children(first: 3, after: $after) { edges { cursor node { title } } } } }";
+    let page = w.app.gql(None, pages, json!({ "id": parent })).await;
+    let cursor = page["data"]["entry"]["children"]["edges"][2]["cursor"].clone();
+    let next = w.app.gql(None, pages, json!({ "id": parent, "after": cursor })).await;
+    let titles: Vec<&str> = next["data"]["entry"]["children"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Ship 003", "Ship 004", "Ship 005"]);
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use serde_json::Value;
 use xpr_entity::{entry, entry_kind, entry_link};
 
 use super::{
-    selectors::{self, BacklinksKey, EntryFilter as Filter, EntryKey, EntryOrder as Order, KindKey, LinksKey, TagsKey},
+    selectors::{
+        self, BacklinksKey, ChildrenKey, EntryFilter as Filter, EntryKey, EntryOrder as Order, KindKey, LinksKey,
+        TagsKey,
+    },
     service,
 };
 use crate::{
@@ -180,8 +183,15 @@ impl Entry {
         after: Option<String>,
     ) -> AppResult<Connection<String, Entry>> {
         let page = Page::parse(first, after)?;
-        let filter = Filter { parent: Some(self.model.uuid), ..Default::default() };
-        let (rows, has_next) = selectors::entries(&ctx.state().db, &filter, Order::Title, &page).await?;
+        // First pages (the common case, also in lists) come batched; later pages query directly.
+        let (rows, has_next) = if page.after.is_none() {
+            let key = ChildrenKey { parent: self.model.id, first: page.first };
+            let rows = ctx.loaders().content.load_one(key).await.map_err(AppError::internal)?.unwrap_or_default();
+            page.finish(rows)
+        } else {
+            let filter = Filter { parent: Some(self.model.uuid), ..Default::default() };
+            selectors::entries(&ctx.state().db, &filter, Order::Title, &page).await?
+        };
         Ok(pagination::connection(rows, has_next, &page, |e| Order::Title.cursor(e), Entry::new))
     }
     /// Number of the current revision (or of the revision read with `at`).

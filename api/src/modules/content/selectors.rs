@@ -6,7 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -224,6 +225,12 @@ pub struct LinksKey(pub i64);
 /// Links to an entry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BacklinksKey(pub i64);
+/// The first `first + 1` live children of an entry, by title (one more tells whether a page follows).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenKey {
+    pub parent: i64,
+    pub first: u64,
+}
 
 impl Loader<EntryKey> for ContentLoader {
     type Value = entry::Model;
@@ -288,5 +295,43 @@ impl Loader<BacklinksKey> for ContentLoader {
             .all(&self.db)
             .await?;
         Ok(grouped(rows.into_iter().map(|row| (BacklinksKey(row.to_entry_id), row))))
+    }
+}
+
+impl Loader<ChildrenKey> for ContentLoader {
+    type Value = Vec<entry::Model>;
+    type Error = Arc<DbErr>;
+
+    /// First pages of children for many parents in one statement: rows are
+    /// numbered per parent by a window function and cut at the largest page.
+    async fn load(&self, keys: &[ChildrenKey]) -> Result<HashMap<ChildrenKey, Vec<entry::Model>>, Self::Error> {
+        use sea_orm::sea_query::{Alias, Asterisk, Query};
+        let limit = keys.iter().map(|k| k.first + 1).max().unwrap_or(1);
+        let ranked = Query::select()
+            .column(Asterisk)
+            .expr_as(
+                Expr::cust("ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY title, uuid)"),
+                Alias::new("child_rank"),
+            )
+            .from(entry::Entity)
+            .and_where(entry::Column::Deleted.eq(false))
+            .and_where(entry::Column::ParentId.is_in(keys.iter().map(|k| k.parent)))
+            .to_owned();
+        let page = Query::select()
+            .column(Asterisk)
+            .from_subquery(ranked, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("child_rank")).lte(limit))
+            .order_by(Alias::new("child_rank"), sea_orm::Order::Asc)
+            .to_owned();
+        let rows = entry::Model::find_by_statement(self.db.get_database_backend().build(&page)).all(&self.db).await?;
+        let by_parent = grouped(rows.into_iter().filter_map(|row| row.parent_id.map(|p| (p, row))));
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let rows =
+                    by_parent.get(&key.parent).map(|rows| rows.iter().take(key.first as usize + 1).cloned().collect());
+                (*key, rows.unwrap_or_default())
+            })
+            .collect())
     }
 }

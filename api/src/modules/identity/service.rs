@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::{Viewer, hash_token, random_secret},
+    db,
     error::{AppError, AppResult, FieldError},
     graphql::context::ClientInfo,
     ids::new_uuid,
@@ -94,7 +95,7 @@ fn collect<T>(results: &mut Vec<FieldError>, result: Result<T, FieldError>) -> O
 pub async fn register(state: &AppState, client: &ClientInfo, input: NewAccount) -> AppResult<SignedIn> {
     state.limiter.hit(&format!("register:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     let new = new_user(state, input, Role::User).await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = insert_user(&txn, new).await?;
     send_verification(state, &txn, &user).await?;
     let signed_in = start_session(state, &txn, user, client).await?;
@@ -190,7 +191,7 @@ pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password:
             user.status_reason.as_deref().unwrap_or("no reason given")
         )));
     }
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let signed_in = start_session(state, &txn, user, client).await?;
     txn.commit().await?;
     Ok(signed_in)
@@ -247,7 +248,7 @@ async fn touch_last_seen(txn: &DatabaseTransaction, user: user::Model) -> AppRes
 pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedIn> {
     let refused = |why: &str| AppError::Unauthenticated(why.to_owned());
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let Some((stored, Some(session))) = refresh_token::Entity::find()
         .find_also_related(session::Entity)
         .filter(refresh_token::Column::TokenHash.eq(hash_token(token)))
@@ -375,7 +376,7 @@ async fn send_verification(state: &AppState, txn: &DatabaseTransaction, user: &u
 
 pub async fn resend_verification(state: &AppState, viewer: &Viewer) -> AppResult<()> {
     state.limiter.hit(&format!("verify:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = user::Entity::find_by_id(viewer.id.0).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
     if user.email_verified_at.is_some() {
         return Err(AppError::Conflict("your email address is already verified".into()));
@@ -387,7 +388,7 @@ pub async fn resend_verification(state: &AppState, viewer: &Viewer) -> AppResult
 }
 
 pub async fn verify_email(state: &AppState, token: &str) -> AppResult<user::Model> {
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = consume_one_time_token(&txn, VERIFY_EMAIL, token).await?;
     let user = if user.email_verified_at.is_none() {
         let mut active = user.into_active_model();
@@ -406,7 +407,7 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
     let email = Email::parse(email).map_err(|err| AppError::BadInput(vec![err]))?;
     state.limiter.hit(&format!("reset:addr:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     state.limiter.hit(&format!("reset:acct:{}", email.as_str()), state.config.rate_limit_per_account).await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
     let Some(user) = user.filter(|u| u.status != UserStatus::Banned.as_str()) else {
         return Ok(());
@@ -428,7 +429,7 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
 pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> AppResult<()> {
     let password = Password::parse(new_password, "newPassword", &[]).map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = consume_one_time_token(&txn, RESET_PASSWORD, token).await?;
     let user_id = user.id;
     let mut active = user.into_active_model();
@@ -456,7 +457,7 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, current: String,
     let password = Password::parse(new_password, "newPassword", &[&user.handle, &user.email])
         .map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let mut active = user.into_active_model();
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
@@ -584,7 +585,7 @@ pub async fn change_status(
 ) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     let reason = domain::text("reason", reason, 3, 1000).map_err(|err| AppError::BadInput(vec![err]))?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let user = selectors::user_by_uuid(&txn, target).await?;
     let target_role = Role::parse(&user.role).unwrap_or(Role::User);
     domain::can_change_status(viewer.role, target_role, viewer.uuid == target).map_err(AppError::forbidden)?;

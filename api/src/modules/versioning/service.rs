@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::Viewer,
+    db,
     error::{AppError, AppResult, FieldError},
     ids::new_uuid,
     modules::{
@@ -222,7 +223,7 @@ pub(super) async fn open_submission(
     status: SubmissionStatus,
 ) -> AppResult<submission::Model> {
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let submission = submission::ActiveModel {
         uuid: Set(new_uuid()),
         author_id: Set(viewer.id.0),
@@ -252,7 +253,7 @@ pub async fn add_change(
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
     let row = prepare(&state.db, spec, "change.").await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let change = insert_change(&txn, &submission, row).await?;
     txn.commit().await?;
     Ok(change)
@@ -401,7 +402,7 @@ struct Planned {
 pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
     moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     // The state change comes first: it takes SQLite's write lock and PostgreSQL's
     // row lock, so of two racing approvals exactly one proceeds.
     let submission =
@@ -569,7 +570,7 @@ pub async fn resolve_conflict(
     }
     let mut choices: BTreeMap<Field, Resolution> = resolutions_of(&change);
     choices.insert(field, resolution);
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let mut active: change::ActiveModel = change.clone().into();
     active.updated_at = Set(Utc::now());
     if fields.iter().all(|f| choices.contains_key(f)) {
@@ -651,7 +652,7 @@ fn resolutions_of(change: &change::Model) -> BTreeMap<Field, Resolution> {
 pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, id, Transition::Rebase, "rebased").await?;
-    let txn = state.db.begin().await?;
+    let txn = db::write_txn(&state.db).await?;
     let mut conflicted = false;
     for change in selectors::changes_of(&txn, submission.id).await? {
         let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else { continue };
@@ -760,7 +761,7 @@ pub async fn archive_history(
 ) -> AppResult<u64> {
     let mut total = 0;
     loop {
-        let txn = db.begin().await?;
+        let txn = db::write_txn(db).await?;
         let due: Vec<(i64, Value)> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Id)
