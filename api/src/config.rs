@@ -126,6 +126,22 @@ pub struct Config {
     #[arg(long, env = "XPR_CACHE_TTL_SECS", default_value_t = 300)]
     pub cache_ttl_secs: u64,
 
+    /// Seconds a moderator's claim on a submission lasts.
+    #[arg(long, env = "XPR_CLAIM_TTL_SECS", default_value_t = 1800)]
+    pub claim_ttl_secs: i64,
+
+    /// Reputation from which a user's submissions merge on submit when every check passes (role TRUSTED always does).
+    #[arg(long, env = "XPR_TRUST_REPUTATION", default_value_t = 100)]
+    pub trust_reputation: i32,
+
+    /// Submissions a user may have waiting (pending, changes requested or conflicted) at once.
+    #[arg(long, env = "XPR_MAX_OPEN_SUBMISSIONS", default_value_t = 20)]
+    pub max_open_submissions: u64,
+
+    /// Submissions a user may submit for review per hour.
+    #[arg(long, env = "XPR_SUBMISSIONS_PER_HOUR", default_value_t = 30)]
+    pub submissions_per_hour: u64,
+
     /// Directory holding GraphiQL's npm packages (see README); unset: `<data dir>/graphiql`.
     #[arg(long, env = "XPR_GRAPHIQL_DIR")]
     pub graphiql_dir: Option<PathBuf>,

@@ -2,14 +2,17 @@
 //! (they live in `api/src/modules/<domain>/service.rs`).
 
 pub mod api_token;
+pub mod blocklist;
 pub mod change;
 pub mod email_outbox;
 pub mod entry;
 pub mod entry_kind;
 pub mod entry_link;
 pub mod entry_tag;
+pub mod moderation_log;
 pub mod one_time_token;
 pub mod refresh_token;
+pub mod report;
 pub mod revision;
 pub mod revision_archive;
 pub mod session;

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A branch: a titled set of changes reviewed and merged as one.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "submissions")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -18,6 +18,11 @@ pub struct Model {
     pub decided_at: Option<ChronoDateTimeUtc>,
     pub decided_by: Option<i64>,
     pub decision_reason: Option<String>,
+    /// The moderator reviewing it, until `claim_expires_at`.
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<ChronoDateTimeUtc>,
+    /// Warnings of the automatic checks, for moderators: `[{change, field, message}]`.
+    pub check_warnings: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,8 +29,8 @@ async fn world() -> World {
 async fn world_with(args: &[&str]) -> World {
     let app = TestApp::spawn_with(args).await;
     let admin = app.admin("root_admin").await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
     for (slug, parents) in [("location", json!([])), ("ship", json!(["location"]))] {
         let body = app
             .gql(
@@ -430,7 +430,7 @@ async fn search_ranks_matching_entries() {
 
 #[tokio::test]
 async fn racing_merges_on_one_entry_lose_no_update_and_number_revisions_densely() {
-    let w = world().await;
+    let w = world_with(&["--max-open-submissions", "50"]).await;
     let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "attributes": { "crew": 1 } })).await;
     const EDITS: usize = 24;
     let mut submissions = Vec::new();

@@ -14,20 +14,16 @@ async fn entry_with_one_revision(app: &TestApp, admin: &Actor) -> String {
         .gql(Some(&admin.access), "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }", create)
         .await;
     let id = submission["data"]["createSubmission"]["id"].clone();
-    app.gql(
-        Some(&admin.access),
-        "mutation($id: ID!) { submitForReview(submissionId: $id) { id } }",
-        json!({ "id": id }),
-    )
-    .await;
+    // An admin's submission merges on submit: it passes every check.
     let merged = app
         .gql(
             Some(&admin.access),
-            "mutation($id: ID!) { approveSubmission(submissionId: $id) { revisions { entry { id } } } }",
+            "mutation($id: ID!) { submitForReview(submissionId: $id) { status changes { entry { id } } } }",
             json!({ "id": id }),
         )
         .await;
-    merged["data"]["approveSubmission"]["revisions"][0]["entry"]["id"].as_str().unwrap().to_owned()
+    assert_eq!(merged["data"]["submitForReview"]["status"], "MERGED", "{merged}");
+    merged["data"]["submitForReview"]["changes"][0]["entry"]["id"].as_str().unwrap().to_owned()
 }
 
 /// Appends revisions 2..=n straight into the tables (seeding, as an import would).

@@ -178,6 +178,16 @@ impl TestApp {
         }
     }
 
+    /// A registered user who has verified their email, as contributing requires.
+    pub async fn member(&self, handle: &str) -> Actor {
+        let actor = self.register(handle).await;
+        let token = self.mailed_token(&actor.email).await;
+        let verify = "mutation($t: String!) { verifyEmail(token: $t) { handle } }";
+        let body = self.gql(None, verify, json!({ "t": token })).await;
+        assert_eq!(body["data"]["verifyEmail"]["handle"], handle, "verify failed: {body}");
+        actor
+    }
+
     /// An admin created through the `create-admin` service, then signed in.
     pub async fn admin(&self, handle: &str) -> Actor {
         let email = format!("{handle}@example.com");

@@ -2,6 +2,7 @@
 //! and the depth and complexity limits.
 
 pub mod context;
+pub mod enums;
 pub mod pagination;
 
 use async_graphql::{EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
@@ -20,6 +21,7 @@ use crate::{
             self,
             graphql::{IdentityMutation, IdentityQuery, User},
         },
+        moderation::graphql::{ModerationMutation, ModerationQuery},
         versioning::graphql::{VersioningMutation, VersioningQuery},
     },
 };
@@ -27,10 +29,10 @@ use crate::{
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery);
+pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation);
+pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation, ModerationMutation);
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]

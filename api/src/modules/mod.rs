@@ -4,4 +4,5 @@
 
 pub mod content;
 pub mod identity;
+pub mod moderation;
 pub mod versioning;

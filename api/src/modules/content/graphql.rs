@@ -225,8 +225,7 @@ impl Entry {
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
     }
     async fn creator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let user = ctx.loaders().users.load_one(UserId(self.model.created_by)).await.map_err(AppError::internal)?;
-        Ok(user.map(User::new))
+        User::load(ctx, UserId(self.model.created_by)).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at

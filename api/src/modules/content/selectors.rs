@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
@@ -51,6 +51,26 @@ pub async fn entry_by_slug_in(
         .filter(entry::Column::KindId.eq(kind))
         .filter(entry::Column::Slug.eq(slug))
         .one(db)
+        .await?)
+}
+
+/// Live entries of a kind whose title starts with the word `prefix` (lower-case letters and digits), at most `limit`.
+pub async fn entries_titled(
+    db: &impl sea_orm::ConnectionTrait,
+    kind: i64,
+    prefix: &str,
+    limit: u64,
+) -> AppResult<Vec<(Uuid, String)>> {
+    Ok(entry::Entity::find()
+        .select_only()
+        .column(entry::Column::Uuid)
+        .column(entry::Column::Title)
+        .filter(entry::Column::KindId.eq(kind))
+        .filter(entry::Column::Deleted.eq(false))
+        .filter(Expr::expr(Func::lower(Expr::col(entry::Column::Title))).like(format!("{prefix}%")))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
         .await?)
 }
 

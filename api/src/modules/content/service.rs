@@ -21,6 +21,10 @@ use crate::{
     ids::new_uuid,
     modules::{
         identity::domain::{Role, Scope},
+        moderation::{
+            self,
+            domain::{ModerationActionKind, TargetType},
+        },
         versioning::domain::{MergePolicy, Snapshot},
     },
 };
@@ -61,7 +65,8 @@ pub async fn create_kind(state: &AppState, viewer: &Viewer, input: NewKind) -> A
     if !errors.is_empty() {
         return Err(AppError::BadInput(errors));
     }
-    Ok(entry_kind::ActiveModel {
+    let txn = crate::db::write_txn(&state.db).await?;
+    let kind = entry_kind::ActiveModel {
         uuid: Set(new_uuid()),
         slug: Set(input.slug),
         name: Set(input.name.trim().to_owned()),
@@ -72,8 +77,18 @@ pub async fn create_kind(state: &AppState, viewer: &Viewer, input: NewKind) -> A
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&state.db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    moderation::service::record(
+        &txn,
+        viewer,
+        ModerationActionKind::CreateEntryKind,
+        (TargetType::EntryKind, kind.uuid),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(kind)
 }
 
 pub fn schema_of(kind: &entry_kind::Model) -> AppResult<jsonschema::Validator> {

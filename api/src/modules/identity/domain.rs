@@ -50,13 +50,19 @@ impl UserStatus {
         }
     }
 
-    /// The status in force at `now`, from the stored status and suspension end.
-    pub fn effective(stored: &str, suspended_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+    /// The status in force at `now`, from the stored status and its end
+    /// (`suspended_until`, for suspensions and bans alike; none: until reinstated).
+    pub fn effective(stored: &str, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        let in_force = until.is_none_or(|until| until > now);
         match stored {
-            "BANNED" => UserStatus::Banned,
-            "SUSPENDED" if suspended_until.is_none_or(|until| until > now) => UserStatus::Suspended,
+            "BANNED" if in_force => UserStatus::Banned,
+            "SUSPENDED" if in_force => UserStatus::Suspended,
             _ => UserStatus::Active,
         }
+    }
+
+    pub fn of(user: &xpr_entity::user::Model, now: DateTime<Utc>) -> Self {
+        Self::effective(&user.status, user.suspended_until, now)
     }
 }
 
@@ -254,6 +260,8 @@ mod tests {
         assert_eq!(UserStatus::effective("SUSPENDED", Some(future), now), UserStatus::Suspended);
         assert_eq!(UserStatus::effective("SUSPENDED", None, now), UserStatus::Suspended);
         assert_eq!(UserStatus::effective("BANNED", None, now), UserStatus::Banned);
+        assert_eq!(UserStatus::effective("BANNED", Some(future), now), UserStatus::Banned);
+        assert_eq!(UserStatus::effective("BANNED", Some(past), now), UserStatus::Active);
     }
 
     #[test]

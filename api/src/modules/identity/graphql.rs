@@ -34,6 +34,11 @@ impl User {
         Self { model, signed_in: false }
     }
 
+    /// The user with this id, through the request's loader.
+    pub async fn load(ctx: &Context<'_>, id: UserId) -> AppResult<Option<Self>> {
+        Ok(ctx.loaders().users.load_one(id).await.map_err(AppError::internal)?.map(Self::new))
+    }
+
     fn is_self(&self, viewer: Option<&Viewer>) -> bool {
         self.signed_in || viewer.is_some_and(|v| v.is(UserId(self.model.id)))
     }
@@ -246,8 +251,7 @@ impl IdentityQuery {
         let Some(viewer) = ctx.auth().viewer() else {
             return Ok(None);
         };
-        let user = ctx.loaders().users.load_one(viewer.id).await.map_err(AppError::internal)?;
-        Ok(user.map(User::new))
+        User::load(ctx, viewer.id).await
     }
 
     /// A user by handle, case-insensitively.
@@ -391,21 +395,27 @@ impl IdentityMutation {
         Ok(User::new(service::set_role(ctx.state(), ctx.auth().require()?, target, role).await?))
     }
 
-    /// Moderators and admins: the user can still sign in and read, but not contribute, until `until`.
+    /// Moderators and admins: the user can still sign in and read, but not contribute, until `until` (none: until reinstated).
     async fn suspend_user(
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-        until: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
         reason: String,
     ) -> AppResult<User> {
-        let change = service::StatusChange::Suspend { until };
-        status_change(ctx, &user_id, change, &reason).await
+        status_change(ctx, &user_id, service::StatusChange::Suspend { until }, &reason).await
     }
 
-    /// Moderators and admins: ends every session and token of the user and refuses sign-in.
-    async fn ban_user(&self, ctx: &Context<'_>, user_id: ID, reason: String) -> AppResult<User> {
-        status_change(ctx, &user_id, service::StatusChange::Ban, &reason).await
+    /// Moderators and admins: ends every session and token of the user, withdraws their open
+    /// submissions and refuses sign-in until `until` (none: until reinstated).
+    async fn ban_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        until: Option<DateTime<Utc>>,
+        reason: String,
+    ) -> AppResult<User> {
+        status_change(ctx, &user_id, service::StatusChange::Ban { until }, &reason).await
     }
 
     /// Moderators and admins: lifts a suspension or ban.

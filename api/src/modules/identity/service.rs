@@ -28,8 +28,15 @@ use crate::{
     db,
     error::{AppError, AppResult, FieldError},
     graphql::context::ClientInfo,
-    ids::new_uuid,
+    ids::{UserId, new_uuid},
     mail,
+    modules::{
+        moderation::{
+            self,
+            domain::{ModerationActionKind, TargetType},
+        },
+        versioning,
+    },
 };
 
 const VERIFY_EMAIL: &str = "verify_email";
@@ -185,7 +192,7 @@ pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password:
         Some(user) if valid => user,
         _ => return Err(AppError::Unauthenticated("invalid login or password".into())),
     };
-    if user.status == UserStatus::Banned.as_str() {
+    if UserStatus::of(&user, Utc::now()) == UserStatus::Banned {
         return Err(AppError::forbidden(format!(
             "this account is banned: {}",
             user.status_reason.as_deref().unwrap_or("no reason given")
@@ -275,7 +282,7 @@ pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedI
     }
     let user =
         user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(|| refused("account not found"))?;
-    if user.status == UserStatus::Banned.as_str() {
+    if UserStatus::of(&user, now) == UserStatus::Banned {
         return Err(refused("account banned"));
     }
     let refresh_token = issue_refresh_token(&txn, session.id).await?;
@@ -409,7 +416,7 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
     state.limiter.hit(&format!("reset:acct:{}", email.as_str()), state.config.rate_limit_per_account).await?;
     let txn = db::write_txn(&state.db).await?;
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
-    let Some(user) = user.filter(|u| u.status != UserStatus::Banned.as_str()) else {
+    let Some(user) = user.filter(|u| UserStatus::of(u, Utc::now()) != UserStatus::Banned) else {
         return Ok(());
     };
     let token = create_one_time_token(&txn, user.id, RESET_PASSWORD, Duration::hours(1)).await?;
@@ -560,17 +567,40 @@ pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) ->
 pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     domain::can_set_role(viewer.role, viewer.uuid == target).map_err(AppError::forbidden)?;
-    let user = selectors::user_by_uuid(&state.db, target).await?;
+    let txn = db::write_txn(&state.db).await?;
+    let user = selectors::user_by_uuid(&txn, target).await?;
     let mut active = user.into_active_model();
     active.role = Set(role.as_str().to_owned());
     active.updated_at = Set(Utc::now());
-    Ok(active.update(&state.db).await?)
+    let user = active.update(&txn).await?;
+    moderation::service::record(
+        &txn,
+        viewer,
+        ModerationActionKind::SetRole,
+        (TargetType::User, target),
+        Some(role.as_str()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
-/// A status change decided by a moderator or admin.
+/// Adds `delta` to a user's reputation, which never drops below zero.
+pub async fn add_reputation(db: &impl ConnectionTrait, user: UserId, delta: i32) -> AppResult<()> {
+    // `delta` is one of our constants, never client input.
+    let clamped = format!("CASE WHEN reputation + ({delta}) < 0 THEN 0 ELSE reputation + ({delta}) END");
+    user::Entity::update_many()
+        .col_expr(user::Column::Reputation, Expr::cust(clamped))
+        .filter(user::Column::Id.eq(user.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A status change decided by a moderator or admin; without `until` it lasts until reinstated.
 pub enum StatusChange {
-    Suspend { until: DateTime<Utc> },
-    Ban,
+    Suspend { until: Option<DateTime<Utc>> },
+    Ban { until: Option<DateTime<Utc>> },
     Reinstate,
 }
 
@@ -591,13 +621,15 @@ pub async fn change_status(
     domain::can_change_status(viewer.role, target_role, viewer.uuid == target).map_err(AppError::forbidden)?;
     let user_id = user.id;
     let mut active = user.into_active_model();
-    let (status, until) = match change {
-        StatusChange::Suspend { until } if until <= Utc::now() => {
+    let (status, until, action) = match change {
+        StatusChange::Suspend { until: Some(until) } | StatusChange::Ban { until: Some(until) }
+            if until <= Utc::now() =>
+        {
             return Err(AppError::bad_input("until", "must be in the future"));
         }
-        StatusChange::Suspend { until } => (UserStatus::Suspended, Some(until)),
-        StatusChange::Ban => (UserStatus::Banned, None),
-        StatusChange::Reinstate => (UserStatus::Active, None),
+        StatusChange::Suspend { until } => (UserStatus::Suspended, until, ModerationActionKind::SuspendUser),
+        StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
+        StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
     };
     active.status = Set(status.as_str().to_owned());
     active.suspended_until = Set(until);
@@ -612,7 +644,10 @@ pub async fn change_status(
             .filter(api_token::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
+        versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
     }
+    moderation::service::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref())
+        .await?;
     txn.commit().await?;
     Ok(user)
 }

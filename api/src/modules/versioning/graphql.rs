@@ -14,7 +14,7 @@ use super::{
     diff::{self, ChangeKind, FieldDiff, HunkLineKind},
     domain::{ChangeOp, Field, Link, Patch, Snapshot, SubmissionStatus},
     merge::Resolution,
-    selectors::{self, ChangesKey, RevisionKey, RevisionMeta, SnapshotKey, SubmissionKey},
+    selectors::{self, ChangesKey, ClaimFilter, RevisionKey, RevisionMeta, SnapshotKey, SubmissionKey},
     service,
 };
 use crate::{
@@ -26,8 +26,12 @@ use crate::{
     },
     ids::{UserId, parse_uuid},
     modules::{
-        content::{graphql::Entry, selectors::EntryKey},
+        content::{
+            graphql::Entry,
+            selectors::{self as content_selectors, EntryKey},
+        },
         identity::graphql::User,
+        moderation::service::require_moderator,
     },
 };
 
@@ -38,10 +42,6 @@ impl Revision {
     pub fn new(meta: RevisionMeta) -> Self {
         Self(meta)
     }
-}
-
-async fn load_user(ctx: &Context<'_>, id: i64) -> AppResult<Option<User>> {
-    Ok(ctx.loaders().users.load_one(UserId(id)).await.map_err(AppError::internal)?.map(User::new))
 }
 
 async fn load_snapshot(ctx: &Context<'_>, revision: i64) -> AppResult<Snapshot> {
@@ -74,12 +74,12 @@ impl Revision {
         Ok(ctx.loaders().versioning.load_one(RevisionKey(id)).await.map_err(AppError::internal)?.map(Revision))
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        load_user(ctx, self.0.author_id).await
+        User::load(ctx, UserId(self.0.author_id)).await
     }
     /// The moderator who merged it.
     async fn merger(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.merger_id {
-            Some(id) => load_user(ctx, id).await,
+            Some(id) => User::load(ctx, UserId(id)).await,
             None => Ok(None),
         }
     }
@@ -258,7 +258,7 @@ impl Submission {
         SubmissionStatus::parse(&self.0.status)
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        load_user(ctx, self.0.author_id).await
+        User::load(ctx, UserId(self.0.author_id)).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -280,6 +280,41 @@ impl Submission {
         let rows = ctx.loaders().versioning.load_one(ChangesKey(self.0.id)).await.map_err(AppError::internal)?;
         Ok(rows.unwrap_or_default().into_iter().map(Change).collect())
     }
+    /// Moderators: who is reviewing it, while the claim lasts.
+    async fn claim(&self, ctx: &Context<'_>) -> AppResult<Option<SubmissionClaim>> {
+        let (Some(moderator), Some(expires_at)) = (self.0.claimed_by, self.0.claim_expires_at) else { return Ok(None) };
+        if expires_at <= Utc::now() || !ctx.auth().viewer().is_some_and(|v| v.role.is_moderator()) {
+            return Ok(None);
+        }
+        Ok(Some(SubmissionClaim { moderator: User::load(ctx, UserId(moderator)).await?, expires_at }))
+    }
+    /// Warnings of the automatic checks (e.g. a likely duplicate), for the author and moderators.
+    async fn check_warnings(&self, ctx: &Context<'_>) -> Vec<CheckWarning> {
+        let viewer = ctx.auth().viewer();
+        if !viewer.is_some_and(|v| v.role.is_moderator() || v.is(UserId(self.0.author_id))) {
+            return Vec::new();
+        }
+        let stored: Vec<service::CheckWarning> =
+            self.0.check_warnings.clone().and_then(|w| serde_json::from_value(w).ok()).unwrap_or_default();
+        stored
+            .into_iter()
+            .map(|w| CheckWarning { change_id: ID(w.change.to_string()), field: w.field, message: w.message })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SubmissionClaim {
+    moderator: Option<User>,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct CheckWarning {
+    change_id: ID,
+    /// The field, as in the change's `fields`.
+    field: String,
+    message: String,
 }
 
 /// One change of a submission.
@@ -471,6 +506,14 @@ pub struct SubmissionFilter {
     mine: bool,
 }
 
+#[derive(InputObject, Default)]
+pub struct QueueFilter {
+    /// Only submissions changing entries of this kind (slug).
+    kind: Option<String>,
+    #[graphql(default)]
+    claim: ClaimFilter,
+}
+
 #[derive(Default)]
 pub struct VersioningQuery;
 
@@ -505,6 +548,28 @@ impl VersioningQuery {
         let (rows, has_next) =
             pagination::newest_first(&ctx.state().db, select, Column::Id, Column::Uuid, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, |s| Cursor::new(None, s.uuid), Submission))
+    }
+
+    /// Moderators: PENDING submissions, oldest submitted first, with their check warnings and claims.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn moderation_queue(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<QueueFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Submission>> {
+        let viewer = ctx.auth().require()?;
+        require_moderator(viewer)?;
+        let page = Page::parse(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let db = &ctx.state().db;
+        let kind = match filter.kind {
+            Some(slug) => Some(content_selectors::kind_by_slug(db, &slug).await?.id),
+            None => None,
+        };
+        let (rows, has_next) = selectors::queue(db, viewer, kind, filter.claim, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, selectors::queue_cursor, Submission))
     }
 
     /// Field-by-field differences between two revisions (of any entries).
@@ -594,14 +659,30 @@ impl VersioningMutation {
         })
     }
 
+    /// Moderators: rejects a pending submission with a reason the author sees.
     async fn reject_submission(&self, ctx: &Context<'_>, submission_id: ID, reason: String) -> AppResult<Submission> {
         let id = parse_uuid("submissionId", &submission_id)?;
-        Ok(Submission(service::reject(ctx.state(), ctx.auth().require()?, id, &reason).await?))
+        let viewer = ctx.auth().require()?;
+        Ok(Submission(service::decide(ctx.state(), viewer, id, service::Decision::Reject, &reason).await?))
     }
 
+    /// Moderators: sends a pending submission back to its author with a reason.
     async fn request_changes(&self, ctx: &Context<'_>, submission_id: ID, reason: String) -> AppResult<Submission> {
         let id = parse_uuid("submissionId", &submission_id)?;
-        Ok(Submission(service::request_changes(ctx.state(), ctx.auth().require()?, id, &reason).await?))
+        let viewer = ctx.auth().require()?;
+        Ok(Submission(service::decide(ctx.state(), viewer, id, service::Decision::RequestChanges, &reason).await?))
+    }
+
+    /// Moderators: takes a pending submission for review; other moderators can't decide on it until the claim expires.
+    async fn claim_submission(&self, ctx: &Context<'_>, submission_id: ID) -> AppResult<Submission> {
+        let id = parse_uuid("submissionId", &submission_id)?;
+        Ok(Submission(service::claim(ctx.state(), ctx.auth().require()?, id).await?))
+    }
+
+    /// Moderators: gives a claimed submission back to the queue (admins may release anyone's claim).
+    async fn release_submission_claim(&self, ctx: &Context<'_>, submission_id: ID) -> AppResult<Submission> {
+        let id = parse_uuid("submissionId", &submission_id)?;
+        Ok(Submission(service::release_claim(ctx.state(), ctx.auth().require()?, id).await?))
     }
 
     /// Chooses ours, theirs or a custom value for one conflicted field.

@@ -280,3 +280,78 @@ impl Loader<ChangesKey> for VersioningLoader {
         Ok(map)
     }
 }
+
+/// Which claims the moderation queue shows.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ClaimFilter {
+    #[default]
+    Any,
+    /// Not claimed, or the claim expired.
+    Unclaimed,
+    /// Claimed by the viewer.
+    Mine,
+    /// Claimed by another moderator.
+    Others,
+}
+
+/// The review queue: PENDING submissions, oldest submitted first, optionally
+/// only those touching entries of one kind.
+pub async fn queue(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    kind: Option<i64>,
+    claim: ClaimFilter,
+    page: &Page,
+) -> AppResult<(Vec<submission::Model>, bool)> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let now = Utc::now();
+    let mut select =
+        submission::Entity::find().filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+    if let Some(kind) = kind {
+        let touches = Query::select()
+            .expr(Expr::val(1))
+            .from(change::Entity)
+            .left_join(
+                entry::Entity,
+                Expr::col((entry::Entity, entry::Column::Id)).equals((change::Entity, change::Column::EntryId)),
+            )
+            .and_where(
+                Expr::col((change::Entity, change::Column::SubmissionId))
+                    .equals((submission::Entity, submission::Column::Id)),
+            )
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col((change::Entity, change::Column::KindId)).eq(kind))
+                    .add(Expr::col((entry::Entity, entry::Column::KindId)).eq(kind)),
+            )
+            .to_owned();
+        select = select.filter(Expr::exists(touches));
+    }
+    let live = Condition::all()
+        .add(submission::Column::ClaimedBy.is_not_null())
+        .add(submission::Column::ClaimExpiresAt.gt(now));
+    select = match claim {
+        ClaimFilter::Any => select,
+        ClaimFilter::Unclaimed => select.filter(live.not()),
+        ClaimFilter::Mine => select.filter(live).filter(submission::Column::ClaimedBy.eq(viewer.id.0)),
+        ClaimFilter::Others => select.filter(live).filter(submission::Column::ClaimedBy.ne(viewer.id.0)),
+    };
+    if let Some((at, id)) = page.after_key()? {
+        let at: DateTime<Utc> = at.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
+        select =
+            select.filter(Condition::any().add(submission::Column::SubmittedAt.gt(at)).add(
+                Condition::all().add(submission::Column::SubmittedAt.eq(at)).add(submission::Column::Uuid.gt(id)),
+            ));
+    }
+    let rows = select
+        .order_by_asc(submission::Column::SubmittedAt)
+        .order_by_asc(submission::Column::Uuid)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    Ok(page.finish(rows))
+}
+
+pub fn queue_cursor(submission: &submission::Model) -> Cursor {
+    Cursor::new(submission.submitted_at.map(|at| at.to_rfc3339()), submission.uuid)
+}

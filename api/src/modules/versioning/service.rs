@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, JoinType,
+    QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -26,10 +26,18 @@ use crate::{
     auth::Viewer,
     db,
     error::{AppError, AppResult, FieldError},
-    ids::new_uuid,
+    ids::{UserId, new_uuid},
     modules::{
         content::{self, selectors as content_selectors},
-        identity::domain::Scope,
+        identity::{
+            self,
+            domain::{Role, Scope},
+        },
+        moderation::{
+            checks::Checker,
+            domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
+            service::{record, require_moderator, require_verified_contributor},
+        },
     },
 };
 
@@ -64,14 +72,6 @@ fn contributor(viewer: &Viewer) -> AppResult<()> {
     viewer.require_scope(Scope::Write)?;
     if viewer.suspended {
         return Err(AppError::forbidden("your account is suspended"));
-    }
-    Ok(())
-}
-
-fn moderator(viewer: &Viewer) -> AppResult<()> {
-    viewer.require_scope(Scope::Moderate)?;
-    if !viewer.role.is_moderator() {
-        return Err(AppError::forbidden("only moderators and admins can decide on submissions"));
     }
     Ok(())
 }
@@ -213,7 +213,7 @@ pub async fn create_submission(
     open_submission(state, viewer, title, description, rows, SubmissionStatus::Draft).await
 }
 
-/// Inserts a submission with already validated changes.
+/// Opens a submission with already validated changes.
 pub(super) async fn open_submission(
     state: &AppState,
     viewer: &Viewer,
@@ -222,8 +222,21 @@ pub(super) async fn open_submission(
     rows: Vec<change::ActiveModel>,
     status: SubmissionStatus,
 ) -> AppResult<submission::Model> {
-    let now = Utc::now();
     let txn = db::write_txn(&state.db).await?;
+    let submission = insert_submission(&txn, viewer, title, description, rows, status).await?;
+    txn.commit().await?;
+    Ok(submission)
+}
+
+async fn insert_submission(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    title: String,
+    description: &str,
+    rows: Vec<change::ActiveModel>,
+    status: SubmissionStatus,
+) -> AppResult<submission::Model> {
+    let now = Utc::now();
     let submission = submission::ActiveModel {
         uuid: Set(new_uuid()),
         author_id: Set(viewer.id.0),
@@ -235,12 +248,11 @@ pub(super) async fn open_submission(
         submitted_at: Set((status == SubmissionStatus::Pending).then_some(now)),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     for row in rows {
-        insert_change(&txn, &submission, row).await?;
+        insert_change(txn, &submission, row).await?;
     }
-    txn.commit().await?;
     Ok(submission)
 }
 
@@ -300,8 +312,30 @@ pub async fn remove_change(state: &AppState, viewer: &Viewer, change: Uuid) -> A
     Ok(submission)
 }
 
+/// A claim leaves a submission to its moderator until it expires; admins may act anyway.
+fn claim_allows(viewer: &Viewer, now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(submission::Column::ClaimedBy.is_null())
+        .add(submission::Column::ClaimedBy.eq(viewer.id.0))
+        .add(submission::Column::ClaimExpiresAt.lt(now))
+}
+
+/// Why a guarded update of a pending submission did nothing: its state moved on, or another moderator holds it.
+async fn refused(db: &impl ConnectionTrait, id: i64, what: &str) -> AppError {
+    match submission::Entity::find_by_id(id).one(db).await {
+        Ok(Some(current)) if status(&current) == SubmissionStatus::Pending && current.claimed_by.is_some() => {
+            let until = current.claim_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            AppError::Conflict(format!("another moderator has claimed this submission until {until}"))
+        }
+        Ok(Some(current)) => illegal(&current, what),
+        Ok(None) => AppError::not_found("submission"),
+        Err(err) => err.into(),
+    }
+}
+
 /// Moves a submission to `to` only if it is still in a state allowing
-/// `transition`: the conditional update is what makes racing decisions safe.
+/// `transition` (and, for a decision, not claimed by another moderator): the
+/// conditional update is what makes racing decisions safe. Any claim ends.
 async fn transition(
     db: &impl ConnectionTrait,
     submission: &submission::Model,
@@ -324,6 +358,8 @@ async fn transition(
     let mut update = submission::Entity::update_many()
         .col_expr(submission::Column::Status, Expr::value(to.as_str()))
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(submission::Column::Id.eq(submission.id))
         .filter(submission::Column::Status.is_in(from));
     if to == SubmissionStatus::Pending && transition == Transition::Submit {
@@ -334,24 +370,121 @@ async fn transition(
             .col_expr(submission::Column::DecidedAt, Expr::value(now))
             .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id.0))
             .col_expr(submission::Column::DecisionReason, Expr::value(reason));
+        if viewer.role != Role::Admin {
+            update = update.filter(claim_allows(viewer, now));
+        }
     }
     if update.exec(db).await?.rows_affected == 0 {
-        let current = submission::Entity::find_by_id(submission.id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::not_found("submission"))?;
-        return Err(illegal(&current, "changed that way any more"));
+        return Err(refused(db, submission.id, "changed that way any more").await);
     }
     submission::Entity::find_by_id(submission.id).one(db).await?.ok_or_else(|| AppError::not_found("submission"))
 }
 
+/// Submits for review after the automatic checks: failures refuse it field by
+/// field, warnings are kept for moderators. A trusted author's submission with
+/// neither is merged at once.
 pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
-    contributor(viewer)?;
+    require_verified_contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, id, Transition::Submit, "submitted").await?;
-    if selectors::changes_of(&state.db, submission.id).await?.is_empty() {
+    let changes = selectors::changes_of(&state.db, submission.id).await?;
+    if changes.is_empty() {
         return Err(AppError::bad_input("submissionId", "add at least one change first"));
     }
-    transition(&state.db, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await
+    check_limits(state, viewer, &submission).await?;
+    let warnings = run_checks(&state.db, &changes).await?;
+    let txn = db::write_txn(&state.db).await?;
+    let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
+    let mut active: submission::ActiveModel = pending.into();
+    active.check_warnings = Set((!warnings.is_empty()).then(|| json!(warnings)));
+    let pending = active.update(&txn).await?;
+    txn.commit().await?;
+
+    let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
+    if !warnings.is_empty()
+        || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation)
+    {
+        return Ok(pending);
+    }
+    match merge(state, viewer, &pending, None, false).await {
+        Ok(outcome) => Ok(outcome.submission),
+        // A moderator claimed it in the meantime: it waits for them.
+        Err(AppError::Conflict(_)) => Ok(pending),
+        Err(err) => Err(err),
+    }
+}
+
+/// Per-user limits: submissions waiting at once, and submitted per hour.
+async fn check_limits(state: &AppState, viewer: &Viewer, submission: &submission::Model) -> AppResult<()> {
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let waiting = [SubmissionStatus::Pending, SubmissionStatus::ChangesRequested, SubmissionStatus::Conflicted];
+    let open = submission::Entity::find()
+        .filter(submission::Column::AuthorId.eq(viewer.id.0))
+        .filter(submission::Column::Id.ne(submission.id))
+        .filter(submission::Column::Status.is_in(waiting.map(SubmissionStatus::as_str)))
+        .count(&state.db)
+        .await?;
+    if open >= state.config.max_open_submissions {
+        return Err(AppError::bad_input(
+            "submissionId",
+            format!("you have {open} submissions waiting for a decision; wait for one or withdraw one first"),
+        ));
+    }
+    let now = Utc::now();
+    let hour_ago = now - chrono::Duration::hours(1);
+    let recent: Vec<DateTime<Utc>> = submission::Entity::find()
+        .select_only()
+        .column(submission::Column::SubmittedAt)
+        .filter(submission::Column::AuthorId.eq(viewer.id.0))
+        .filter(submission::Column::SubmittedAt.gt(hour_ago))
+        .order_by_asc(submission::Column::SubmittedAt)
+        .limit(state.config.submissions_per_hour)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    if recent.len() as u64 >= state.config.submissions_per_hour {
+        let frees_at = recent[0] + chrono::Duration::hours(1);
+        return Err(AppError::RateLimited { retry_after_secs: Ord::max((frees_at - now).num_seconds(), 1) as u64 });
+    }
+    Ok(())
+}
+
+/// A warning of the automatic checks, stored on the submission.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CheckWarning {
+    pub change: Uuid,
+    pub field: String,
+    pub message: String,
+}
+
+/// Runs the automatic checks on every change as it would leave its entry.
+async fn run_checks(db: &DatabaseConnection, changes: &[change::Model]) -> AppResult<Vec<CheckWarning>> {
+    let checker = Checker::load(db).await?;
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    for (i, change) in changes.iter().enumerate() {
+        let prefix = format!("changes.{i}.");
+        let (kind, snapshot, itself) = match ChangeOp::parse(&change.op) {
+            ChangeOp::Delete => continue,
+            ChangeOp::Create => {
+                let kind = kind_by_id(db, change.kind_id.unwrap_or_default()).await?;
+                let snapshot = patch_of(change).apply(&Snapshot::default());
+                (kind, snapshot, None)
+            }
+            ChangeOp::Update => {
+                let entry = entry::Entity::find_by_id(change.entry_id.unwrap_or_default())
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("entry"))?;
+                let base = selectors::snapshot_by_id(db, change.base_revision_id.unwrap_or_default()).await?;
+                (kind_by_id(db, entry.kind_id).await?, patch_of(change).apply(&base), Some(entry.uuid))
+            }
+        };
+        let snapshot = snapshot.map_err(|(f, e)| bad(&prefix, &format!("fields.{}", f.name()), e))?;
+        errors.extend(checker.errors(db, &kind, &snapshot, itself, &prefix).await?);
+        for warning in checker.warnings(db, &kind, &snapshot, itself).await? {
+            warnings.push(CheckWarning { change: change.uuid, field: warning.field, message: warning.message });
+        }
+    }
+    if errors.is_empty() { Ok(warnings) } else { Err(AppError::BadInput(errors)) }
 }
 
 pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
@@ -359,37 +492,119 @@ pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<
     transition(&state.db, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await
 }
 
-async fn decided(
+/// A moderator's decision other than approval, with the reason the author sees.
+pub enum Decision {
+    Reject,
+    RequestChanges,
+}
+
+pub async fn decide(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
-    to: SubmissionStatus,
-    tr: Transition,
+    decision: Decision,
     reason: &str,
 ) -> AppResult<submission::Model> {
-    moderator(viewer)?;
+    require_moderator(viewer)?;
     let reason =
         crate::modules::identity::domain::text("reason", reason, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
-    let submission =
-        selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    transition(&state.db, &submission, tr, to, Some(viewer), Some(reason)).await
+    let (tr, to, action) = match decision {
+        Decision::Reject => (Transition::Reject, SubmissionStatus::Rejected, Action::RejectSubmission),
+        Decision::RequestChanges => {
+            (Transition::RequestChanges, SubmissionStatus::ChangesRequested, Action::RequestChanges)
+        }
+    };
+    let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    let txn = db::write_txn(&state.db).await?;
+    let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
+    record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
+    if to == SubmissionStatus::Rejected {
+        identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::REJECTED_REPUTATION)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(submission)
 }
 
-pub async fn reject(state: &AppState, viewer: &Viewer, id: Uuid, reason: &str) -> AppResult<submission::Model> {
-    decided(state, viewer, id, SubmissionStatus::Rejected, Transition::Reject, reason).await
+/// Claims a pending submission for review until the claim expires. Another
+/// moderator's live claim is refused, except to admins.
+pub async fn claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+    require_moderator(viewer)?;
+    let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    let now = Utc::now();
+    let txn = db::write_txn(&state.db).await?;
+    let mut update = submission::Entity::update_many()
+        .col_expr(submission::Column::ClaimedBy, Expr::value(viewer.id.0))
+        .col_expr(
+            submission::Column::ClaimExpiresAt,
+            Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
+        )
+        .filter(submission::Column::Id.eq(found.id))
+        .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+    if viewer.role != Role::Admin {
+        update = update.filter(claim_allows(viewer, now));
+    }
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Err(refused(&txn, found.id, "claimed").await);
+    }
+    record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
+    let claimed =
+        submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    txn.commit().await?;
+    Ok(claimed)
 }
 
-pub async fn request_changes(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-    reason: &str,
-) -> AppResult<submission::Model> {
-    decided(state, viewer, id, SubmissionStatus::ChangesRequested, Transition::RequestChanges, reason).await
+/// Gives a claim back to the queue: the claiming moderator, or an admin.
+pub async fn release_claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+    require_moderator(viewer)?;
+    let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    let txn = db::write_txn(&state.db).await?;
+    let mut update = submission::Entity::update_many()
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(submission::Column::Id.eq(found.id))
+        .filter(submission::Column::ClaimedBy.is_not_null());
+    if viewer.role != Role::Admin {
+        update = update.filter(submission::Column::ClaimedBy.eq(viewer.id.0));
+    }
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Err(AppError::Conflict("you hold no claim on this submission".into()));
+    }
+    record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
+    let released =
+        submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    txn.commit().await?;
+    Ok(released)
+}
+
+/// Withdraws every open submission of a user (on ban), in the caller's transaction.
+pub async fn withdraw_all_of(db: &impl ConnectionTrait, author: UserId) -> AppResult<u64> {
+    let open: Vec<&str> = [
+        SubmissionStatus::Draft,
+        SubmissionStatus::Pending,
+        SubmissionStatus::ChangesRequested,
+        SubmissionStatus::Conflicted,
+    ]
+    .into_iter()
+    .filter(|s| s.allows(Transition::Withdraw))
+    .map(SubmissionStatus::as_str)
+    .collect();
+    let result = submission::Entity::update_many()
+        .col_expr(submission::Column::Status, Expr::value(SubmissionStatus::Withdrawn.as_str()))
+        .col_expr(submission::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(submission::Column::AuthorId.eq(author.0))
+        .filter(submission::Column::Status.is_in(open))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// A change ready to become a revision.
 struct Planned {
+    /// Its place in the submission, for field paths of check failures.
+    index: usize,
     change: change::Model,
     kind: entry_kind::Model,
     entry: Option<entry::Model>,
@@ -400,13 +615,31 @@ struct Planned {
 /// any conflict — no entry changes and the submission is CONFLICTED with its
 /// conflicts recorded.
 pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
-    moderator(viewer)?;
+    require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
+    merge(state, viewer, &found, comment, true).await
+}
+
+/// The merge behind an approval (`reviewed`: by a moderator, logged) or an
+/// automatic merge of a trusted author's submission. The checks run again
+/// against the entries as they are now.
+async fn merge(
+    state: &AppState,
+    merger: &Viewer,
+    found: &submission::Model,
+    comment: Option<String>,
+    reviewed: bool,
+) -> AppResult<MergeOutcome> {
+    let checker = Checker::load(&state.db).await?;
     let txn = db::write_txn(&state.db).await?;
     // The state change comes first: it takes SQLite's write lock and PostgreSQL's
     // row lock, so of two racing approvals exactly one proceeds.
     let submission =
-        transition(&txn, &found, Transition::Approve, SubmissionStatus::Merged, Some(viewer), comment).await?;
+        transition(&txn, found, Transition::Approve, SubmissionStatus::Merged, Some(merger), comment).await?;
+    if reviewed {
+        let target = (TargetType::Submission, submission.uuid);
+        record(&txn, merger, Action::ApproveSubmission, target, submission.decision_reason.as_deref()).await?;
+    }
     let changes = selectors::changes_of(&txn, submission.id).await?;
 
     // Lock every touched entry in id order (no deadlocks between merges).
@@ -419,7 +652,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
 
     let mut plans = Vec::new();
     let mut conflicts = Vec::new();
-    for change in changes {
+    for (index, change) in changes.into_iter().enumerate() {
         let patch = patch_of(&change);
         match ChangeOp::parse(&change.op) {
             ChangeOp::Create => {
@@ -434,7 +667,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
                     ));
                     continue;
                 }
-                plans.push(Planned { change, kind, entry: None, snapshot });
+                plans.push(Planned { index, change, kind, entry: None, snapshot });
             }
             ChangeOp::Update | ChangeOp::Delete => {
                 let entry = locked[&change.entry_id.unwrap_or_default()].clone();
@@ -443,7 +676,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
                 let current = entry.current_revision_id.unwrap_or_default();
                 let theirs = selectors::snapshot_by_id(&txn, current).await?;
                 match merge::merge(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy)) {
-                    Ok(snapshot) => plans.push(Planned { change, kind, entry: Some(entry), snapshot }),
+                    Ok(snapshot) => plans.push(Planned { index, change, kind, entry: Some(entry), snapshot }),
                     Err(found) => conflicts.push((change, Some(current), found)),
                 }
             }
@@ -461,10 +694,17 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
         return Ok(MergeOutcome { submission, revisions: Vec::new(), conflicts: listed });
     }
 
+    let mut errors = Vec::new();
+    for plan in &plans {
+        let itself = plan.entry.as_ref().map(|e| e.uuid);
+        let prefix = format!("changes.{}.", plan.index);
+        errors.extend(checker.errors(&txn, &plan.kind, &plan.snapshot, itself, &prefix).await?);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::BadInput(errors));
+    }
     let mut revisions = Vec::new();
     for plan in plans {
-        let itself = plan.entry.as_ref().map(|e| e.uuid);
-        content::service::check(&txn, &plan.kind, &plan.snapshot, itself, "").await?;
         let entry = match plan.entry {
             Some(entry) => entry,
             None => content::service::insert_entry(&txn, &plan.kind, &plan.snapshot, submission.author_id).await?,
@@ -475,7 +715,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
             number: Set(entry.version + 1),
             parent_id: Set(entry.current_revision_id),
             author_id: Set(submission.author_id),
-            merger_id: Set(Some(viewer.id.0)),
+            merger_id: Set(Some(merger.id.0)),
             submission_id: Set(Some(submission.id)),
             summary: Set(submission.title.chars().take(500).collect()),
             snapshot: Set(serde_json::to_value(&plan.snapshot).map_err(AppError::internal)?),
@@ -494,6 +734,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
         }
         revisions.push(revision);
     }
+    identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
     txn.commit().await?;
     Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
 }
@@ -700,7 +941,7 @@ pub async fn revert_entry(
     to: i32,
     reason: &str,
 ) -> AppResult<submission::Model> {
-    contributor(viewer)?;
+    require_verified_contributor(viewer)?;
     let reason =
         crate::modules::identity::domain::text("reason", reason, 3, 200).map_err(|e| AppError::BadInput(vec![e]))?;
     let entry =
@@ -727,7 +968,13 @@ pub async fn revert_entry(
         ..Default::default()
     };
     let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
-    open_submission(state, viewer, title, &reason, vec![change], SubmissionStatus::Pending).await
+    let txn = db::write_txn(&state.db).await?;
+    let submission = insert_submission(&txn, viewer, title, &reason, vec![change], SubmissionStatus::Pending).await?;
+    if viewer.role.is_moderator() {
+        record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
+    }
+    txn.commit().await?;
+    Ok(submission)
 }
 
 /// How the change's entry would look if merged now (a preview).

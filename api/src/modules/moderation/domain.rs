@@ -1,0 +1,220 @@
+//! Moderation rules over plain data: what the log records, what can be
+//! reported, the blocklist matching, and the reputation and trust rules
+//! (ADR 0006).
+
+use async_graphql::Enum;
+
+use crate::{
+    error::FieldError,
+    modules::{identity::domain::Role, versioning::domain::Snapshot},
+};
+
+/// What a moderator or admin did.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ModerationActionKind {
+    ClaimSubmission,
+    ReleaseClaim,
+    ApproveSubmission,
+    RejectSubmission,
+    RequestChanges,
+    RevertEntry,
+    HideReview,
+    ShowReview,
+    SetRole,
+    SuspendUser,
+    BanUser,
+    ReinstateUser,
+    ResolveReport,
+    AddBlocklistEntry,
+    RemoveBlocklistEntry,
+    CreateEntryKind,
+}
+
+/// What a log entry or a report is about.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TargetType {
+    Submission,
+    Entry,
+    Revision,
+    Review,
+    User,
+    Report,
+    Blocklist,
+    EntryKind,
+}
+
+/// What users can report.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReportTarget {
+    Entry,
+    Revision,
+    Review,
+    User,
+}
+
+impl From<ReportTarget> for TargetType {
+    fn from(target: ReportTarget) -> Self {
+        match target {
+            ReportTarget::Entry => TargetType::Entry,
+            ReportTarget::Revision => TargetType::Revision,
+            ReportTarget::Review => TargetType::Review,
+            ReportTarget::User => TargetType::User,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReportStatus {
+    Open,
+    /// Closed without action.
+    Dismissed,
+    /// Closed after acting on the target.
+    Actioned,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BlocklistKind {
+    /// A word or phrase refused in entry text, matched case-insensitively on word boundaries.
+    Term,
+    /// A domain (and its subdomains) refused in links written in entry text.
+    LinkDomain,
+}
+
+/// The blocked terms and link domains, lower-cased.
+#[derive(Debug, Default)]
+pub struct Blocklist {
+    pub terms: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+impl Blocklist {
+    /// Field errors for blocked terms and denied link domains in a snapshot.
+    pub fn check(&self, snapshot: &Snapshot) -> Vec<FieldError> {
+        let mut texts = vec![
+            ("slug".to_owned(), snapshot.slug.clone()),
+            ("title".to_owned(), snapshot.title.clone()),
+            ("summary".to_owned(), snapshot.summary.clone()),
+            ("body".to_owned(), snapshot.body.clone()),
+        ];
+        texts.extend(snapshot.tags.iter().map(|tag| ("tags".to_owned(), tag.clone())));
+        for (key, value) in &snapshot.attributes {
+            strings_in(value, &mut |s| texts.push((format!("attributes.{key}"), s.to_owned())));
+        }
+        let mut errors = Vec::new();
+        for (field, text) in &texts {
+            if let Some(term) = self.terms.iter().find(|term| contains_term(text, term)) {
+                errors.push(FieldError::new(field, format!("contains the blocked term `{term}`")));
+            }
+            if let Some(domain) = link_hosts(text).find(|host| self.denies(host)) {
+                errors.push(FieldError::new(field, format!("links to `{domain}`, which is not allowed")));
+            }
+        }
+        errors
+    }
+
+    fn denies(&self, host: &str) -> bool {
+        self.domains.iter().any(|d| host == d || host.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.')))
+    }
+}
+
+fn strings_in(value: &serde_json::Value, found: &mut impl FnMut(&str)) {
+    match value {
+        serde_json::Value::String(s) => found(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings_in(v, found)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings_in(v, found)),
+        _ => {}
+    }
+}
+
+/// Whether `text` contains `term` (lower-case) as whole words: "ass" is not
+/// found in "class", so the blocklist doesn't refuse innocent words.
+pub fn contains_term(text: &str, term: &str) -> bool {
+    let text = text.to_lowercase();
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(term)
+        .any(|(at, _)| !is_word(text[..at].chars().next_back()) && !is_word(text[at + term.len()..].chars().next()))
+}
+
+/// Lower-cased hosts of the http(s) URLs written in `text`.
+pub fn link_hosts(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.match_indices("://").filter_map(move |(at, _)| {
+        let scheme = text[..at].rsplit(|c: char| !c.is_ascii_alphabetic()).next()?.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let rest = &text[at + 3..];
+        let authority = rest
+            .split(|c: char| matches!(c, '/' | '?' | '#' | ')' | ']' | '>' | '"' | '\'') || c.is_whitespace())
+            .next()?;
+        let host = authority.rsplit('@').next()?.split(':').next()?.trim_end_matches('.');
+        (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    })
+}
+
+/// A title reduced to what makes two titles "the same": lower-case words.
+pub fn title_key(title: &str) -> String {
+    title.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Reputation earned by a merged submission (also an automatic merge).
+pub const MERGED_REPUTATION: i32 = 10;
+/// Reputation lost by a rejected submission; reputation never drops below zero.
+pub const REJECTED_REPUTATION: i32 = -5;
+
+/// Whether a user's submissions merge on submit when every check passes.
+pub fn trusted(role: Role, reputation: i32, threshold: i32) -> bool {
+    role >= Role::Trusted || reputation >= threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_match_whole_words_only() {
+        assert!(contains_term("Buy CHEAP gold now", "cheap"));
+        assert!(contains_term("cheap", "cheap"));
+        assert!(contains_term("so cheap!", "cheap"));
+        assert!(!contains_term("cheapest", "cheap"));
+        assert!(!contains_term("a class act", "ass"));
+        assert!(contains_term("free gold here", "free gold"));
+    }
+
+    #[test]
+    fn link_hosts_are_found_in_text_and_markdown() {
+        let text = "see [x](https://Spam.example.com/a?b) and http://user@evil.test:8080/ or ftp://nope.test";
+        let hosts: Vec<String> = link_hosts(text).collect();
+        assert_eq!(hosts, ["spam.example.com", "evil.test"]);
+    }
+
+    #[test]
+    fn denied_domains_cover_subdomains_but_not_lookalikes() {
+        let list = Blocklist { terms: vec![], domains: vec!["example.com".into()] };
+        assert!(list.denies("example.com"));
+        assert!(list.denies("spam.example.com"));
+        assert!(!list.denies("notexample.com"));
+    }
+
+    #[test]
+    fn the_blocklist_names_the_field() {
+        let list = Blocklist { terms: vec!["scam".into()], domains: vec!["evil.test".into()] };
+        let mut snapshot = Snapshot { slug: "a".into(), title: "A scam".into(), ..Default::default() };
+        snapshot.attributes.insert("site".into(), serde_json::json!({ "url": "https://www.evil.test/x" }));
+        let fields: Vec<String> = list.check(&snapshot).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "attributes.site"]);
+    }
+
+    #[test]
+    fn titles_compare_by_words() {
+        assert_eq!(title_key("  The  Black-Pearl! "), title_key("the black pearl"));
+        assert_ne!(title_key("Black Pearl"), title_key("Black Pearls"));
+    }
+
+    #[test]
+    fn trust_comes_from_role_or_reputation() {
+        assert!(trusted(Role::Trusted, 0, 100));
+        assert!(trusted(Role::Moderator, 0, 100));
+        assert!(trusted(Role::User, 100, 100));
+        assert!(!trusted(Role::User, 99, 100));
+    }
+}

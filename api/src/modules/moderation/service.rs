@@ -1,0 +1,207 @@
+//! Moderation writes: the log every moderator and admin action appends to, the
+//! blocklist (admins), and reports (verified users file, moderators resolve).
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
+use uuid::Uuid;
+use xpr_entity::{blocklist, report};
+
+use super::domain::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType};
+use crate::{
+    app::AppState,
+    auth::Viewer,
+    db,
+    error::{AppError, AppResult},
+    graphql::enums,
+    ids::new_uuid,
+    modules::{
+        content::selectors as content_selectors,
+        identity::{
+            domain::{Role, Scope, text},
+            selectors as identity_selectors,
+        },
+        versioning::selectors as versioning_selectors,
+    },
+};
+
+/// Appends an action to the moderation log; call it in the action's transaction.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    actor: &Viewer,
+    action: ModerationActionKind,
+    target: (TargetType, Uuid),
+    reason: Option<&str>,
+) -> AppResult<()> {
+    xpr_entity::moderation_log::ActiveModel {
+        uuid: Set(new_uuid()),
+        actor_id: Set(actor.id.0),
+        action: Set(enums::name(action).to_owned()),
+        target_type: Set(enums::name(target.0).to_owned()),
+        target_id: Set(target.1),
+        reason: Set(reason.map(str::to_owned)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Moderators and admins, with the `moderate` scope.
+pub fn require_moderator(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Moderate)?;
+    if !viewer.role.is_moderator() {
+        return Err(AppError::forbidden("only moderators and admins can do this"));
+    }
+    Ok(())
+}
+
+/// Contributing (submitting, reviewing, reporting) needs an active account with a verified email.
+pub fn require_verified_contributor(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Write)?;
+    if viewer.suspended {
+        return Err(AppError::forbidden("your account is suspended"));
+    }
+    if !viewer.email_verified {
+        return Err(AppError::forbidden("verify your email address first: we mailed you a link"));
+    }
+    Ok(())
+}
+
+fn admin(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Moderate)?;
+    if viewer.role != Role::Admin {
+        return Err(AppError::forbidden("only admins manage the blocklist"));
+    }
+    Ok(())
+}
+
+pub async fn add_blocklist_entry(
+    state: &AppState,
+    viewer: &Viewer,
+    kind: BlocklistKind,
+    value: &str,
+) -> AppResult<blocklist::Model> {
+    admin(viewer)?;
+    let value = text("value", value, 2, 200).map_err(|e| AppError::BadInput(vec![e]))?.to_lowercase();
+    if kind == BlocklistKind::LinkDomain
+        && (value.contains(['/', ':', ' ', '@']) || !value.contains('.') || value.starts_with('.'))
+    {
+        return Err(AppError::bad_input("value", "must be a domain name such as `example.com`"));
+    }
+    let txn = db::write_txn(&state.db).await?;
+    let row = blocklist::ActiveModel {
+        uuid: Set(new_uuid()),
+        kind: Set(enums::name(kind).to_owned()),
+        value: Set(value),
+        created_by: Set(viewer.id.0),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, viewer, ModerationActionKind::AddBlocklistEntry, (TargetType::Blocklist, row.uuid), Some(&row.value))
+        .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn remove_blocklist_entry(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+    admin(viewer)?;
+    let txn = db::write_txn(&state.db).await?;
+    let row = blocklist::Entity::find()
+        .filter(blocklist::Column::Uuid.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("blocklist entry"))?;
+    blocklist::Entity::delete_by_id(row.id).exec(&txn).await?;
+    record(&txn, viewer, ModerationActionKind::RemoveBlocklistEntry, (TargetType::Blocklist, id), Some(&row.value))
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Whether the reported thing exists and the reporter may report it.
+async fn check_target(state: &AppState, viewer: &Viewer, target: ReportTarget, id: Uuid) -> AppResult<()> {
+    let db = &state.db;
+    let exists = match target {
+        ReportTarget::Entry => content_selectors::entry_by_uuid(db, id).await?.is_some(),
+        ReportTarget::Revision => versioning_selectors::revision_meta_by_uuid(db, id).await?.is_some(),
+        ReportTarget::User if id == viewer.uuid => {
+            return Err(AppError::bad_input("targetId", "you can't report yourself"));
+        }
+        ReportTarget::User => identity_selectors::visible_user_by_uuid(db, Some(viewer), id).await?.is_some(),
+        ReportTarget::Review => false,
+    };
+    if exists { Ok(()) } else { Err(AppError::not_found("report target")) }
+}
+
+pub async fn report(
+    state: &AppState,
+    viewer: &Viewer,
+    target: ReportTarget,
+    target_id: Uuid,
+    reason: &str,
+) -> AppResult<report::Model> {
+    require_verified_contributor(viewer)?;
+    let reason = text("reason", reason, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
+    check_target(state, viewer, target, target_id).await?;
+    let inserted = report::ActiveModel {
+        uuid: Set(new_uuid()),
+        reporter_id: Set(viewer.id.0),
+        target_type: Set(enums::name(target).to_owned()),
+        target_id: Set(target_id),
+        reason: Set(reason),
+        status: Set(enums::name(ReportStatus::Open).to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await;
+    // The partial unique index keeps one open report per reporter and target, even under races.
+    inserted.map_err(|err| match AppError::from(err) {
+        AppError::Conflict(_) => AppError::Conflict("you already reported this and the report is still open".into()),
+        other => other,
+    })
+}
+
+/// Closes an open report, dismissed or actioned, with a note for the reporter.
+pub async fn resolve_report(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    resolution: ReportStatus,
+    note: &str,
+) -> AppResult<report::Model> {
+    require_moderator(viewer)?;
+    if resolution == ReportStatus::Open {
+        return Err(AppError::bad_input("resolution", "must be DISMISSED or ACTIONED"));
+    }
+    let note = text("note", note, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
+    let txn = db::write_txn(&state.db).await?;
+    let found = report::Entity::find()
+        .filter(report::Column::Uuid.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("report"))?;
+    let open = enums::name(ReportStatus::Open);
+    let updated = report::Entity::update_many()
+        .col_expr(report::Column::Status, Expr::value(enums::name(resolution)))
+        .col_expr(report::Column::ResolutionNote, Expr::value(note.clone()))
+        .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id.0))
+        .col_expr(report::Column::ResolvedAt, Expr::value(Utc::now()))
+        .filter(report::Column::Id.eq(found.id))
+        .filter(report::Column::Status.eq(open))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::Conflict("this report is already resolved".into()));
+    }
+    record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
+    let resolved =
+        report::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("report"))?;
+    txn.commit().await?;
+    Ok(resolved)
+}

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// A blocked term or link domain, managed by admins; checked on submit and merge.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "blocklist")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub uuid: Uuid,
+    /// `TERM` or `LINK_DOMAIN`.
+    pub kind: String,
+    /// Lower-cased.
+    pub value: String,
+    pub created_by: i64,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
