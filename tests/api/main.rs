@@ -5,5 +5,6 @@ mod history;
 mod http;
 mod identity;
 mod import;
+mod moderation;
 mod schema;
 mod websocket;
