@@ -6,3 +6,47 @@ fn schema_graphql_matches_the_exported_schema() {
         "schema.graphql is stale: run `cargo run -- export-schema > schema.graphql` and review the diff"
     );
 }
+
+/// The guides' example operations, one by one (comments dropped, split at top-level braces).
+fn guide_operations() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/guides");
+    let mut operations = Vec::new();
+    for file in std::fs::read_dir(dir).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for block in text.split("```graphql\n").skip(1).filter_map(|rest| rest.split("```").next()) {
+            let code: String = block.lines().map(|line| line.split('#').next().unwrap()).collect::<Vec<_>>().join("\n");
+            let (mut depth, mut start) = (0, 0);
+            for (i, c) in code.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            operations.push((path.display().to_string(), code[start..=i].trim().to_owned()));
+                            start = i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_operation_in_the_guides_is_valid_against_the_schema() {
+    let app = xpr_tests::TestApp::spawn().await;
+    let operations = guide_operations();
+    assert!(operations.len() > 20, "the guides show operations");
+    for (file, operation) in operations {
+        // Run anonymously without variables: only parse and validation errors matter here.
+        let body = app.gql(None, &operation, serde_json::json!({})).await;
+        for error in body["errors"].as_array().into_iter().flatten() {
+            let code = error["extensions"]["code"].as_str().unwrap_or_default();
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(!code.starts_with("GRAPHQL_") || message.contains("ariable"), "{file}: {message}\n{operation}");
+        }
+    }
+}
