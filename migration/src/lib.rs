@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_identity;
 mod m20261123_000002_content;
 mod m20261123_000003_revision_archive;
+mod m20261123_000005_reviews_media;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261123_000002_content::Migration),
             Box::new(m20261123_000003_revision_archive::Migration),
+            Box::new(m20261123_000005_reviews_media::Migration),
         ]
     }
 }

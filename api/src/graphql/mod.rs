@@ -20,6 +20,11 @@ use crate::{
             self,
             graphql::{IdentityMutation, IdentityQuery, User},
         },
+        media::graphql::MediaMutation,
+        reviews::{
+            self,
+            graphql::{Review, ReviewsMutation, ReviewsQuery},
+        },
         versioning::graphql::{VersioningMutation, VersioningQuery},
     },
 };
@@ -27,10 +32,10 @@ use crate::{
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery);
+pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ReviewsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation);
+pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation, ReviewsMutation, MediaMutation);
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -38,6 +43,7 @@ pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation);
 pub enum Node {
     User(User),
     Entry(Entry),
+    Review(Review),
 }
 
 #[derive(Default)]
@@ -52,7 +58,10 @@ impl NodeQuery {
         if let Some(user) = identity::selectors::visible_user_by_uuid(db, ctx.auth().viewer(), uuid).await? {
             return Ok(Some(Node::User(User::new(user))));
         }
-        Ok(content::selectors::entry_by_uuid(db, uuid).await?.map(|entry| Node::Entry(Entry::new(entry))))
+        if let Some(entry) = content::selectors::entry_by_uuid(db, uuid).await? {
+            return Ok(Some(Node::Entry(Entry::new(entry))));
+        }
+        Ok(reviews::selectors::visible_review(db, ctx.auth().viewer(), uuid).await?.map(|r| Node::Review(Review(r))))
     }
 }
 

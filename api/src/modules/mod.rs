@@ -4,4 +4,6 @@
 
 pub mod content;
 pub mod identity;
+pub mod media;
+pub mod reviews;
 pub mod versioning;
