@@ -107,20 +107,17 @@ async fn index(
 }
 
 /// SQLite's full-text trigger from the content migration re-indexed an entry
-/// on every update; rating updates would re-index its body each time.
-const FTS_TRIGGER_ON_TEXT: [&str; 2] = [
-    "DROP TRIGGER entries_fts_update",
-    "CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, summary, body ON entries BEGIN \
+/// on every update; rating updates would re-index its body each time. Drop
+/// and create run as one string so they share a connection of the pool.
+const FTS_TRIGGER_ON_TEXT: &str = "DROP TRIGGER entries_fts_update; \
+     CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, summary, body ON entries BEGIN \
      INSERT INTO entries_fts(entries_fts, rowid, title, summary, body) VALUES ('delete', old.id, old.title, old.summary, old.body); \
-     INSERT INTO entries_fts(rowid, title, summary, body) VALUES (new.id, new.title, new.summary, new.body); END",
-];
+     INSERT INTO entries_fts(rowid, title, summary, body) VALUES (new.id, new.title, new.summary, new.body); END";
 
-const FTS_TRIGGER_ON_ANY: [&str; 2] = [
-    "DROP TRIGGER entries_fts_update",
-    "CREATE TRIGGER entries_fts_update AFTER UPDATE ON entries BEGIN \
+const FTS_TRIGGER_ON_ANY: &str = "DROP TRIGGER entries_fts_update; \
+     CREATE TRIGGER entries_fts_update AFTER UPDATE ON entries BEGIN \
      INSERT INTO entries_fts(entries_fts, rowid, title, summary, body) VALUES ('delete', old.id, old.title, old.summary, old.body); \
-     INSERT INTO entries_fts(rowid, title, summary, body) VALUES (new.id, new.title, new.summary, new.body); END",
-];
+     INSERT INTO entries_fts(rowid, title, summary, body) VALUES (new.id, new.title, new.summary, new.body); END";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -147,9 +144,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            for sql in FTS_TRIGGER_ON_TEXT {
-                manager.get_connection().execute_unprepared(sql).await?;
-            }
+            manager.get_connection().execute_unprepared(FTS_TRIGGER_ON_TEXT).await?;
         }
 
         manager
@@ -305,9 +300,7 @@ impl MigrationTrait for Migration {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            for sql in FTS_TRIGGER_ON_ANY {
-                manager.get_connection().execute_unprepared(sql).await?;
-            }
+            manager.get_connection().execute_unprepared(FTS_TRIGGER_ON_ANY).await?;
         }
         manager.drop_index(Index::drop().name("idx_entries_rating").table(Entries::Table).to_owned()).await?;
         for column in [

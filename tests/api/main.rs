@@ -5,5 +5,7 @@ mod history;
 mod http;
 mod identity;
 mod import;
+mod media;
+mod reviews;
 mod schema;
 mod websocket;
