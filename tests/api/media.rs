@@ -103,9 +103,9 @@ async fn uploads_need_a_verified_writer_and_the_preflight_header() {
         .part("0", reqwest::multipart::Part::bytes(png()).file_name("a.png"));
     let response =
         app.http.post(format!("{}/graphql", app.url)).bearer_auth(&alice.access).multipart(form).send().await.unwrap();
-    assert_eq!(response.status(), 400, "a multipart POST without the preflight header could come from any site's form");
+    assert_eq!(response.status(), 415, "a multipart POST without the preflight header could come from any site's form");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(code(&body), "BAD_REQUEST");
+    assert_eq!(code(&body), "UNSUPPORTED_MEDIA_TYPE");
 }
 
 #[tokio::test]

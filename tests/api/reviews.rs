@@ -302,9 +302,13 @@ async fn concurrent_review_writes_keep_the_aggregates_exact() {
 async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries() {
     let w = world(50).await;
     let (alice, bob) = (w.app.verified("alice").await, w.app.verified("bob").await);
+    let photo = w.app.upload(&bob.access, "photo.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec()).await;
+    let photo = photo["data"]["uploadMedia"]["id"].clone();
     for (i, entry) in w.entries.iter().enumerate() {
         w.reviewed(&alice, entry, (i % 5 + 1) as i32).await;
-        w.reviewed(&bob, entry, 5).await;
+        let input = json!({ "entryId": entry, "rating": 5, "mediaIds": [photo] });
+        let body = w.app.gql(Some(&bob.access), UPSERT, json!({ "i": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
     }
     let query = "query($n: Int) { entries(first: $n) { edges { node { title ratingAverage ratingDistribution { count } \
         reviews(first: 3, orderBy: HIGHEST) { edges { node { rating title media { url } author { handle } entry { title } } } } } } } }";
@@ -315,7 +319,11 @@ async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries(
         let edges = body["data"]["entries"]["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
         assert_eq!(edges.len(), n as usize);
         assert_eq!(handles(&edges[0]["node"]["reviews"]).len(), 2);
-        assert_eq!(edges[0]["node"]["reviews"]["edges"][0]["node"]["author"]["handle"], "bob");
+        let top = &edges[0]["node"]["reviews"]["edges"][0]["node"];
+        assert_eq!(
+            (&top["author"]["handle"], &top["media"][0]["url"]),
+            (&json!("bob"), &json!(format!("/media/{}", photo.as_str().unwrap())))
+        );
         counts.push(w.app.sql_statements().await - before);
     }
     println!("statements for 10 and 50 entries with reviews: {counts:?}");

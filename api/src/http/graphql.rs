@@ -133,22 +133,17 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
     let is_json = parsed.as_ref().is_some_and(|m| {
         m.essence_str() == JSON && m.get_param(mime::CHARSET).is_none_or(|charset| charset == mime::UTF_8)
     });
-    let is_multipart = parsed.as_ref().is_some_and(|m| m.essence_str() == MULTIPART);
+    let headers = request.headers().clone();
+    // Without the preflight header, multipart is not a media type we accept at all.
+    let is_multipart = parsed.as_ref().is_some_and(|m| m.essence_str() == MULTIPART)
+        && [REQUIRE_PREFLIGHT, APOLLO_REQUIRE_PREFLIGHT].iter().any(|h| headers.contains_key(h));
     if !is_json && !is_multipart {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
             "UNSUPPORTED_MEDIA_TYPE",
-            "send the request as application/json (multipart/form-data for uploads)",
-        );
-    }
-    let headers = request.headers().clone();
-    if is_multipart && ![REQUIRE_PREFLIGHT, APOLLO_REQUIRE_PREFLIGHT].iter().any(|h| headers.contains_key(h)) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            "BAD_REQUEST",
-            "multipart requests need a `GraphQL-Require-Preflight: 1` header",
+            "send the request as application/json, or uploads as multipart/form-data with a \
+             `GraphQL-Require-Preflight: 1` header",
         );
     }
     let config = &state.app.config;
