@@ -16,6 +16,7 @@ use crate::{
     http,
     mail::Mailer,
     metrics::Metrics,
+    modules::media::store::MediaStore,
     ratelimit::RateLimiter,
 };
 
@@ -31,6 +32,7 @@ pub struct Shared {
     pub limiter: RateLimiter,
     pub cache: Cache,
     pub metrics: Metrics,
+    pub media: MediaStore,
     /// Wakes the mail worker after a service committed a mail to the outbox.
     pub mail_wake: Arc<Notify>,
 }
@@ -98,9 +100,10 @@ impl App {
             10_000,
         );
 
+        let media = MediaStore::from_config(&config)?;
         let mail_wake = Arc::new(Notify::new());
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
-        let state = AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, mail_wake }));
+        let state = AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, media, mail_wake }));
         let schema = graphql::build_schema(state.clone());
         Ok(Self { state, schema, mailer })
     }

@@ -171,6 +171,19 @@ impl Viewer {
         }
     }
 
+    /// Writing reviews and uploading media: the `write` scope, an account in
+    /// good standing and a verified email address. `action` names what was refused.
+    pub fn require_verified_writer(&self, action: &str) -> AppResult<()> {
+        self.require_scope(Scope::Write)?;
+        if self.suspended {
+            return Err(AppError::forbidden(format!("your account is suspended: you can't {action}")));
+        }
+        if !self.email_verified {
+            return Err(AppError::forbidden(format!("verify your email address to {action}")));
+        }
+        Ok(())
+    }
+
     /// Account management (passwords, sessions, tokens) needs a signed-in
     /// session: an API token can never mint or manage credentials.
     pub fn require_session(&self) -> AppResult<i64> {

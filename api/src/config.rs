@@ -12,6 +12,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where uploaded media are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MediaStoreKind {
+    /// Files under `<data dir>/media`.
+    Local,
+    /// An S3-compatible bucket.
+    S3,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,
@@ -145,6 +154,18 @@ pub struct Config {
     /// Directory holding GraphiQL's npm packages (see README); unset: `<data dir>/graphiql`.
     #[arg(long, env = "XPR_GRAPHIQL_DIR")]
     pub graphiql_dir: Option<PathBuf>,
+
+    /// Largest accepted media upload in bytes.
+    #[arg(long, env = "XPR_MEDIA_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub media_max_bytes: usize,
+
+    /// Where media are stored: `local` (`<data dir>/media`) or `s3`.
+    #[arg(long, env = "XPR_MEDIA_STORE", value_enum, default_value = "local")]
+    pub media_store: MediaStoreKind,
+
+    /// Bucket of the `s3` media store; endpoint, region and keys come from the standard `AWS_*` variables.
+    #[arg(long, env = "XPR_MEDIA_S3_BUCKET")]
+    pub media_s3_bucket: Option<String>,
 }
 
 impl Config {
@@ -179,6 +200,11 @@ impl Config {
         );
         anyhow::ensure!(self.max_batch > 0, "XPR_MAX_BATCH must be at least 1");
         anyhow::ensure!(self.rate_limit_window_secs > 0, "XPR_RATE_LIMIT_WINDOW_SECS must be positive");
+        anyhow::ensure!(self.media_max_bytes > 0, "XPR_MEDIA_MAX_BYTES must be positive");
+        anyhow::ensure!(
+            self.media_store != MediaStoreKind::S3 || self.media_s3_bucket.as_deref().is_some_and(|b| !b.is_empty()),
+            "XPR_MEDIA_STORE=s3 needs XPR_MEDIA_S3_BUCKET"
+        );
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! The `xpr` command: `serve` (default), `migrate`, `export-schema`, `create-admin`.
+//! The `xpr` command: `serve` (default), `migrate`, `export-schema`, `create-admin`,
+//! `import`, `archive-history`, `cleanup-media`.
 
 use std::io::BufRead;
 
@@ -11,6 +12,7 @@ use xpr_api::{
     graphql,
     modules::{
         identity::{selectors, service},
+        media::{self, store::MediaStore},
         versioning,
     },
     telemetry,
@@ -62,6 +64,12 @@ enum Command {
         /// Revisions per transaction.
         #[arg(long, default_value_t = 500)]
         batch: u64,
+    },
+    /// Delete uploaded media that no review uses (rows and stored bytes).
+    CleanupMedia {
+        /// Only uploads older than this many hours.
+        #[arg(long, default_value_t = 24)]
+        older_than_hours: i64,
     },
 }
 
@@ -124,6 +132,17 @@ async fn main() -> anyhow::Result<()> {
                 service_error(versioning::service::archive_history(&db, before, keep, batch, |n| bar.inc(n)).await)?;
             bar.finish();
             tracing::info!(archived, "history archived");
+        }
+        Command::CleanupMedia { older_than_hours } => {
+            telemetry::init(cli.config.log_format);
+            let db = db::connect(&cli.config, 2).await?;
+            db::migrate(&db).await?;
+            let store = MediaStore::from_config(&cli.config)?;
+            let bar = indicatif::ProgressBar::new_spinner().with_message("media deleted");
+            let before = chrono::Utc::now() - chrono::Duration::hours(older_than_hours);
+            let deleted = service_error(media::service::cleanup(&db, &store, before, |n| bar.inc(n)).await)?;
+            bar.finish();
+            tracing::info!(deleted, "unattached media cleaned up");
         }
     }
     Ok(())

@@ -23,6 +23,15 @@ pub struct Model {
     pub created_by: i64,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// Rating aggregates over published reviews, kept exact by the reviews service.
+    pub rating_count: i32,
+    /// 0 while there are no ratings.
+    pub rating_average: f64,
+    pub rating1: i32,
+    pub rating2: i32,
+    pub rating3: i32,
+    pub rating4: i32,
+    pub rating5: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261122_000001_identity;
 mod m20261123_000002_content;
 mod m20261123_000003_revision_archive;
 mod m20261123_000004_moderation;
+mod m20261123_000005_reviews_media;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_content::Migration),
             Box::new(m20261123_000003_revision_archive::Migration),
             Box::new(m20261123_000004_moderation::Migration),
+            Box::new(m20261123_000005_reviews_media::Migration),
         ]
     }
 }

@@ -29,8 +29,8 @@ async fn world() -> World {
 async fn world_with(args: &[&str]) -> World {
     let app = TestApp::spawn_with(args).await;
     let admin = app.admin("root_admin").await;
-    let alice = app.member("alice").await;
-    let bob = app.member("bob").await;
+    let alice = app.verified("alice").await;
+    let bob = app.verified("bob").await;
     for (slug, parents) in [("location", json!([])), ("ship", json!(["location"]))] {
         let body = app
             .gql(

@@ -5,6 +5,8 @@ mod history;
 mod http;
 mod identity;
 mod import;
+mod media;
 mod moderation;
+mod reviews;
 mod schema;
 mod websocket;

@@ -33,14 +33,14 @@ async fn world_with(args: &[&str]) -> World {
     app.gql(Some(&admin.access), "mutation($i: EntryKindInput!) { createEntryKind(input: $i) { slug } }", kind).await;
     let mut mods = Vec::new();
     for handle in ["mod_one", "mod_two"] {
-        let user = app.member(handle).await;
+        let user = app.verified(handle).await;
         let set = "mutation($u: ID!) { setUserRole(userId: $u, role: MODERATOR) { role } }";
         let body = app.gql(Some(&admin.access), set, json!({ "u": user.id })).await;
         assert_eq!(body["data"]["setUserRole"]["role"], "MODERATOR", "{body}");
         mods.push(user);
     }
     let (mod2, mod1) = (mods.pop().unwrap(), mods.pop().unwrap());
-    let (alice, bob) = (app.member("alice").await, app.member("bob").await);
+    let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
     World { app, admin, mod1, mod2, alice, bob }
 }
 
@@ -305,7 +305,7 @@ async fn trusted_authors_merge_on_submit_and_reputation_follows_decisions() {
     let (_, auto) = w.submit(&w.bob, create("f", "F")).await;
     assert_eq!(auto["data"]["submitForReview"]["status"], "MERGED");
     // Rejections never take reputation below zero.
-    let carol = w.app.member("carol").await;
+    let carol = w.app.verified("carol").await;
     let id = w.pending(&carol, create("g", "G")).await;
     w.gql(&w.mod1, REJECT, json!({ "id": id, "r": "not notable" })).await;
     assert_eq!(w.reputation(&carol).await, 0);
@@ -444,4 +444,31 @@ async fn illegal_transitions_are_refused_and_change_nothing() {
     assert_eq!(code(&w.gql(&w.bob, withdraw, json!({ "id": draft })).await), "NOT_FOUND", "not bob's");
     assert_eq!(w.status(&draft).await["status"], "DRAFT");
     assert_eq!(w.status(&id).await["status"], "MERGED");
+}
+
+#[tokio::test]
+async fn blocked_reviews_wait_for_a_moderator_and_review_moderation_is_logged() {
+    let w = world().await;
+    let id = w.pending(&w.alice, create("a", "A")).await;
+    w.gql(&w.mod1, APPROVE, json!({ "id": id })).await;
+    let entry = w.app.gql(None, "{ entries { edges { node { id } } } }", json!({})).await["data"]["entries"]["edges"]
+        [0]["node"]["id"]
+        .clone();
+    w.block("TERM", "free gold").await;
+    let upsert = "mutation($i: ReviewInput!) { upsertReview(input: $i) { id status } }";
+    let held =
+        w.gql(&w.bob, upsert, json!({ "i": { "entryId": entry, "rating": 5, "body": "FREE GOLD inside!" } })).await;
+    assert_eq!(held["data"]["upsertReview"]["status"], "PENDING", "{held}");
+    let count = "query($id: ID!) { entry(id: $id) { ratingCount } }";
+    assert_eq!(w.app.gql(None, count, json!({ "id": entry })).await["data"]["entry"]["ratingCount"], 0);
+
+    let review = held["data"]["upsertReview"]["id"].clone();
+    let show = "mutation($id: ID!) { showReview(id: $id, reason: \"false positive\") { status } }";
+    assert_eq!(w.gql(&w.mod1, show, json!({ "id": review })).await["data"]["showReview"]["status"], "PUBLISHED");
+    assert_eq!(w.app.gql(None, count, json!({ "id": entry })).await["data"]["entry"]["ratingCount"], 1);
+    let logged = w.gql(&w.mod2, LOG, json!({ "f": { "targetId": review } })).await;
+    assert_eq!(logged["data"]["moderationLog"]["edges"][0]["node"]["action"], "SHOW_REVIEW");
+
+    let report = json!({ "i": { "targetType": "REVIEW", "targetId": review, "reason": "advertising gold" } });
+    assert_eq!(w.gql(&w.alice, REPORT, report).await["data"]["createReport"]["targetType"], "REVIEW");
 }

@@ -178,16 +178,6 @@ impl TestApp {
         }
     }
 
-    /// A registered user who has verified their email, as contributing requires.
-    pub async fn member(&self, handle: &str) -> Actor {
-        let actor = self.register(handle).await;
-        let token = self.mailed_token(&actor.email).await;
-        let verify = "mutation($t: String!) { verifyEmail(token: $t) { handle } }";
-        let body = self.gql(None, verify, json!({ "t": token })).await;
-        assert_eq!(body["data"]["verifyEmail"]["handle"], handle, "verify failed: {body}");
-        actor
-    }
-
     /// An admin created through the `create-admin` service, then signed in.
     pub async fn admin(&self, handle: &str) -> Actor {
         let email = format!("{handle}@example.com");
@@ -214,6 +204,88 @@ impl TestApp {
             access: payload["accessToken"].as_str().unwrap().to_owned(),
             refresh: payload["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// A registered user whose email address is verified (through the mailed token, as a person would).
+    pub async fn verified(&self, handle: &str) -> Actor {
+        let actor = self.register(handle).await;
+        let token = self.mailed_token(&actor.email).await;
+        let body = self
+            .gql(
+                Some(&actor.access),
+                "mutation($t: String!) { verifyEmail(token: $t) { emailVerified } }",
+                json!({ "t": token }),
+            )
+            .await;
+        assert_eq!(body["data"]["verifyEmail"]["emailVerified"], true, "verify email failed: {body}");
+        actor
+    }
+
+    /// Creates an entry kind `place` (any attributes) and `titles.len()` entries
+    /// of it in one merged submission by `admin`; returns their ids in order.
+    pub async fn places(&self, admin: &Actor, titles: &[String]) -> Vec<String> {
+        let kind = self
+            .gql(
+                Some(&admin.access),
+                "mutation { createEntryKind(input: { slug: \"place\", name: \"Place\", attributeSchema: {} }) { slug } }",
+                json!({}),
+            )
+            .await;
+        assert!(kind["errors"].is_null(), "create kind failed: {kind}");
+        let changes: Vec<Value> = titles
+            .iter()
+            .enumerate()
+            .map(|(i, title)| json!({ "op": "CREATE", "kind": "place", "fields": { "slug": format!("place-{i}"), "title": title } }))
+            .collect();
+        let created = self
+            .gql(
+                Some(&admin.access),
+                "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }",
+                json!({ "i": { "title": "Places", "changes": changes } }),
+            )
+            .await;
+        let submission = created["data"]["createSubmission"]["id"].clone();
+        // An admin's submission that passes every check merges on submit.
+        let submit = "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }";
+        let body = self.gql(Some(&admin.access), submit, json!({ "id": submission })).await;
+        assert_eq!(body["data"]["submitForReview"]["status"], "MERGED", "submit failed: {body}");
+        let mut ids = Vec::new();
+        for i in 0..titles.len() {
+            let body = self
+                .gql(
+                    None,
+                    "query($s: String!) { entry(kind: \"place\", slug: $s) { id } }",
+                    json!({ "s": format!("place-{i}") }),
+                )
+                .await;
+            ids.push(body["data"]["entry"]["id"].as_str().expect("created entry").to_owned());
+        }
+        ids
+    }
+
+    /// Uploads `bytes` as `filename` with `uploadMedia`, as a GraphQL multipart request.
+    pub async fn upload(&self, token: &str, filename: &str, bytes: Vec<u8>) -> Value {
+        let operations = json!({
+            "query": "mutation($file: Upload!) { uploadMedia(file: $file) { id url contentType byteSize width height sha256 } }",
+            "variables": { "file": null },
+        });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()).mime_str("image/png").unwrap(),
+            );
+        let response = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .bearer_auth(token)
+            .header("GraphQL-Require-Preflight", "1")
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        response.json().await.expect("JSON body")
     }
 
     /// The token in the newest outbox mail to `recipient`.

@@ -10,7 +10,8 @@ use crate::{
     app::AppState,
     auth::Auth,
     modules::{
-        content::selectors::ContentLoader, identity::selectors::UserLoader, versioning::selectors::VersioningLoader,
+        content::selectors::ContentLoader, identity::selectors::UserLoader, media::selectors::MediaLoader,
+        reviews::selectors::ReviewLoader, versioning::selectors::VersioningLoader,
     },
 };
 
@@ -39,6 +40,8 @@ pub struct Loaders {
     pub users: DataLoader<UserLoader>,
     pub content: DataLoader<ContentLoader>,
     pub versioning: DataLoader<VersioningLoader>,
+    pub reviews: DataLoader<ReviewLoader>,
+    pub media: DataLoader<MediaLoader>,
 }
 
 impl Loaders {
@@ -47,6 +50,8 @@ impl Loaders {
             users: loader(UserLoader::new(db.clone())),
             content: loader(ContentLoader::new(db.clone())),
             versioning: loader(VersioningLoader::new(db.clone())),
+            reviews: loader(ReviewLoader::new(db.clone())),
+            media: loader(MediaLoader::new(db.clone())),
         }
     }
 }

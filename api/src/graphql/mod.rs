@@ -21,7 +21,12 @@ use crate::{
             self,
             graphql::{IdentityMutation, IdentityQuery, User},
         },
+        media::graphql::MediaMutation,
         moderation::graphql::{ModerationMutation, ModerationQuery},
+        reviews::{
+            self,
+            graphql::{Review, ReviewsMutation, ReviewsQuery},
+        },
         versioning::graphql::{VersioningMutation, VersioningQuery},
     },
 };
@@ -29,10 +34,17 @@ use crate::{
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery);
+pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery, ReviewsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation, ModerationMutation);
+pub struct Mutation(
+    IdentityMutation,
+    ContentMutation,
+    VersioningMutation,
+    ModerationMutation,
+    ReviewsMutation,
+    MediaMutation,
+);
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -40,6 +52,7 @@ pub struct Mutation(IdentityMutation, ContentMutation, VersioningMutation, Moder
 pub enum Node {
     User(User),
     Entry(Entry),
+    Review(Review),
 }
 
 #[derive(Default)]
@@ -54,7 +67,10 @@ impl NodeQuery {
         if let Some(user) = identity::selectors::visible_user_by_uuid(db, ctx.auth().viewer(), uuid).await? {
             return Ok(Some(Node::User(User::new(user))));
         }
-        Ok(content::selectors::entry_by_uuid(db, uuid).await?.map(|entry| Node::Entry(Entry::new(entry))))
+        if let Some(entry) = content::selectors::entry_by_uuid(db, uuid).await? {
+            return Ok(Some(Node::Entry(Entry::new(entry))));
+        }
+        Ok(reviews::selectors::visible_review(db, ctx.auth().viewer(), uuid).await?.map(|r| Node::Review(Review(r))))
     }
 }
 

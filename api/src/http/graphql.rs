@@ -1,18 +1,19 @@
 //! GraphQL over HTTP, our own extractor rather than async-graphql-axum's
-//! lenient one: JSON bodies only, media types and status codes per the
-//! GraphQL-over-HTTP spec, queries only over GET, capped batches, and every
-//! error with an `extensions.code`. WebSocket upgrades on the same path.
+//! lenient one: JSON bodies (and multipart uploads only with a preflight
+//! header), media types and status codes per the GraphQL-over-HTTP spec,
+//! queries only over GET, capped batches, and every error with an
+//! `extensions.code`. WebSocket upgrades on the same path.
 
 use async_graphql::{
-    BatchRequest, Data, Request, Response, ServerError, Value,
-    http::ALL_WEBSOCKET_PROTOCOLS,
+    BatchRequest, Data, ParseRequestError, Request, Response, ServerError, Value,
+    http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions},
     parser::types::{DocumentOperations, OperationType},
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::{Body, Bytes},
     extract::{FromRequestParts, Request as HttpRequest, State, WebSocketUpgrade},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
 use serde::Serialize;
@@ -28,6 +29,14 @@ use crate::{
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+const MULTIPART: &str = "multipart/form-data";
+
+/// A multipart request (an upload) must carry one of these headers. A
+/// cross-site HTML form can't set them, and a script can only after a CORS
+/// preflight: this closes the CSRF hole that plain multipart POSTs open.
+pub const REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("graphql-require-preflight");
+/// The header Apollo Client's upload link sends for the same purpose.
+pub const APOLLO_REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("apollo-require-preflight");
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Media {
@@ -91,6 +100,17 @@ fn error_response(status: StatusCode, media: Media, code: &str, message: &str) -
     (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
 }
 
+/// An upload over the media size limit: refused as bad input on `file`, like
+/// the upload service refuses it, before the whole body is held in memory.
+fn upload_too_large(media: Media, max_bytes: usize) -> HttpResponse {
+    let message = format!("must be at most {max_bytes} bytes");
+    let body = serde_json::json!({ "errors": [{
+        "message": format!("invalid input: file: {message}"),
+        "extensions": { "code": "BAD_USER_INPUT", "fields": [{ "field": "file", "message": message }] },
+    }] });
+    (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
+}
+
 fn coded(message: &str, code: &str) -> ServerError {
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code);
@@ -107,34 +127,60 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
             "accept application/graphql-response+json or application/json",
         );
     };
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let is_json = content_type.parse::<mime::Mime>().is_ok_and(|m| {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let parsed = content_type.parse::<mime::Mime>().ok();
+    let is_json = parsed.as_ref().is_some_and(|m| {
         m.essence_str() == JSON && m.get_param(mime::CHARSET).is_none_or(|charset| charset == mime::UTF_8)
     });
-    if !is_json {
+    let headers = request.headers().clone();
+    // Without the preflight header, multipart is not a media type we accept at all.
+    let is_multipart = parsed.as_ref().is_some_and(|m| m.essence_str() == MULTIPART)
+        && [REQUIRE_PREFLIGHT, APOLLO_REQUIRE_PREFLIGHT].iter().any(|h| headers.contains_key(h));
+    if !is_json && !is_multipart {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
             "UNSUPPORTED_MEDIA_TYPE",
-            "send the request as application/json",
+            "send the request as application/json, or uploads as multipart/form-data with a \
+             `GraphQL-Require-Preflight: 1` header",
         );
     }
-    let headers = request.headers().clone();
-    let body = match axum::body::to_bytes(request.into_body(), state.app.config.max_body_bytes).await {
+    let config = &state.app.config;
+    // An upload may bring one file of up to the media limit beside the operation.
+    let limit = if is_multipart { config.max_body_bytes + config.media_max_bytes } else { config.max_body_bytes };
+    let body = match axum::body::to_bytes(request.into_body(), limit).await {
         Ok(body) => body,
+        Err(_) if is_multipart => return upload_too_large(media, config.media_max_bytes),
         Err(_) => {
             return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "PAYLOAD_TOO_LARGE", "request body too large");
         }
     };
-    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => batch,
-        Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                "BAD_REQUEST",
-                "the body is not a GraphQL request in JSON",
-            );
+    let batch = if is_multipart {
+        let options = MultipartOptions::default().max_file_size(config.media_max_bytes);
+        match async_graphql::http::receive_batch_body(Some(&content_type), &body[..], options).await {
+            Ok(batch) => batch,
+            Err(ParseRequestError::PayloadTooLarge) => return upload_too_large(media, config.media_max_bytes),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "BAD_REQUEST",
+                    "the body is not a GraphQL multipart request",
+                );
+            }
+        }
+    } else {
+        match serde_json::from_slice::<BatchRequest>(&body) {
+            Ok(batch) => batch,
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "BAD_REQUEST",
+                    "the body is not a GraphQL request in JSON",
+                );
+            }
         }
     };
     execute(&state, client, &headers, batch, media, false).await

@@ -1,8 +1,9 @@
 //! HTTP routes: `/graphql` (POST, GET, WebSocket), GraphiQL at `/`, health,
-//! readiness and metrics. Request ids and tracing spans are set here.
+//! readiness, metrics and `/media/{id}`. Request ids and tracing spans are set here.
 
 mod graphiql;
 mod graphql;
+mod media;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -38,6 +39,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/media/{id}", get(media::get))
         .with_state(state)
         .merge(graphiql)
         .layer(cors)
@@ -53,7 +55,13 @@ fn cors(origins: &[String]) -> CorsLayer {
     let origins: Vec<&String> = origins.iter().filter(|o| !o.is_empty()).collect();
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            graphql::REQUIRE_PREFLIGHT,
+            graphql::APOLLO_REQUIRE_PREFLIGHT,
+        ])
         .expose_headers([REQUEST_ID]);
     if origins.iter().any(|o| o.as_str() == "*") {
         layer.allow_origin(Any)

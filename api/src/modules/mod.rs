@@ -4,5 +4,7 @@
 
 pub mod content;
 pub mod identity;
+pub mod media;
 pub mod moderation;
+pub mod reviews;
 pub mod versioning;

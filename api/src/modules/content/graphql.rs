@@ -22,6 +22,11 @@ use crate::{
     ids::{UserId, parse_uuid},
     modules::{
         identity::graphql::User,
+        reviews::{
+            domain::Ratings,
+            graphql::{self as reviews, Review, ReviewOrder, StarCount},
+            selectors::ReviewsOf,
+        },
         versioning::{
             domain::{MergePolicy, Snapshot},
             graphql::Revision,
@@ -224,6 +229,30 @@ impl Entry {
         let (rows, has_next) = versioning::history(ctx.state(), &self.model, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
     }
+    /// Published reviews (plus your own, or all for moderators).
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        order_by: Option<ReviewOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Review>> {
+        reviews::connection(ctx, ReviewsOf::Entry(self.model.id), order_by, first, after).await
+    }
+    /// Number of published reviews (the rating is over these).
+    async fn rating_count(&self) -> i32 {
+        self.model.rating_count
+    }
+    /// Mean stars of the published reviews; null while there are none.
+    async fn rating_average(&self) -> Option<f64> {
+        (self.model.rating_count > 0).then_some(self.model.rating_average)
+    }
+    /// Published reviews per star, 1 to 5.
+    async fn rating_distribution(&self) -> Vec<StarCount> {
+        let m = &self.model;
+        reviews::star_counts(&Ratings { distribution: [m.rating1, m.rating2, m.rating3, m.rating4, m.rating5] })
+    }
     async fn creator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, UserId(self.model.created_by)).await
     }
@@ -259,6 +288,8 @@ pub enum EntryOrder {
     Title,
     /// Most recently updated first.
     UpdatedAt,
+    /// Best average rating first; among equal averages, more ratings first; unrated last.
+    Rating,
 }
 
 #[derive(InputObject)]
@@ -330,6 +361,7 @@ impl ContentQuery {
         let order = match order_by.unwrap_or_default() {
             EntryOrder::Title => Order::Title,
             EntryOrder::UpdatedAt => Order::UpdatedAt,
+            EntryOrder::Rating => Order::Rating,
         };
         let (rows, has_next) = selectors::entries(&ctx.state().db, &filter, order, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, |e| order.cursor(e), Entry::new))

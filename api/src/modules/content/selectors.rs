@@ -92,6 +92,7 @@ pub struct EntryFilter {
 pub enum EntryOrder {
     Title,
     UpdatedAt,
+    Rating,
 }
 
 impl EntryOrder {
@@ -99,12 +100,15 @@ impl EntryOrder {
         let key = match self {
             EntryOrder::Title => entry.title.clone(),
             EntryOrder::UpdatedAt => entry.updated_at.to_rfc3339(),
+            // `f64`'s shortest round-trip text parses back to the stored value exactly.
+            EntryOrder::Rating => format!("{}/{}", entry.rating_average, entry.rating_count),
         };
         Cursor::new(Some(key), entry.uuid)
     }
 }
 
-/// A page of live entries, filtered and ordered by title (A→Z) or update time (newest first).
+/// A page of live entries, filtered and ordered by title (A→Z), update time
+/// (newest first) or rating (best average first, more ratings first among equals).
 pub async fn entries(
     db: &DatabaseConnection,
     filter: &EntryFilter,
@@ -156,6 +160,25 @@ pub async fn entries(
                 );
             }
             select.order_by_desc(entry::Column::UpdatedAt).order_by_desc(entry::Column::Uuid)
+        }
+        EntryOrder::Rating => {
+            if let Some((key, id)) = after {
+                let (average, count) = key
+                    .split_once('/')
+                    .and_then(|(a, c)| Some((a.parse::<f64>().ok()?, c.parse::<i32>().ok()?)))
+                    .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))?;
+                let same_average = Condition::all().add(entry::Column::RatingAverage.eq(average));
+                select = select.filter(
+                    Condition::any()
+                        .add(entry::Column::RatingAverage.lt(average))
+                        .add(same_average.clone().add(entry::Column::RatingCount.lt(count)))
+                        .add(same_average.add(entry::Column::RatingCount.eq(count)).add(entry::Column::Uuid.gt(id))),
+                );
+            }
+            select
+                .order_by_desc(entry::Column::RatingAverage)
+                .order_by_desc(entry::Column::RatingCount)
+                .order_by_asc(entry::Column::Uuid)
         }
     };
     Ok(page.finish(select.limit(page.first + 1).all(db).await?))

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use crate::{
             self,
             domain::{ModerationActionKind, TargetType},
         },
+        reviews::domain::Ratings,
         versioning::domain::{MergePolicy, Snapshot},
     },
 };
@@ -164,6 +165,24 @@ pub async fn check(
 /// SQLite has one writer, which the merge already holds).
 pub async fn lock_entry(txn: &DatabaseTransaction, id: i64) -> AppResult<entry::Model> {
     entry::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("entry"))
+}
+
+/// Stores an entry's rating aggregates; the reviews service recounts them
+/// under [`lock_entry`] in the transaction that changed a review.
+pub async fn write_ratings(txn: &DatabaseTransaction, id: i64, ratings: &Ratings) -> AppResult<()> {
+    let [one, two, three, four, five] = ratings.distribution;
+    entry::Entity::update_many()
+        .col_expr(entry::Column::RatingCount, Expr::value(ratings.count()))
+        .col_expr(entry::Column::RatingAverage, Expr::value(ratings.average()))
+        .col_expr(entry::Column::Rating1, Expr::value(one))
+        .col_expr(entry::Column::Rating2, Expr::value(two))
+        .col_expr(entry::Column::Rating3, Expr::value(three))
+        .col_expr(entry::Column::Rating4, Expr::value(four))
+        .col_expr(entry::Column::Rating5, Expr::value(five))
+        .filter(entry::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Inserts the row of a new entry; the merge then writes its first revision.

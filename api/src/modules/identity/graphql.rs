@@ -19,6 +19,10 @@ use crate::{
         pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
+    modules::reviews::{
+        graphql::{self as reviews, Review, ReviewOrder},
+        selectors::ReviewsOf,
+    },
 };
 
 /// A member of the community.
@@ -112,6 +116,18 @@ impl User {
     /// The moderator's reason for the current status; visible like `status`.
     async fn status_reason(&self, ctx: &Context<'_>) -> Option<&str> {
         self.is_self_or_moderator(ctx.auth().viewer()).then_some(self.model.status_reason.as_deref()).flatten()
+    }
+
+    /// The user's reviews, newest first by default: published ones (all of them for the user and moderators).
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        order_by: Option<ReviewOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Review>> {
+        reviews::connection(ctx, ReviewsOf::Author(self.model.id), order_by, first, after).await
     }
 }
 

@@ -68,6 +68,11 @@ impl Checker {
         Ok(errors)
     }
 
+    /// Whether free text hits the blocklist (reviews then wait for a moderator).
+    pub fn hits(&self, text: &str) -> bool {
+        self.blocklist.hits(text)
+    }
+
     /// Warnings for moderators: another live entry of the kind with the same title.
     pub async fn warnings(
         &self,

@@ -112,6 +112,11 @@ impl Blocklist {
         errors
     }
 
+    /// Whether free text (e.g. a review) contains a blocked term or a denied link.
+    pub fn hits(&self, text: &str) -> bool {
+        self.terms.iter().any(|term| contains_term(text, term)) || link_hosts(text).any(|host| self.denies(&host))
+    }
+
     fn denies(&self, host: &str) -> bool {
         self.domains.iter().any(|d| host == d || host.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.')))
     }
@@ -193,6 +198,8 @@ mod tests {
         assert!(list.denies("example.com"));
         assert!(list.denies("spam.example.com"));
         assert!(!list.denies("notexample.com"));
+        assert!(list.hits("great, see http://spam.example.com"));
+        assert!(!list.hits("great ship"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
             domain::{Role, Scope, text},
             selectors as identity_selectors,
         },
+        reviews::selectors as reviews_selectors,
         versioning::selectors as versioning_selectors,
     },
 };
@@ -54,18 +55,6 @@ pub fn require_moderator(viewer: &Viewer) -> AppResult<()> {
     viewer.require_scope(Scope::Moderate)?;
     if !viewer.role.is_moderator() {
         return Err(AppError::forbidden("only moderators and admins can do this"));
-    }
-    Ok(())
-}
-
-/// Contributing (submitting, reviewing, reporting) needs an active account with a verified email.
-pub fn require_verified_contributor(viewer: &Viewer) -> AppResult<()> {
-    viewer.require_scope(Scope::Write)?;
-    if viewer.suspended {
-        return Err(AppError::forbidden("your account is suspended"));
-    }
-    if !viewer.email_verified {
-        return Err(AppError::forbidden("verify your email address first: we mailed you a link"));
     }
     Ok(())
 }
@@ -133,7 +122,7 @@ async fn check_target(state: &AppState, viewer: &Viewer, target: ReportTarget, i
             return Err(AppError::bad_input("targetId", "you can't report yourself"));
         }
         ReportTarget::User => identity_selectors::visible_user_by_uuid(db, Some(viewer), id).await?.is_some(),
-        ReportTarget::Review => false,
+        ReportTarget::Review => reviews_selectors::visible_review(db, Some(viewer), id).await?.is_some(),
     };
     if exists { Ok(()) } else { Err(AppError::not_found("report target")) }
 }
@@ -145,7 +134,7 @@ pub async fn report(
     target_id: Uuid,
     reason: &str,
 ) -> AppResult<report::Model> {
-    require_verified_contributor(viewer)?;
+    viewer.require_verified_writer("report")?;
     let reason = text("reason", reason, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
     check_target(state, viewer, target, target_id).await?;
     let inserted = report::ActiveModel {

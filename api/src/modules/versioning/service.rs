@@ -36,7 +36,7 @@ use crate::{
         moderation::{
             checks::Checker,
             domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
-            service::{record, require_moderator, require_verified_contributor},
+            service::{record, require_moderator},
         },
     },
 };
@@ -384,7 +384,7 @@ async fn transition(
 /// field, warnings are kept for moderators. A trusted author's submission with
 /// neither is merged at once.
 pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
-    require_verified_contributor(viewer)?;
+    viewer.require_verified_writer("submit for review")?;
     let submission = own_submission(&state.db, viewer, id, Transition::Submit, "submitted").await?;
     let changes = selectors::changes_of(&state.db, submission.id).await?;
     if changes.is_empty() {
@@ -941,7 +941,7 @@ pub async fn revert_entry(
     to: i32,
     reason: &str,
 ) -> AppResult<submission::Model> {
-    require_verified_contributor(viewer)?;
+    viewer.require_verified_writer("revert entries")?;
     let reason =
         crate::modules::identity::domain::text("reason", reason, 3, 200).map_err(|e| AppError::BadInput(vec![e]))?;
     let entry =

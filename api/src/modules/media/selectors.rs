@@ -1,0 +1,71 @@
+//! Media reads: by public id, the owner's uploads, and the media loader.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+use xpr_entity::media;
+
+use crate::{
+    error::{AppError, AppResult},
+    ids::UserId,
+};
+
+pub async fn media_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<media::Model>> {
+    Ok(media::Entity::find().filter(media::Column::Uuid.eq(id)).one(db).await?)
+}
+
+/// The owner's earlier upload of the same bytes.
+pub async fn owned_by_sha256(
+    db: &impl ConnectionTrait,
+    owner: UserId,
+    sha256: &str,
+) -> AppResult<Option<media::Model>> {
+    Ok(media::Entity::find()
+        .filter(media::Column::OwnerId.eq(owner.0))
+        .filter(media::Column::Sha256.eq(sha256))
+        .one(db)
+        .await?)
+}
+
+/// Internal ids of `owner`'s media, in the order given; any other id is refused on `field`.
+pub async fn owned_ids(db: &impl ConnectionTrait, owner: UserId, ids: &[Uuid], field: &str) -> AppResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = media::Entity::find()
+        .filter(media::Column::OwnerId.eq(owner.0))
+        .filter(media::Column::Uuid.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let by_uuid: HashMap<Uuid, i64> = rows.into_iter().map(|m| (m.uuid, m.id)).collect();
+    ids.iter()
+        .map(|id| by_uuid.get(id).copied().ok_or_else(|| AppError::bad_input(field, format!("no media {id} of yours"))))
+        .collect()
+}
+
+/// Batches media by internal id.
+pub struct MediaLoader {
+    db: DatabaseConnection,
+}
+
+impl MediaLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MediaKey(pub i64);
+
+impl Loader<MediaKey> for MediaLoader {
+    type Value = media::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[MediaKey]) -> Result<HashMap<MediaKey, media::Model>, Self::Error> {
+        let rows =
+            media::Entity::find().filter(media::Column::Id.is_in(keys.iter().map(|k| k.0))).all(&self.db).await?;
+        Ok(rows.into_iter().map(|row| (MediaKey(row.id), row)).collect())
+    }
+}

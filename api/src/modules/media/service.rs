@@ -1,0 +1,107 @@
+//! Media writes: uploads (checked, deduplicated per owner, stored) and the
+//! cleanup of uploads nobody attached.
+
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use xpr_entity::media;
+
+use super::{domain, selectors, store::MediaStore};
+use crate::{
+    app::AppState,
+    auth::Viewer,
+    error::{AppError, AppResult},
+    ids::new_uuid,
+    modules::reviews,
+};
+
+/// Stores an image upload of `viewer`; the same bytes uploaded again return the first upload.
+pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResult<media::Model> {
+    viewer.require_verified_writer("upload media")?;
+    let image = domain::inspect(&bytes, state.config.media_max_bytes).map_err(|err| AppError::BadInput(vec![err]))?;
+    if let Some(existing) = selectors::owned_by_sha256(&state.db, viewer.id, &image.sha256).await? {
+        return Ok(existing);
+    }
+    let id = new_uuid();
+    state.media.put(id, bytes.clone()).await.map_err(AppError::internal)?;
+    let row = media::ActiveModel {
+        uuid: Set(id),
+        owner_id: Set(viewer.id.0),
+        content_type: Set(image.kind.content_type().to_owned()),
+        byte_size: Set(bytes.len() as i64),
+        width: Set(image.width),
+        height: Set(image.height),
+        sha256: Set(image.sha256.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await;
+    match row {
+        Ok(row) => Ok(row),
+        Err(err) => {
+            // Bytes without a row would never be served nor cleaned up.
+            if let Err(err) = state.media.delete(id).await {
+                tracing::warn!(error = ?err, media = %id, "could not remove the bytes of a failed upload");
+            }
+            match AppError::from(err) {
+                // The same bytes, uploaded twice at once: the other upload won.
+                AppError::Conflict(_) => selectors::owned_by_sha256(&state.db, viewer.id, &image.sha256)
+                    .await?
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate media vanished"))),
+                err => Err(err),
+            }
+        }
+    }
+}
+
+/// Deletes uploads created before `before` that no review shows (rows, then
+/// bytes) and returns how many went. `progress` is told each deletion.
+pub async fn cleanup(
+    db: &DatabaseConnection,
+    store: &MediaStore,
+    before: DateTime<Utc>,
+    progress: impl Fn(u64),
+) -> AppResult<u64> {
+    const BATCH: u64 = 500;
+    let mut deleted = 0;
+    let mut after = 0;
+    loop {
+        let candidates: Vec<(i64, uuid::Uuid)> = media::Entity::find()
+            .select_only()
+            .column(media::Column::Id)
+            .column(media::Column::Uuid)
+            .filter(media::Column::CreatedAt.lt(before))
+            .filter(media::Column::Id.gt(after))
+            .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+            .order_by_asc(media::Column::Id)
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(&(last, _)) = candidates.last() else { break };
+        after = last;
+        for (id, uuid) in candidates {
+            // Re-checked in the delete itself: a review may have attached it meanwhile
+            // (and the foreign key refuses the delete if that review is still being written).
+            let result = media::Entity::delete_many()
+                .filter(media::Column::Id.eq(id))
+                .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+                .exec(db)
+                .await;
+            match result {
+                Ok(result) if result.rows_affected == 1 => {
+                    store.delete(uuid).await.map_err(AppError::internal)?;
+                    deleted += 1;
+                    progress(1);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, media = %uuid, "media kept: attached while cleaning up"),
+            }
+        }
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,35 @@
+use sea_orm::entity::prelude::*;
+
+/// A user's review of an entry: one per user per entry. Only the reviews
+/// service writes it, together with the entry's rating aggregates.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "reviews")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub uuid: Uuid,
+    pub entry_id: i64,
+    pub author_id: i64,
+    /// 1 to 5 stars.
+    pub rating: i16,
+    pub title: String,
+    pub body: String,
+    /// `PUBLISHED`, `PENDING` or `HIDDEN`; only published reviews count in the aggregates.
+    pub status: String,
+    /// The moderator's reason for the last hide or show.
+    pub status_reason: Option<String>,
+    pub moderated_by: Option<i64>,
+    pub moderated_at: Option<ChronoDateTimeUtc>,
+    pub helpful_count: i32,
+    pub unhelpful_count: i32,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+    /// Set when the author changed the review after writing it.
+    pub edited_at: Option<ChronoDateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

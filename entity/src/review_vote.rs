@@ -1,0 +1,19 @@
+use sea_orm::entity::prelude::*;
+
+/// One user's helpful / not helpful vote on a review.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "review_votes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub review_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: i64,
+    pub helpful: bool,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

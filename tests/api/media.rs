@@ -1,0 +1,162 @@
+//! Media through the API: multipart uploads checked by their bytes, size
+//! limit, per-owner deduplication, attachment to reviews, `/media/{id}`
+//! headers, and the cleanup of unattached uploads.
+
+use serde_json::{Value, json};
+use xpr_tests::{TestApp, code};
+
+/// A 3×2 RGBA PNG (signature, header, one compressed data chunk, end).
+fn png() -> Vec<u8> {
+    let hex = "89504e470d0a1a0a0000000d4948445200000003000000020806000000b8ad3a63\
+               0000001249444154789c63f8cf00c4ff19a000020000240f01f1ab8fd26b0000000049454e44ae426082";
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// A 1×1 GIF.
+fn gif() -> Vec<u8> {
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec()
+}
+
+fn media(body: &Value) -> &Value {
+    assert!(body["errors"].is_null(), "upload failed: {body}");
+    &body["data"]["uploadMedia"]
+}
+
+#[tokio::test]
+async fn an_uploaded_image_is_served_with_type_length_etag_and_cache_headers() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    let body = app.upload(&alice.access, "photo.jpg", png()).await;
+    let uploaded = media(&body);
+    assert_eq!(
+        (&uploaded["contentType"], &uploaded["width"], &uploaded["height"], &uploaded["byteSize"]),
+        (&json!("image/png"), &json!(3), &json!(2), &json!(png().len())),
+        "the type comes from the bytes, not the name"
+    );
+    let url = format!("{}{}", app.url, uploaded["url"].as_str().unwrap());
+    let response = app.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let etag = header("etag").unwrap();
+    assert_eq!(etag, format!("\"{}\"", uploaded["sha256"].as_str().unwrap()));
+    assert_eq!(header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(header("content-length"), Some(png().len().to_string()));
+    assert!(header("cache-control").unwrap().contains("immutable"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png());
+
+    let cached = app.http.get(&url).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(cached.status(), 304);
+    assert_eq!(cached.headers().get("etag").unwrap().to_str().unwrap(), etag);
+    assert!(cached.bytes().await.unwrap().is_empty());
+    let stale = app.http.get(&url).header("If-None-Match", "\"something-else\"").send().await.unwrap();
+    assert_eq!(stale.status(), 200);
+    for missing in ["/media/0190a0a0-0000-7000-8000-000000000000", "/media/not-an-id"] {
+        assert_eq!(app.http.get(format!("{}{missing}", app.url)).send().await.unwrap().status(), 404);
+    }
+}
+
+#[tokio::test]
+async fn a_text_file_named_png_is_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    let body = app.upload(&alice.access, "picture.png", b"definitely not a picture\n".to_vec()).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "file");
+    let bmp = app
+        .upload(&alice.access, "picture.png", b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x01\0\0\0\x01\0\0\0".to_vec())
+        .await;
+    assert_eq!(code(&bmp), "BAD_USER_INPUT", "only PNG, JPEG, WebP and GIF: {bmp}");
+}
+
+#[tokio::test]
+async fn an_oversized_upload_is_refused() {
+    let app = TestApp::spawn_with(&["--media-max-bytes", "1000"]).await;
+    let alice = app.verified("alice").await;
+    let mut big = png();
+    big.resize(1001, 0);
+    let body = app.upload(&alice.access, "big.png", big).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "file");
+    let mut huge = png();
+    huge.resize(3 * 1024 * 1024, 0);
+    assert_eq!(code(&app.upload(&alice.access, "huge.png", huge).await), "BAD_USER_INPUT", "past the body limit too");
+    let mut fits = png();
+    fits.resize(1000, 0);
+    assert_eq!(media(&app.upload(&alice.access, "fits.png", fits).await)["byteSize"], 1000);
+}
+
+#[tokio::test]
+async fn uploads_need_a_verified_writer_and_the_preflight_header() {
+    let app = TestApp::spawn().await;
+    let unverified = app.register("unverified").await;
+    assert_eq!(code(&app.upload(&unverified.access, "a.png", png()).await), "FORBIDDEN");
+
+    let alice = app.verified("alice").await;
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "operations",
+            json!({ "query": "mutation($f: Upload!) { uploadMedia(file: $f) { id } }", "variables": { "f": null } })
+                .to_string(),
+        )
+        .text("map", json!({ "0": ["variables.f"] }).to_string())
+        .part("0", reqwest::multipart::Part::bytes(png()).file_name("a.png"));
+    let response =
+        app.http.post(format!("{}/graphql", app.url)).bearer_auth(&alice.access).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 415, "a multipart POST without the preflight header could come from any site's form");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "UNSUPPORTED_MEDIA_TYPE");
+}
+
+#[tokio::test]
+async fn the_same_bytes_uploaded_twice_by_one_owner_are_one_media() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
+    let first = media(&app.upload(&alice.access, "a.gif", gif()).await).clone();
+    assert_eq!((&first["contentType"], &first["width"]), (&json!("image/gif"), &json!(1)));
+    let again = media(&app.upload(&alice.access, "b.gif", gif()).await).clone();
+    assert_eq!(again["id"], first["id"]);
+    let bobs = media(&app.upload(&bob.access, "a.gif", gif()).await).clone();
+    assert_ne!(bobs["id"], first["id"], "another owner's upload is their own");
+}
+
+#[tokio::test]
+async fn reviews_show_their_authors_media_and_cleanup_removes_only_unattached_uploads() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
+    let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
+    let photo = media(&app.upload(&alice.access, "a.png", png()).await)["id"].clone();
+    let unused = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
+    let bobs = media(&app.upload(&bob.access, "c.png", png()).await)["id"].clone();
+
+    let upsert = "mutation($i: ReviewInput!) { upsertReview(input: $i) { media { id url width } } }";
+    let foreign = app
+        .gql(Some(&alice.access), upsert, json!({ "i": { "entryId": entry, "rating": 4, "mediaIds": [bobs] } }))
+        .await;
+    assert_eq!(code(&foreign), "BAD_USER_INPUT", "only your own media: {foreign}");
+    let review = app
+        .gql(Some(&alice.access), upsert, json!({ "i": { "entryId": entry, "rating": 4, "mediaIds": [photo] } }))
+        .await;
+    assert_eq!(review["data"]["upsertReview"]["media"][0]["id"], photo, "{review}");
+    assert_eq!(review["data"]["upsertReview"]["media"][0]["width"], 3);
+
+    let url = |id: &Value| format!("{}/media/{}", app.url, id.as_str().unwrap());
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let store = &app.state.media;
+    let deleted = xpr_api::modules::media::service::cleanup(app.db(), store, later, |_| {}).await;
+    assert_eq!(deleted.ok(), Some(2), "Alice's unused upload and Bob's");
+    assert_eq!(app.http.get(url(&photo)).send().await.unwrap().status(), 200, "attached media stay");
+    for gone in [&unused, &bobs] {
+        assert_eq!(app.http.get(url(gone)).send().await.unwrap().status(), 404);
+        assert!(!app.data_dir.path().join("media").join(gone.as_str().unwrap()).exists(), "bytes removed");
+    }
+    let recent = xpr_api::modules::media::service::cleanup(
+        app.db(),
+        store,
+        chrono::Utc::now() - chrono::Duration::hours(24),
+        |_| {},
+    )
+    .await;
+    assert_eq!(recent.ok(), Some(0));
+}
