@@ -235,6 +235,54 @@ async fn rebasing_moves_changes_onto_the_current_revision() {
 }
 
 #[tokio::test]
+async fn a_conflicted_draft_stays_a_draft_until_resolved_and_submitted() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let draft = w
+        .gql(
+            &w.bob,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "Rename", "changes": World::update(&id, 1, json!({ "title": "Bob's" })) } }),
+        )
+        .await;
+    let draft = draft["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+    let other = w.submit(&w.alice, World::update(&id, 1, json!({ "title": "Alice's" }))).await;
+    w.approve(&other).await;
+    let rebase =
+        "mutation($id: ID!) { rebaseSubmission(submissionId: $id) { status changes { id conflicts { field } } } }";
+    let rebased = w.gql(&w.bob, rebase, json!({ "id": draft })).await;
+    assert_eq!(rebased["data"]["rebaseSubmission"]["status"], "DRAFT", "a draft never skips submit: {rebased}");
+    let change = rebased["data"]["rebaseSubmission"]["changes"][0]["id"].clone();
+    assert_eq!(rebased["data"]["rebaseSubmission"]["changes"][0]["conflicts"], json!([{ "field": "title" }]));
+    let early = w.gql(&w.bob, SUBMIT, json!({ "id": draft })).await;
+    assert_eq!(code(&early), "BAD_USER_INPUT", "conflicts first");
+    let resolve = "mutation($i: ResolveConflictInput!) { resolveConflict(input: $i) { id conflicts { field } } }";
+    let resolved =
+        w.gql(&w.bob, resolve, json!({ "i": { "changeId": change, "field": "title", "resolution": "OURS" } })).await;
+    assert_eq!(resolved["data"]["resolveConflict"]["conflicts"], json!([]), "{resolved}");
+    let status = w.gql(&w.bob, "query($id: ID!) { submission(id: $id) { status } }", json!({ "id": draft })).await;
+    assert_eq!(status["data"]["submission"]["status"], "DRAFT");
+    assert_eq!(w.gql(&w.bob, SUBMIT, json!({ "id": draft })).await["data"]["submitForReview"]["status"], "PENDING");
+    assert_eq!(w.approve(&draft).await["merged"], true);
+    assert_eq!(w.entry(&id).await["title"], "Bob's");
+}
+
+#[tokio::test]
+async fn a_create_whose_slug_was_taken_stays_conflicted_through_a_rebase() {
+    let w = world().await;
+    let create = json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": "twin", "title": "Twin" } }]);
+    let first = w.submit(&w.alice, create.clone()).await;
+    let second = w.submit(&w.bob, create).await;
+    w.approve(&first).await;
+    assert_eq!(w.approve(&second).await["submission"]["status"], "CONFLICTED");
+    let rebase = "mutation($id: ID!) { rebaseSubmission(submissionId: $id) { status } }";
+    assert_eq!(
+        w.gql(&w.bob, rebase, json!({ "id": second })).await["data"]["rebaseSubmission"]["status"],
+        "CONFLICTED"
+    );
+}
+
+#[tokio::test]
 async fn deleting_is_a_revision_and_reverting_restores() {
     let w = world().await;
     let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;

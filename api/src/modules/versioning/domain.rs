@@ -240,7 +240,7 @@ impl SubmissionStatus {
             Transition::Edit | Transition::Submit => matches!(self, Draft | ChangesRequested),
             Transition::Withdraw => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
             Transition::Approve | Transition::Reject | Transition::RequestChanges => self == Pending,
-            Transition::Resolve => self == Conflicted,
+            Transition::Resolve => matches!(self, Draft | ChangesRequested | Conflicted),
             Transition::Rebase => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
         }
     }

@@ -390,6 +390,9 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     if changes.is_empty() {
         return Err(AppError::bad_input("submissionId", "add at least one change first"));
     }
+    if changes.iter().any(|c| c.conflicts.is_some()) {
+        return Err(AppError::bad_input("submissionId", "resolve the conflicts of its changes first"));
+    }
     check_limits(state, viewer, &submission).await?;
     let warnings = run_checks(&state.db, &changes).await?;
     let txn = db::write_txn(&state.db).await?;
@@ -851,7 +854,7 @@ pub async fn resolve_conflict(
     }
     let change = active.update(&txn).await?;
     let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
-    if !remaining {
+    if !remaining && status(&submission) == SubmissionStatus::Conflicted {
         set_status(&txn, &submission, SubmissionStatus::Pending).await?;
     }
     txn.commit().await?;
@@ -896,7 +899,24 @@ pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     let txn = db::write_txn(&state.db).await?;
     let mut conflicted = false;
     for change in selectors::changes_of(&txn, submission.id).await? {
-        let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else { continue };
+        let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else {
+            // A CREATE conflicts only on a taken slug: it stays conflicted while the slug is taken.
+            if change.conflicts.is_some() {
+                let slug =
+                    patch_of(&change).0.get(Field::Slug.name()).and_then(Value::as_str).unwrap_or_default().to_owned();
+                if content_selectors::entry_by_slug_in(&txn, change.kind_id.unwrap_or_default(), &slug).await?.is_some()
+                {
+                    conflicted = true;
+                } else {
+                    let mut active: change::ActiveModel = change.into();
+                    active.conflicts = Set(None);
+                    active.resolutions = Set(None);
+                    active.updated_at = Set(Utc::now());
+                    active.update(&txn).await?;
+                }
+            }
+            continue;
+        };
         let entry = entry::Entity::find_by_id(entry_id).one(&txn).await?.ok_or_else(|| AppError::not_found("entry"))?;
         let current = entry.current_revision_id.unwrap_or_default();
         if current == base_id && change.conflicts.is_none() {
@@ -922,10 +942,12 @@ pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
             }
         }
     }
-    let to = match status(&submission) {
-        _ if conflicted => SubmissionStatus::Conflicted,
-        SubmissionStatus::Conflicted => SubmissionStatus::Pending,
-        unchanged => unchanged,
+    // Only a submission under review changes state; a draft keeps its conflicts
+    // on its changes and can't be submitted until they are resolved.
+    let to = match (status(&submission), conflicted) {
+        (SubmissionStatus::Pending, true) => SubmissionStatus::Conflicted,
+        (SubmissionStatus::Conflicted, false) => SubmissionStatus::Pending,
+        (unchanged, _) => unchanged,
     };
     let submission = set_status(&txn, &submission, to).await?;
     txn.commit().await?;
