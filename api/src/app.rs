@@ -16,7 +16,10 @@ use crate::{
     http,
     mail::Mailer,
     metrics::Metrics,
-    modules::media::store::MediaStore,
+    modules::{
+        media::store::MediaStore,
+        realtime::{bus::Bus, relay::Relay},
+    },
     ratelimit::RateLimiter,
 };
 
@@ -33,6 +36,7 @@ pub struct Shared {
     pub cache: Cache,
     pub metrics: Metrics,
     pub media: MediaStore,
+    pub bus: Bus,
     /// Wakes the mail worker after a service committed a mail to the outbox.
     pub mail_wake: Arc<Notify>,
 }
@@ -48,6 +52,7 @@ pub struct App {
     pub state: AppState,
     pub schema: AppSchema,
     mailer: Mailer,
+    relay: Relay,
 }
 
 impl App {
@@ -74,7 +79,7 @@ impl App {
             tracing::warn!("running in development mode: do not expose this server");
         }
 
-        let redis = match &config.redis_url {
+        let (redis, bus) = match &config.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.as_str())?;
                 let options = ConnectionManagerConfig::new()
@@ -82,11 +87,12 @@ impl App {
                     .set_response_timeout(Some(Duration::from_secs(2)))
                     .set_number_of_retries(2);
                 tracing::info!("using Redis for the event bus and shared rate limits");
-                Some(ConnectionManager::new_lazy_with_config(client, options)?)
+                let conn = ConnectionManager::new_lazy_with_config(client.clone(), options)?;
+                (Some(conn.clone()), Bus::new(Some((client, conn, &config.redis_prefix))))
             }
             None => {
                 tracing::info!("REDIS_URL is not set: in-process event bus, per-process rate limits");
-                None
+                (None, Bus::new(None))
             }
         };
         let limiter = RateLimiter::new(
@@ -102,13 +108,20 @@ impl App {
 
         let media = MediaStore::from_config(&config)?;
         let mail_wake = Arc::new(Notify::new());
+        let relay = Relay {
+            db: background_db.clone(),
+            bus: bus.clone(),
+            interval: Duration::from_millis(config.relay_interval_ms),
+            retention: chrono::Duration::hours(config.outbox_retention_hours),
+        };
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
-        let state = AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, media, mail_wake }));
+        let state =
+            AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, media, bus, mail_wake }));
         let schema = graphql::build_schema(state.clone());
-        Ok(Self { state, schema, mailer })
+        Ok(Self { state, schema, mailer, relay })
     }
 
-    /// Serves until `shutdown` resolves; the mail worker runs beside it.
+    /// Serves until `shutdown` resolves; the mail worker and the outbox relay run beside it.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -116,11 +129,13 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(address = %listener.local_addr()?, "listening");
         let worker = tokio::spawn(self.mailer.run());
+        let relay = tokio::spawn(self.relay.run());
         let router = http::router(self.state, self.schema);
         let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         worker.abort();
+        relay.abort();
         Ok(result?)
     }
 }

@@ -151,6 +151,30 @@ pub struct Config {
     #[arg(long, env = "XPR_SUBMISSIONS_PER_HOUR", default_value_t = 30)]
     pub submissions_per_hour: u64,
 
+    /// Seconds a WebSocket client has to send `connection_init`.
+    #[arg(long, env = "XPR_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Seconds between keep-alive pings on idle WebSockets.
+    #[arg(long, env = "XPR_WS_PING_SECS", default_value_t = 15)]
+    pub ws_ping_secs: u64,
+
+    /// Subscriptions one WebSocket may hold at once.
+    #[arg(long, env = "XPR_WS_MAX_SUBSCRIPTIONS", default_value_t = 50)]
+    pub ws_max_subscriptions: usize,
+
+    /// WebSockets one user may hold at once (per server process).
+    #[arg(long, env = "XPR_WS_MAX_CONNECTIONS_PER_USER", default_value_t = 10)]
+    pub ws_max_connections_per_user: usize,
+
+    /// Milliseconds between the outbox relay's scans for unpublished events.
+    #[arg(long, env = "XPR_RELAY_INTERVAL_MS", default_value_t = 100)]
+    pub relay_interval_ms: u64,
+
+    /// Hours published events stay in the outbox for subscribers resuming by cursor.
+    #[arg(long, env = "XPR_OUTBOX_RETENTION_HOURS", default_value_t = 24)]
+    pub outbox_retention_hours: i64,
+
     /// Directory holding GraphiQL's npm packages (see README); unset: `<data dir>/graphiql`.
     #[arg(long, env = "XPR_GRAPHIQL_DIR")]
     pub graphiql_dir: Option<PathBuf>,

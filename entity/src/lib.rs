@@ -1,6 +1,5 @@
 //! SeaORM entities, one file per table. Plain data: no business rules here
 //! (they live in `api/src/modules/<domain>/service.rs`).
-
 pub mod api_token;
 pub mod blocklist;
 pub mod change;
@@ -11,7 +10,9 @@ pub mod entry_link;
 pub mod entry_tag;
 pub mod media;
 pub mod moderation_log;
+pub mod notification;
 pub mod one_time_token;
+pub mod outbox_event;
 pub mod refresh_token;
 pub mod report;
 pub mod review;
@@ -22,3 +23,4 @@ pub mod revision_archive;
 pub mod session;
 pub mod submission;
 pub mod user;
+pub mod watch;

@@ -9,6 +9,7 @@ mod m20261123_000002_content;
 mod m20261123_000003_revision_archive;
 mod m20261123_000004_moderation;
 mod m20261123_000005_reviews_media;
+mod m20261123_000007_realtime;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_revision_archive::Migration),
             Box::new(m20261123_000004_moderation::Migration),
             Box::new(m20261123_000005_reviews_media::Migration),
+            Box::new(m20261123_000007_realtime::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ pub mod context;
 pub mod enums;
 pub mod pagination;
 
-use async_graphql::{EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
+use async_graphql::{ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
 
 use crate::{
     app::AppState,
@@ -23,6 +23,7 @@ use crate::{
         },
         media::graphql::MediaMutation,
         moderation::graphql::{ModerationMutation, ModerationQuery},
+        realtime::graphql::{RealtimeMutation, RealtimeQuery, RealtimeSubscription},
         reviews::{
             self,
             graphql::{Review, ReviewsMutation, ReviewsQuery},
@@ -31,10 +32,10 @@ use crate::{
     },
 };
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, RealtimeSubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery, ReviewsQuery);
+pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery, ReviewsQuery, RealtimeQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -44,6 +45,7 @@ pub struct Mutation(
     ModerationMutation,
     ReviewsMutation,
     MediaMutation,
+    RealtimeMutation,
 );
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
@@ -74,8 +76,8 @@ impl NodeQuery {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, RealtimeSubscription> {
+    Schema::build(Query::default(), Mutation::default(), RealtimeSubscription)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {

@@ -5,14 +5,13 @@
 //! `extensions.code`. WebSocket upgrades on the same path.
 
 use async_graphql::{
-    BatchRequest, Data, ParseRequestError, Request, Response, ServerError, Value,
-    http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions},
+    BatchRequest, ParseRequestError, Request, Response, ServerError, Value,
+    http::MultipartOptions,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::{Body, Bytes},
-    extract::{FromRequestParts, Request as HttpRequest, State, WebSocketUpgrade},
+    extract::{Request as HttpRequest, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
@@ -189,7 +188,7 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
 pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: HttpRequest) -> HttpResponse {
     let (mut parts, _) = request.into_parts();
     if parts.headers.get(header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")) {
-        return websocket(state, client, &mut parts).await;
+        return super::websocket::upgrade(state, client, &mut parts).await;
     }
     let Some(media) = Media::negotiate(&parts.headers) else {
         return error_response(
@@ -316,35 +315,4 @@ fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         _ => None,
     }
-}
-
-/// `graphql-transport-ws` or legacy `graphql-ws`; the access token comes in
-/// the `connection_init` payload because browsers can't set WebSocket headers.
-async fn websocket(state: HttpState, client: ClientInfo, parts: &mut axum::http::request::Parts) -> HttpResponse {
-    let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
-        Ok(protocol) => protocol,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
-    };
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let schema = state.schema.clone();
-        GraphQLWebSocket::new(socket, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let token = ["authToken", "token", "Authorization", "authorization"]
-                    .iter()
-                    .find_map(|key| payload.get(*key).and_then(|v| v.as_str()).map(str::to_owned));
-                let auth = authenticate(&state, token.as_deref()).await;
-                if let Auth::Refused(reason) = &auth {
-                    return Err(async_graphql::Error::new(reason.clone()));
-                }
-                let mut data = Data::default();
-                data.insert(RequestContext { auth, client });
-                data.insert(Loaders::new(&state.app.db));
-                Ok(data)
-            })
-            .serve()
-    })
 }

@@ -4,6 +4,7 @@
 mod graphiql;
 mod graphql;
 mod media;
+pub mod websocket;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -28,12 +29,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    pub sockets: std::sync::Arc<websocket::Sockets>,
 }
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.cors_origins);
     let graphiql = graphiql::routes(&app.config.graphiql_dir());
-    let state = HttpState { app, schema };
+    let state = HttpState { app, schema, sockets: Default::default() };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(|| async { "ok" }))

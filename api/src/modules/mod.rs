@@ -6,5 +6,6 @@ pub mod content;
 pub mod identity;
 pub mod media;
 pub mod moderation;
+pub mod realtime;
 pub mod reviews;
 pub mod versioning;

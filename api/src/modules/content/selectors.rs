@@ -74,6 +74,21 @@ pub async fn entries_titled(
         .await?)
 }
 
+/// The public ids of entries, in the order of `ids` (missing ones are left out).
+pub async fn entry_uuids(db: &impl sea_orm::ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<(i64, Uuid)>> {
+    let found: HashMap<i64, Uuid> = entry::Entity::find()
+        .select_only()
+        .column(entry::Column::Id)
+        .column(entry::Column::Uuid)
+        .filter(entry::Column::Id.is_in(ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids.into_iter().filter_map(|id| found.get(&id).map(|uuid| (id, *uuid))).collect())
+}
+
 pub async fn entry_kind_id(db: &impl sea_orm::ConnectionTrait, entry: i64) -> AppResult<i64> {
     let entry = entry::Entity::find_by_id(entry).one(db).await?.ok_or_else(|| AppError::not_found("entry"))?;
     Ok(entry.kind_id)

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
 use uuid::Uuid;
 use xpr_entity::{api_token, session, user};
 
@@ -48,6 +48,22 @@ pub async fn visible_user_by_uuid(
 
 pub async fn user_by_uuid(db: &impl ConnectionTrait, uuid: Uuid) -> AppResult<user::Model> {
     user::Entity::find().filter(user::Column::Uuid.eq(uuid)).one(db).await?.ok_or_else(|| AppError::not_found("user"))
+}
+
+/// The public ids of users (missing ones are left out).
+pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<(UserId, Uuid)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, Uuid)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Uuid)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, uuid)| (UserId(id), uuid)).collect())
 }
 
 /// Resolves an `Authorization: Bearer …` value (a JWT or an API token) to the

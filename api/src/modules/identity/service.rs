@@ -10,10 +10,8 @@ use argon2::{
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 use xpr_entity::{api_token, one_time_token, refresh_token, session, user};
@@ -35,6 +33,7 @@ use crate::{
             self,
             domain::{ModerationActionKind, TargetType},
         },
+        realtime::{self, domain::AUTH_CHANNEL},
         versioning,
     },
 };
@@ -275,7 +274,7 @@ pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedI
         .exec(&txn)
         .await?;
     if rotated.rows_affected == 0 {
-        revoke_sessions(&txn, session::Column::Id.eq(session.id)).await?;
+        revoke_sessions(&txn, UserId(session.user_id), session::Column::Id.eq(session.id)).await?;
         txn.commit().await?;
         tracing::warn!(session = %session.uuid, "refresh token reused: session revoked");
         return Err(refused("refresh token already used; the session has been revoked"));
@@ -297,34 +296,48 @@ pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedI
     Ok(SignedIn { access_token, access_token_expires_at, refresh_token, user })
 }
 
-async fn revoke_sessions(db: &impl ConnectionTrait, which: sea_orm::sea_query::Expr) -> AppResult<()> {
+/// Revokes sessions of `user` and tells their open sockets to check their credentials.
+async fn revoke_sessions(db: &impl ConnectionTrait, user: UserId, which: sea_orm::sea_query::Expr) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::UserId.eq(user.0))
         .filter(which)
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    credentials_changed(db, user).await
+}
+
+/// Hints every process that a user's sessions, tokens, role or status
+/// changed: their WebSockets authenticate again and close if refused.
+async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
+    realtime::service::emit(db, vec![(AUTH_CHANNEL.to_owned(), serde_json::json!({ "user": user.0 }))]).await
 }
 
 pub async fn logout(state: &AppState, viewer: &Viewer) -> AppResult<()> {
     let session = viewer.require_session()?;
-    revoke_sessions(&state.db, session::Column::Id.eq(session)).await
+    let txn = db::write_txn(&state.db).await?;
+    revoke_sessions(&txn, viewer.id, session::Column::Id.eq(session)).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Revokes one of the viewer's sessions; someone else's is reported as not found.
 pub async fn revoke_session(state: &AppState, viewer: &Viewer, session: Uuid) -> AppResult<()> {
     viewer.require_session()?;
+    let txn = db::write_txn(&state.db).await?;
     let result = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Uuid.eq(session))
         .filter(session::Column::UserId.eq(viewer.id.0))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("session"));
     }
+    credentials_changed(&txn, viewer.id).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -447,7 +460,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     }
     active.updated_at = Set(Utc::now());
     active.update(&txn).await?;
-    revoke_sessions(&txn, session::Column::UserId.eq(user_id)).await?;
+    revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -469,7 +482,7 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, current: String,
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
     active.update(&txn).await?;
-    revoke_sessions(&txn, session::Column::UserId.eq(viewer.id.0).and(session::Column::Id.ne(current_session))).await?;
+    revoke_sessions(&txn, viewer.id, session::Column::Id.ne(current_session)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -551,16 +564,19 @@ pub async fn create_api_token(
 
 pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) -> AppResult<()> {
     viewer.require_session()?;
+    let txn = db::write_txn(&state.db).await?;
     let result = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(api_token::Column::Uuid.eq(token))
         .filter(api_token::Column::UserId.eq(viewer.id.0))
         .filter(api_token::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("API token"));
     }
+    credentials_changed(&txn, viewer.id).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -637,7 +653,7 @@ pub async fn change_status(
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
     if status == UserStatus::Banned {
-        revoke_sessions(&txn, session::Column::UserId.eq(user_id)).await?;
+        revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
         api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(api_token::Column::UserId.eq(user_id))

@@ -22,6 +22,7 @@ use crate::{
             domain::{Role, Scope, text},
             selectors as identity_selectors,
         },
+        realtime::{self, domain::NotificationKind},
         reviews::selectors as reviews_selectors,
         versioning::selectors as versioning_selectors,
     },
@@ -189,6 +190,15 @@ pub async fn resolve_report(
         return Err(AppError::Conflict("this report is already resolved".into()));
     }
     record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
+    let reporter = identity_selectors::user_uuids(&txn, vec![found.reporter_id]).await?;
+    let notes = reporter.into_iter().map(|user| realtime::service::Note {
+        user,
+        kind: NotificationKind::ReportResolved,
+        subject: (TargetType::Report, id),
+        message: format!("Your report was {}: {note}", enums::name(resolution).to_lowercase()),
+        actor: Some(viewer.id),
+    });
+    realtime::service::notify(&txn, notes.collect()).await?;
     let resolved =
         report::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("report"))?;
     txn.commit().await?;

@@ -27,13 +27,14 @@ use crate::{
     ids::{UserId, new_uuid},
     modules::{
         content,
-        identity::domain::Scope,
+        identity::{self, domain::Scope},
         media,
         moderation::{
             checks::Checker,
             domain::{ModerationActionKind, TargetType},
             service::{record, require_moderator},
         },
+        realtime::{self, domain::NotificationKind},
     },
 };
 
@@ -71,6 +72,7 @@ pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> Ap
     let now = Utc::now();
     let blocked = checker.hits(&text.title) || checker.hits(&text.body);
     let status = domain::status_on_write(existing.as_ref().map(|r| ReviewStatus::parse(&r.status)), blocked);
+    let first_review = existing.is_none();
     let mut row = match existing {
         Some(existing) => {
             let mut row: review::ActiveModel = existing.into();
@@ -104,6 +106,17 @@ pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> Ap
         review_media::Entity::insert_many(rows).exec_without_returning(&txn).await?;
     }
     recount_ratings(&txn, entry.id).await?;
+    if first_review && status == ReviewStatus::Published && entry.created_by != viewer.id.0 {
+        let creator = identity::selectors::user_uuids(&txn, vec![entry.created_by]).await?;
+        let notes = creator.into_iter().map(|user| realtime::service::Note {
+            user,
+            kind: NotificationKind::ReviewOnYourEntry,
+            subject: (TargetType::Review, review.uuid),
+            message: format!("New {}-star review of “{}”", review.rating, entry.title),
+            actor: Some(viewer.id),
+        });
+        realtime::service::notify(&txn, notes.collect()).await?;
+    }
     txn.commit().await?;
     Ok(review)
 }

@@ -38,6 +38,10 @@ use crate::{
             domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
             service::{record, require_moderator},
         },
+        realtime::{
+            self,
+            domain::{NotificationKind, QueueEventKind, entry_channel},
+        },
     },
 };
 
@@ -400,6 +404,7 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     let mut active: submission::ActiveModel = pending.into();
     active.check_warnings = Set((!warnings.is_empty()).then(|| json!(warnings)));
     let pending = active.update(&txn).await?;
+    realtime::service::submission_changed(&txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
     txn.commit().await?;
 
     let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
@@ -492,7 +497,13 @@ async fn run_checks(db: &DatabaseConnection, changes: &[change::Model]) -> AppRe
 
 pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     let submission = own_submission(&state.db, viewer, id, Transition::Withdraw, "withdrawn").await?;
-    transition(&state.db, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await
+    let txn = db::write_txn(&state.db).await?;
+    let withdrawn =
+        transition(&txn, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await?;
+    let left_queue = (status(&submission) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
+    realtime::service::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
+    txn.commit().await?;
+    Ok(withdrawn)
 }
 
 /// A moderator's decision other than approval, with the reason the author sees.
@@ -521,6 +532,14 @@ pub async fn decide(
     let txn = db::write_txn(&state.db).await?;
     let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
     record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
+    realtime::service::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
+    let kind = match decision {
+        Decision::Reject => NotificationKind::SubmissionRejected,
+        Decision::RequestChanges => NotificationKind::ChangesRequested,
+    };
+    let verb = if kind == NotificationKind::SubmissionRejected { "was rejected" } else { "needs changes" };
+    notify_author(&txn, &submission, kind, format!("Your submission “{}” {verb}: {reason}", submission.title), viewer)
+        .await?;
     if to == SubmissionStatus::Rejected {
         identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::REJECTED_REPUTATION)
             .await?;
@@ -551,6 +570,7 @@ pub async fn claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<sub
         return Err(refused(&txn, found.id, "claimed").await);
     }
     record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
+    realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
     let claimed =
         submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
     txn.commit().await?;
@@ -574,6 +594,7 @@ pub async fn release_claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppRe
         return Err(AppError::Conflict("you hold no claim on this submission".into()));
     }
     record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
+    realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
     let released =
         submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
     txn.commit().await?;
@@ -693,6 +714,11 @@ async fn merge(
             listed.extend(found.into_iter().map(|c| (change.uuid, c)));
         }
         let submission = set_status(&txn, &submission, SubmissionStatus::Conflicted).await?;
+        let queue = reviewed.then_some(QueueEventKind::Decided);
+        realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
+        let message =
+            format!("Your submission “{}” conflicts with newer edits: resolve or rebase it", submission.title);
+        notify_author(&txn, &submission, NotificationKind::SubmissionConflicted, message, merger).await?;
         txn.commit().await?;
         return Ok(MergeOutcome { submission, revisions: Vec::new(), conflicts: listed });
     }
@@ -738,8 +764,53 @@ async fn merge(
         revisions.push(revision);
     }
     identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
+    merged_events(&txn, &submission, &revisions, merger, reviewed).await?;
     txn.commit().await?;
     Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
+}
+
+/// Tells the author about a decision, unless they made it themselves (an automatic merge).
+async fn notify_author(
+    db: &impl ConnectionTrait,
+    submission: &submission::Model,
+    kind: NotificationKind,
+    message: String,
+    actor: &Viewer,
+) -> AppResult<()> {
+    let author = UserId(submission.author_id);
+    if actor.is(author) {
+        return Ok(());
+    }
+    let uuid = identity::selectors::user_uuids(db, vec![author.0]).await?.first().map(|u| u.1).unwrap_or_default();
+    let note = realtime::service::Note {
+        user: (author, uuid),
+        kind,
+        subject: (TargetType::Submission, submission.uuid),
+        message,
+        actor: Some(actor.id),
+    };
+    realtime::service::notify(db, vec![note]).await
+}
+
+/// A merge's events: the submission's, each touched entry's, and the
+/// notifications of the author and of everyone watching those entries.
+async fn merged_events(
+    txn: &DatabaseTransaction,
+    submission: &submission::Model,
+    revisions: &[revision::Model],
+    merger: &Viewer,
+    reviewed: bool,
+) -> AppResult<()> {
+    let queue = reviewed.then_some(QueueEventKind::Decided);
+    realtime::service::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
+    let message = format!("Your submission “{}” was merged", submission.title);
+    notify_author(txn, submission, NotificationKind::SubmissionMerged, message, merger).await?;
+    let entries = content_selectors::entry_uuids(txn, revisions.iter().map(|r| r.entry_id).collect()).await?;
+    let events =
+        entries.iter().zip(revisions).map(|((_, uuid), r)| (entry_channel(*uuid), json!({ "version": r.number })));
+    realtime::service::emit(txn, events.collect()).await?;
+    let message = format!("An entry you watch changed: “{}”", submission.title);
+    realtime::service::notify_watchers(txn, &entries, &message, UserId(submission.author_id)).await
 }
 
 fn patch_of(change: &change::Model) -> Patch {
@@ -855,7 +926,9 @@ pub async fn resolve_conflict(
     let change = active.update(&txn).await?;
     let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
     if !remaining && status(&submission) == SubmissionStatus::Conflicted {
-        set_status(&txn, &submission, SubmissionStatus::Pending).await?;
+        let pending = set_status(&txn, &submission, SubmissionStatus::Pending).await?;
+        let queue = Some(QueueEventKind::Submitted);
+        realtime::service::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
     }
     txn.commit().await?;
     Ok(change)
@@ -949,7 +1022,13 @@ pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
         (SubmissionStatus::Conflicted, false) => SubmissionStatus::Pending,
         (unchanged, _) => unchanged,
     };
+    let queue = match (status(&submission), to) {
+        (from, to) if from == to => None,
+        (_, SubmissionStatus::Pending) => Some(QueueEventKind::Submitted),
+        _ => Some(QueueEventKind::Decided),
+    };
     let submission = set_status(&txn, &submission, to).await?;
+    realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
     txn.commit().await?;
     Ok(submission)
 }

@@ -1,0 +1,225 @@
+//! GraphQL over WebSocket (`graphql-transport-ws` and legacy `graphql-ws`) on
+//! `/graphql`. We drive async-graphql's protocol state machine ourselves so
+//! the connection can be closed from outside it: no `connection_init` in
+//! time (4408), credentials revoked or account banned (4403, checked again
+//! whenever the bus says the user's sessions or status changed), keep-alive
+//! pings, and caps on connections per user and subscriptions per connection.
+
+use std::{
+    collections::HashMap,
+    str::FromStr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as Protocol, WebSocketProtocols, WsMessage},
+};
+use axum::{
+    body::Bytes,
+    extract::{
+        FromRequestParts, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt, future};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::HttpState;
+use crate::{
+    auth::Auth,
+    graphql::context::{ClientInfo, Loaders, RequestContext},
+    ids::UserId,
+    modules::{
+        identity::selectors,
+        realtime::{bus::Signal, domain::AUTH_CHANNEL},
+    },
+};
+
+/// Open WebSockets per user on this process.
+#[derive(Default)]
+pub struct Sockets(Mutex<HashMap<Uuid, usize>>);
+
+/// Holds one of a user's socket slots until dropped.
+struct SocketSlot(Arc<Sockets>, Uuid);
+
+impl Sockets {
+    fn take(self: &Arc<Self>, user: Uuid, max: usize) -> Option<SocketSlot> {
+        let mut open = self.0.lock().expect("sockets lock");
+        let count = open.entry(user).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot(self.clone(), user))
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.0.0.lock().expect("sockets lock");
+        if let Some(count) = open.get_mut(&self.1) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Subscriptions of one connection; each live subscription holds a [`SubscriptionSlot`].
+#[derive(Clone)]
+pub struct SubscriptionSlots {
+    open: Arc<AtomicUsize>,
+    max: usize,
+}
+
+pub struct SubscriptionSlot(Arc<AtomicUsize>);
+
+impl SubscriptionSlots {
+    pub fn take(&self) -> Option<SubscriptionSlot> {
+        let taken = self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < self.max).then_some(n + 1));
+        taken.ok().map(|_| SubscriptionSlot(self.open.clone()))
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Who signed in on the socket, to check again when told their credentials changed.
+struct Signed {
+    user: UserId,
+    token: String,
+    _slot: SocketSlot,
+}
+
+pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) -> Response {
+    let protocol = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|protocols| protocols.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "unsupported WebSocket subprotocol").into_response();
+    };
+    match WebSocketUpgrade::from_request_parts(parts, &()).await {
+        Ok(upgrade) => {
+            upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, client, protocol, socket))
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocols, socket: WebSocket) {
+    let config = &state.app.config;
+    let (mut sink, stream) = socket.split();
+    let incoming = stream.take_while(|m| future::ready(m.is_ok())).filter_map(|m| {
+        future::ready(match m {
+            Ok(Message::Text(text)) => Some(Bytes::from(text)),
+            Ok(Message::Binary(bytes)) => Some(bytes),
+            _ => None,
+        })
+    });
+    let initialized = Arc::new(AtomicBool::new(false));
+    let signed: Arc<Mutex<Option<Signed>>> = Arc::default();
+    let slots = SubscriptionSlots { open: Arc::default(), max: config.ws_max_subscriptions };
+
+    let init = {
+        let (state, initialized, signed) = (state.clone(), initialized.clone(), signed.clone());
+        move |payload: serde_json::Value| async move {
+            let token = ["authToken", "token", "Authorization", "authorization"]
+                .iter()
+                .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim().to_owned())
+                .filter(|t| !t.is_empty());
+            let auth = match &token {
+                Some(token) => selectors::authenticate(&state.app, token).await,
+                None => Auth::Anonymous,
+            };
+            match (&auth, token) {
+                (Auth::Refused(reason), _) => return Err(async_graphql::Error::new(reason.clone())),
+                (Auth::Viewer(viewer), Some(token)) => {
+                    let max = state.app.config.ws_max_connections_per_user;
+                    let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
+                        async_graphql::Error::new(format!("too many connections: at most {max} per user"))
+                    })?;
+                    *signed.lock().expect("signed lock") = Some(Signed { user: viewer.id, token, _slot: slot });
+                }
+                _ => {}
+            }
+            initialized.store(true, Ordering::SeqCst);
+            let mut data = Data::default();
+            data.insert(RequestContext { auth, client });
+            data.insert(Loaders::new(&state.app.db));
+            data.insert(slots);
+            Ok(data)
+        }
+    };
+    let mut graphql = std::pin::pin!(Protocol::new(state.schema.clone(), incoming, protocol).on_connection_init(init));
+
+    let mut bus = state.app.bus.subscribe();
+    let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
+    tokio::pin!(init_deadline);
+    let period = Duration::from_secs(config.ws_ping_secs.max(1));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+
+    loop {
+        tokio::select! {
+            message = graphql.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(close(code, &reason)).await;
+                    break;
+                }
+                None => break,
+            },
+            () = &mut init_deadline, if !initialized.load(Ordering::SeqCst) => {
+                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                break;
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break;
+                }
+            }
+            signal = bus.recv() => {
+                let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone()));
+                let Some((user, token)) = user else { continue };
+                let concerns = match &signal {
+                    Ok(Signal::Event(event)) => {
+                        event.channel == AUTH_CHANNEL && event.payload["user"].as_i64() == Some(user.0)
+                    }
+                    // Missed events might have concerned us: check.
+                    Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if concerns && !matches!(selectors::authenticate(&state.app, &token).await, Auth::Viewer(_)) {
+                    let _ = sink.send(close(4403, "Forbidden: credentials revoked")).await;
+                    break;
+                }
+            }
+        }
+    }
+}

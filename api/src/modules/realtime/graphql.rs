@@ -1,0 +1,344 @@
+//! Notifications, watchlists and the subscriptions.
+//!
+//! Every subscription follows one shape: subscribe to the bus first, then read
+//! from the database what came after the cursor; each bus event on the
+//! channel (or a resync after a Redis outage, or falling behind) only wakes
+//! the stream to read again. Events therefore can't be lost between a
+//! reconnect and the first live event, and cursors drop duplicates.
+
+use std::{collections::VecDeque, future::Future};
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription, connection::Connection};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt, stream};
+use tokio::sync::broadcast::{self, error::RecvError};
+use uuid::Uuid;
+use xpr_entity::notification;
+
+use super::{
+    bus::Signal,
+    domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, entry_channel, submission_channel},
+    selectors, service,
+};
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{
+        context::ContextExt,
+        enums,
+        pagination::{self, Cursor, Page},
+    },
+    http::websocket::{SubscriptionSlot, SubscriptionSlots},
+    ids::{UserId, parse_uuid, user_channel},
+    modules::{
+        content::{graphql::Entry, selectors as content_selectors},
+        identity::graphql::User,
+        moderation::{domain::TargetType, service::require_moderator},
+        versioning::{graphql::Submission, selectors as versioning_selectors},
+    },
+};
+
+pub struct Notification(notification::Model);
+
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        ID(self.0.uuid.to_string())
+    }
+    /// Pass the last one received as `notificationReceived(after:)` to resume without a gap.
+    async fn cursor(&self) -> String {
+        self.0.id.to_string()
+    }
+    async fn kind(&self) -> Option<NotificationKind> {
+        enums::parse(&self.0.kind)
+    }
+    /// What the notification is about: an entry, a submission, a review or a report.
+    async fn subject_type(&self) -> Option<TargetType> {
+        enums::parse(&self.0.subject_type)
+    }
+    async fn subject_id(&self) -> ID {
+        ID(self.0.subject_id.to_string())
+    }
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+    /// Who caused it, when someone did.
+    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        match self.0.actor_id {
+            Some(id) => User::load(ctx, UserId(id)).await,
+            None => Ok(None),
+        }
+    }
+    async fn read(&self) -> bool {
+        self.0.read_at.is_some()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A change in the moderation queue.
+#[derive(SimpleObject)]
+pub struct QueueEvent {
+    /// Pass the last one received as `moderationQueueChanged(after:)` to resume.
+    cursor: String,
+    kind: Option<QueueEventKind>,
+    submission: Option<Submission>,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+enum Watch {
+    Watch,
+    Unwatch,
+}
+
+#[derive(Default)]
+pub struct RealtimeQuery;
+
+#[Object]
+impl RealtimeQuery {
+    /// The viewer's notifications, newest first.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] unread_only: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Notification>> {
+        let viewer = ctx.auth().require()?;
+        let page = Page::parse(first, after)?;
+        let (rows, has_next) = selectors::notifications(&ctx.state().db, viewer.id, unread_only, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, |n| Cursor::new(None, n.uuid), Notification))
+    }
+
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> AppResult<u64> {
+        selectors::unread_count(&ctx.state().db, ctx.auth().require()?.id).await
+    }
+
+    /// Entries the viewer watches, most recently watched first.
+    async fn watched_entries(&self, ctx: &Context<'_>) -> AppResult<Vec<Entry>> {
+        let viewer = ctx.auth().require()?;
+        let ids = selectors::watched_entry_ids(&ctx.state().db, viewer.id).await?;
+        let loaded = ctx
+            .loaders()
+            .content
+            .load_many(ids.iter().map(|id| content_selectors::EntryKey(*id)))
+            .await
+            .map_err(AppError::internal)?;
+        Ok(ids.iter().filter_map(|id| loaded.get(&content_selectors::EntryKey(*id)).cloned()).map(Entry::new).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct RealtimeMutation;
+
+#[Object]
+impl RealtimeMutation {
+    /// Marks the viewer's notifications read (the given ones, or all); returns how many changed.
+    async fn mark_notifications_read(&self, ctx: &Context<'_>, ids: Option<Vec<ID>>) -> AppResult<u64> {
+        let ids =
+            ids.map(|ids| ids.iter().map(|id| parse_uuid("ids", id)).collect::<AppResult<Vec<_>>>()).transpose()?;
+        service::mark_read(ctx.state(), ctx.auth().require()?, ids).await
+    }
+
+    /// Merges touching the entry notify the viewer (unless the viewer made them).
+    async fn watch_entry(&self, ctx: &Context<'_>, entry_id: ID) -> AppResult<Entry> {
+        watch(ctx, &entry_id, Watch::Watch).await
+    }
+
+    async fn unwatch_entry(&self, ctx: &Context<'_>, entry_id: ID) -> AppResult<Entry> {
+        watch(ctx, &entry_id, Watch::Unwatch).await
+    }
+}
+
+async fn watch(ctx: &Context<'_>, entry_id: &ID, how: Watch) -> AppResult<Entry> {
+    let id = parse_uuid("entryId", entry_id)?;
+    let viewer = ctx.auth().require()?;
+    Ok(Entry::new(service::watch(ctx.state(), viewer, id, how == Watch::Watch).await?))
+}
+
+/// Wakes when the bus carries an event of `channel`, or may have dropped one.
+fn wake_ups(rx: broadcast::Receiver<Signal>, channel: String) -> impl Stream<Item = ()> + Send {
+    stream::unfold(rx, move |mut rx| {
+        let channel = channel.clone();
+        async move {
+            loop {
+                match rx.recv().await {
+                    Ok(Signal::Event(event)) if event.channel != channel => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => return Some(((), rx)),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    })
+}
+
+/// A cursor's integer value; a bad one is the client's error.
+fn parse_cursor(after: Option<String>) -> AppResult<Option<i64>> {
+    after.map(|a| a.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))).transpose()
+}
+
+/// Delivers what `fetch` finds after the cursor: at once, then on every wake-up.
+/// The cursor only moves forward, so nothing is delivered twice.
+fn after_cursor<T, F, Fut>(
+    wake: impl Stream<Item = ()> + Send + 'static,
+    cursor: i64,
+    fetch: F,
+    slot: Option<SubscriptionSlot>,
+) -> impl Stream<Item = T> + Send
+where
+    T: Send + 'static,
+    F: Fn(i64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = AppResult<Vec<(i64, T)>>> + Send,
+{
+    let wake = stream::once(async {}).chain(wake).boxed();
+    stream::unfold((wake, cursor, VecDeque::new(), false, fetch, slot), |state| async move {
+        let (mut wake, mut cursor, mut buffer, mut more, fetch, slot) = state;
+        loop {
+            if let Some((at, item)) = buffer.pop_front() {
+                cursor = at;
+                return Some((item, (wake, cursor, buffer, more, fetch, slot)));
+            }
+            if !more {
+                wake.next().await?;
+            }
+            match fetch(cursor).await {
+                Ok(items) => {
+                    more = items.len() as u64 == selectors::CATCH_UP;
+                    buffer.extend(items.into_iter().filter(|(at, _)| *at > cursor));
+                }
+                Err(_) => more = false,
+            }
+        }
+    })
+}
+
+/// Takes a subscription slot of the connection (WebSocket only).
+fn slot(ctx: &Context<'_>) -> AppResult<Option<SubscriptionSlot>> {
+    match ctx.data_opt::<SubscriptionSlots>() {
+        None => Ok(None),
+        Some(slots) => slots
+            .take()
+            .map(Some)
+            .ok_or_else(|| AppError::forbidden(format!("at most {} subscriptions per connection", slots.max()))),
+    }
+}
+
+#[derive(Default)]
+pub struct RealtimeSubscription;
+
+#[Subscription]
+impl RealtimeSubscription {
+    /// The viewer's own notifications as they are written. With `after` (a
+    /// notification's `cursor`), first those missed since, in order.
+    async fn notification_received(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Notification> + use<>> {
+        let viewer = ctx.auth().require()?.clone();
+        let slot = slot(ctx)?;
+        let state = ctx.state().clone();
+        let rx = state.bus.subscribe();
+        let cursor = match parse_cursor(after)? {
+            Some(cursor) => cursor,
+            None => selectors::last_notification(&state.db, viewer.id).await?,
+        };
+        let fetch = move |after| {
+            let db = state.db.clone();
+            async move {
+                let rows = selectors::notifications_after(&db, viewer.id, after).await?;
+                Ok(rows.into_iter().map(|n| (n.id, Notification(n))).collect())
+            }
+        };
+        Ok(after_cursor(wake_ups(rx, user_channel(viewer.uuid)), cursor, fetch, slot))
+    }
+
+    /// The entry each time a merge changes it. With `afterVersion`, the entry
+    /// at once if it changed since that version.
+    async fn entry_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        after_version: Option<i32>,
+    ) -> async_graphql::Result<impl Stream<Item = Entry> + use<>> {
+        let uuid = parse_uuid("id", &id)?;
+        let slot = slot(ctx)?;
+        let state = ctx.state().clone();
+        let rx = state.bus.subscribe();
+        let entry =
+            content_selectors::entry_by_uuid(&state.db, uuid).await?.ok_or_else(|| AppError::not_found("entry"))?;
+        let cursor = after_version.unwrap_or(entry.version).into();
+        let fetch = move |_| {
+            let db = state.db.clone();
+            async move {
+                let entry = content_selectors::entry_by_uuid(&db, uuid).await?;
+                Ok(entry.map(|e| (i64::from(e.version), Entry::new(e))).into_iter().collect())
+            }
+        };
+        Ok(after_cursor(wake_ups(rx, entry_channel(uuid)), cursor, fetch, slot))
+    }
+
+    /// The submission each time its state changes (its author and moderators only).
+    async fn submission_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = Submission> + use<>> {
+        let uuid = parse_uuid("id", &id)?;
+        let viewer = ctx.auth().require()?.clone();
+        let state = ctx.state().clone();
+        let rx = state.bus.subscribe();
+        let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
+            .await?
+            .filter(|s| viewer.role.is_moderator() || viewer.is(UserId(s.author_id)))
+            .ok_or_else(|| AppError::not_found("submission"))?;
+        let slot = slot(ctx)?;
+        // Each state change is a new update time: that is the cursor.
+        let cursor = submission.updated_at.timestamp_micros();
+        let fetch = move |_| {
+            let db = state.db.clone();
+            async move {
+                let found = versioning_selectors::submission_by_uuid(&db, uuid).await?;
+                Ok(found.map(|s| (s.updated_at.timestamp_micros(), Submission(s))).into_iter().collect())
+            }
+        };
+        Ok(after_cursor(wake_ups(rx, submission_channel(uuid)), cursor, fetch, slot))
+    }
+
+    /// Moderators: the queue's changes. With `after` (an event's `cursor`),
+    /// first those missed since (kept for `XPR_OUTBOX_RETENTION_HOURS`).
+    async fn moderation_queue_changed(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = QueueEvent> + use<>> {
+        require_moderator(ctx.auth().require()?)?;
+        let slot = slot(ctx)?;
+        let state = ctx.state().clone();
+        let rx = state.bus.subscribe();
+        let cursor = match parse_cursor(after)? {
+            Some(cursor) => cursor,
+            None => selectors::last_event(&state.db, MODERATION_CHANNEL).await?,
+        };
+        let fetch = move |after| {
+            let db = state.db.clone();
+            async move {
+                let mut events = Vec::new();
+                for event in selectors::events_after(&db, MODERATION_CHANNEL, after).await? {
+                    let submission = match event.payload["submission"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                        Some(id) => versioning_selectors::submission_by_uuid(&db, id).await?,
+                        None => None,
+                    };
+                    let kind = event.payload["kind"].as_str().and_then(enums::parse);
+                    events.push((
+                        event.id,
+                        QueueEvent { cursor: event.id.to_string(), kind, submission: submission.map(Submission) },
+                    ));
+                }
+                Ok(events)
+            }
+        };
+        Ok(after_cursor(wake_ups(rx, MODERATION_CHANNEL.to_owned()), cursor, fetch, slot))
+    }
+}

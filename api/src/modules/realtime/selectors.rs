@@ -1,0 +1,126 @@
+//! Realtime reads: notification pages and counts, what a subscriber missed
+//! after its cursor, watchers and watched entries.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+use xpr_entity::{notification, outbox_event, watch};
+
+use crate::{
+    error::AppResult,
+    graphql::pagination::{self, Page},
+    ids::UserId,
+    modules::identity::selectors as identity_selectors,
+};
+
+/// How many missed items a subscriber catches up with per query.
+pub const CATCH_UP: u64 = 100;
+
+pub async fn notifications(
+    db: &DatabaseConnection,
+    user: UserId,
+    unread_only: bool,
+    page: &Page,
+) -> AppResult<(Vec<notification::Model>, bool)> {
+    let mut select = notification::Entity::find().filter(notification::Column::UserId.eq(user.0));
+    if unread_only {
+        select = select.filter(notification::Column::ReadAt.is_null());
+    }
+    pagination::newest_first(db, select, notification::Column::Id, notification::Column::Uuid, page).await
+}
+
+pub async fn unread_count(db: &DatabaseConnection, user: UserId) -> AppResult<u64> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
+}
+
+/// A user's notifications after a cursor, oldest first.
+pub async fn notifications_after(
+    db: &DatabaseConnection,
+    user: UserId,
+    after: i64,
+) -> AppResult<Vec<notification::Model>> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::Id.gt(after))
+        .order_by_asc(notification::Column::Id)
+        .limit(CATCH_UP)
+        .all(db)
+        .await?)
+}
+
+/// The newest notification cursor of a user (where a fresh subscription starts).
+pub async fn last_notification(db: &DatabaseConnection, user: UserId) -> AppResult<i64> {
+    let last: Option<i64> = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Id)
+        .filter(notification::Column::UserId.eq(user.0))
+        .order_by_desc(notification::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.unwrap_or(0))
+}
+
+/// Events of a channel after a cursor, oldest first (kept for the outbox retention).
+pub async fn events_after(db: &DatabaseConnection, channel: &str, after: i64) -> AppResult<Vec<outbox_event::Model>> {
+    Ok(outbox_event::Entity::find()
+        .filter(outbox_event::Column::Channel.eq(channel))
+        .filter(outbox_event::Column::Id.gt(after))
+        .order_by_asc(outbox_event::Column::Id)
+        .limit(CATCH_UP)
+        .all(db)
+        .await?)
+}
+
+/// The newest event cursor of a channel.
+pub async fn last_event(db: &DatabaseConnection, channel: &str) -> AppResult<i64> {
+    let last: Option<i64> = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::Id)
+        .filter(outbox_event::Column::Channel.eq(channel))
+        .order_by_desc(outbox_event::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.unwrap_or(0))
+}
+
+/// Who watches which of `entries`, but `except`, with public user ids (two statements, whatever their number).
+pub async fn watchers(
+    db: &impl ConnectionTrait,
+    entries: Vec<i64>,
+    except: UserId,
+) -> AppResult<Vec<(i64, (UserId, Uuid))>> {
+    let pairs: Vec<(i64, i64)> = watch::Entity::find()
+        .select_only()
+        .column(watch::Column::EntryId)
+        .column(watch::Column::UserId)
+        .filter(watch::Column::EntryId.is_in(entries))
+        .filter(watch::Column::UserId.ne(except.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let users: std::collections::HashMap<UserId, Uuid> =
+        identity_selectors::user_uuids(db, pairs.iter().map(|p| p.1).collect()).await?.into_iter().collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(entry, user)| Some((entry, (UserId(user), *users.get(&UserId(user))?))))
+        .collect())
+}
+
+/// The entries a user watches, newest watch first.
+pub async fn watched_entry_ids(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<i64>> {
+    Ok(watch::Entity::find()
+        .select_only()
+        .column(watch::Column::EntryId)
+        .filter(watch::Column::UserId.eq(user.0))
+        .order_by_desc(watch::Column::CreatedAt)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,143 @@
+//! Realtime writes: events into the outbox and notifications, always in the
+//! caller's transaction so they exist exactly when the change does; watches;
+//! marking notifications read.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xpr_entity::{notification, outbox_event, watch};
+
+use super::domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, submission_channel};
+use crate::{
+    app::AppState,
+    auth::Viewer,
+    error::{AppError, AppResult},
+    graphql::enums,
+    ids::{UserId, new_uuid, user_channel},
+    modules::{content::selectors as content_selectors, moderation::domain::TargetType},
+};
+
+/// Rows per INSERT: stays far below PostgreSQL's bind-parameter limit.
+const CHUNK: usize = 1000;
+
+/// Queues events for the relay.
+pub async fn emit(db: &impl ConnectionTrait, events: Vec<(String, Value)>) -> AppResult<()> {
+    let now = Utc::now();
+    for chunk in events.chunks(CHUNK) {
+        let rows = chunk.iter().map(|(channel, payload)| outbox_event::ActiveModel {
+            channel: Set(channel.clone()),
+            payload: Set(payload.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        outbox_event::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// A notification to write.
+pub struct Note {
+    pub user: (UserId, Uuid),
+    pub kind: NotificationKind,
+    pub subject: (TargetType, Uuid),
+    pub message: String,
+    pub actor: Option<UserId>,
+}
+
+/// Writes notifications and one event per recipient on their own channel, in batches.
+pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let events = notes.iter().map(|n| (user_channel(n.user.1), json!({ "kind": enums::name(n.kind) }))).collect();
+    for chunk in notes.chunks(CHUNK) {
+        let rows = chunk.iter().map(|n| notification::ActiveModel {
+            uuid: Set(new_uuid()),
+            user_id: Set(n.user.0.0),
+            kind: Set(enums::name(n.kind).to_owned()),
+            subject_type: Set(enums::name(n.subject.0).to_owned()),
+            subject_id: Set(n.subject.1),
+            message: Set(n.message.clone()),
+            actor_id: Set(n.actor.map(|a| a.0)),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        notification::Entity::insert_many(rows).exec(db).await?;
+    }
+    emit(db, events).await
+}
+
+/// Notifies everyone watching these entries except `except` (the author of
+/// the change): a constant number of statements whatever the watchers.
+pub async fn notify_watchers(
+    db: &impl ConnectionTrait,
+    entries: &[(i64, Uuid)],
+    message: &str,
+    except: UserId,
+) -> AppResult<()> {
+    let watching = super::selectors::watchers(db, entries.iter().map(|e| e.0).collect(), except).await?;
+    let notes = watching
+        .into_iter()
+        .filter_map(|(entry, user)| {
+            let subject = entries.iter().find(|e| e.0 == entry)?.1;
+            Some(Note {
+                user,
+                kind: NotificationKind::WatchedEntryUpdated,
+                subject: (TargetType::Entry, subject),
+                message: message.to_owned(),
+                actor: Some(except),
+            })
+        })
+        .collect();
+    notify(db, notes).await
+}
+
+/// The events of a submission changing state: on its own channel, and on the
+/// moderators' queue channel when the queue changed.
+pub async fn submission_changed(
+    db: &impl ConnectionTrait,
+    submission: Uuid,
+    status: &str,
+    queue: Option<QueueEventKind>,
+) -> AppResult<()> {
+    let mut events = vec![(submission_channel(submission), json!({ "status": status }))];
+    if let Some(kind) = queue {
+        events.push((MODERATION_CHANNEL.to_owned(), json!({ "kind": enums::name(kind), "submission": submission })));
+    }
+    emit(db, events).await
+}
+
+pub async fn watch(state: &AppState, viewer: &Viewer, entry: Uuid, on: bool) -> AppResult<xpr_entity::entry::Model> {
+    let entry =
+        content_selectors::entry_by_uuid(&state.db, entry).await?.ok_or_else(|| AppError::not_found("entry"))?;
+    if on {
+        let row =
+            watch::ActiveModel { user_id: Set(viewer.id.0), entry_id: Set(entry.id), created_at: Set(Utc::now()) };
+        // Watching twice is watching.
+        watch::Entity::insert(row)
+            .on_conflict_do_nothing_on([watch::Column::UserId, watch::Column::EntryId])
+            .exec(&state.db)
+            .await?;
+    } else {
+        watch::Entity::delete_many()
+            .filter(watch::Column::UserId.eq(viewer.id.0))
+            .filter(watch::Column::EntryId.eq(entry.id))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(entry)
+}
+
+/// Marks the viewer's notifications read (`ids`, or all); returns how many changed.
+pub async fn mark_read(state: &AppState, viewer: &Viewer, ids: Option<Vec<Uuid>>) -> AppResult<u64> {
+    let mut update = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
+        .filter(notification::Column::UserId.eq(viewer.id.0))
+        .filter(notification::Column::ReadAt.is_null());
+    if let Some(ids) = ids {
+        update = update.filter(notification::Column::Uuid.is_in(ids));
+    }
+    Ok(update.exec(&state.db).await?.rows_affected)
+}
