@@ -7,6 +7,7 @@ mod identity;
 mod import;
 mod media;
 mod moderation;
+mod realtime;
 mod reviews;
 mod schema;
 mod websocket;

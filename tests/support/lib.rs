@@ -121,7 +121,10 @@ impl TestApp {
             args.extend(["--database-url".into(), database_url(&db.admin_url, &db.name)]);
             postgres = Some(Arc::new(db));
         }
-        if let Ok(redis_url) = std::env::var("XPR_TEST_REDIS_URL") {
+        let own_redis = extra.contains(&"--redis-url");
+        if let Ok(redis_url) =
+            std::env::var("XPR_TEST_REDIS_URL").map_err(|_| ()).and_then(|u| if own_redis { Err(()) } else { Ok(u) })
+        {
             let prefix = format!("xpr-test-{}", uuid::Uuid::new_v4().simple());
             args.extend(["--redis-url".into(), redis_url, "--redis-prefix".into(), prefix]);
         }
@@ -332,5 +335,101 @@ impl Drop for PgDatabase {
         })
         .join()
         .ok();
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `graphql-transport-ws` client.
+pub struct WsClient {
+    socket: Socket,
+}
+
+/// What the server sent: a JSON message, or the close code and reason.
+#[derive(Debug, PartialEq)]
+pub enum WsEvent {
+    Message(Value),
+    Closed(u16, String),
+}
+
+impl TestApp {
+    /// Opens a WebSocket without initialising it.
+    pub async fn ws_open(&self) -> WsClient {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+        let mut request = format!("{}/graphql", self.url.replace("http", "ws")).into_client_request().unwrap();
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+        WsClient { socket }
+    }
+
+    /// Opens and initialises a WebSocket, signed in with `token` if given; panics unless acknowledged.
+    pub async fn ws(&self, token: Option<&str>) -> WsClient {
+        let mut client = self.ws_open().await;
+        let reply = client.init(token).await;
+        assert_eq!(reply, WsEvent::Message(json!({ "type": "connection_ack" })), "init refused");
+        client
+    }
+}
+
+impl WsClient {
+    pub async fn send(&mut self, message: Value) {
+        use futures_util::SinkExt;
+        self.socket.send(tokio_tungstenite::tungstenite::Message::text(message.to_string())).await.expect("ws send");
+    }
+
+    pub async fn init(&mut self, token: Option<&str>) -> WsEvent {
+        self.send(json!({ "type": "connection_init", "payload": token.map(|t| json!({ "authToken": t })).unwrap_or(json!({})) }))
+            .await;
+        self.next(std::time::Duration::from_secs(5)).await.expect("a reply to connection_init")
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next message within `wait` (pings answered, pongs skipped); `None` on silence.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<WsEvent> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?;
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Some(WsEvent::Message(value));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) =
+                        frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+                    return Some(WsEvent::Closed(code, reason));
+                }
+                Some(Ok(Message::Ping(data))) => {
+                    let _ = self.socket.send(Message::Pong(data)).await;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Some(WsEvent::Closed(1006, String::new())),
+            }
+        }
+    }
+
+    /// The payload of the next `next` message of subscription `id`, within a few seconds.
+    pub async fn next_data(&mut self, id: &str) -> Value {
+        match self.next(std::time::Duration::from_secs(10)).await {
+            Some(WsEvent::Message(m)) if m["type"] == "next" && m["id"] == id => m["payload"].clone(),
+            other => panic!("expected data for {id}, got {other:?}"),
+        }
+    }
+
+    /// Asserts that nothing arrives for a while.
+    pub async fn silent(&mut self, wait: std::time::Duration) {
+        if let Some(event) = self.next(wait).await {
+            panic!("expected silence, got {event:?}");
+        }
     }
 }

@@ -1,0 +1,373 @@
+//! Notifications and realtime: rows written with the change, the outbox and
+//! the bus, subscriptions over real WebSockets, resume, isolation, Redis
+//! outages and WebSocket hygiene.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use xpr_tests::{Actor, TestApp, WsEvent, code};
+
+const CREATE: &str = "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }";
+const SUBMIT: &str = "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }";
+const APPROVE: &str =
+    "mutation($id: ID!) { approveSubmission(submissionId: $id) { merged revisions { entry { id } } } }";
+const REJECT: &str = "mutation($id: ID!) { rejectSubmission(submissionId: $id, reason: \"not notable\") { status } }";
+const NOTIFIED: &str =
+    "subscription($a: String) { notificationReceived(after: $a) { id cursor kind message subjectType } }";
+const SHORT: Duration = Duration::from_millis(700);
+
+struct World {
+    app: TestApp,
+    moderator: Actor,
+    alice: Actor,
+    bob: Actor,
+}
+
+async fn world_with(args: &[&str]) -> World {
+    let app = TestApp::spawn_with(args).await;
+    world_on(app).await
+}
+
+async fn world_on(app: TestApp) -> World {
+    let moderator = app.admin("root_admin").await;
+    let kind = json!({ "i": { "slug": "ship", "name": "Ship", "attributeSchema": {} } });
+    app.gql(Some(&moderator.access), "mutation($i: EntryKindInput!) { createEntryKind(input: $i) { slug } }", kind)
+        .await;
+    let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
+    World { app, moderator, alice, bob }
+}
+
+impl World {
+    async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
+        self.app.gql(Some(&who.access), query, variables).await
+    }
+
+    /// A pending submission by `who` creating a ship.
+    async fn pending(&self, who: &Actor, slug: &str) -> String {
+        let changes = json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": slug, "title": slug } }]);
+        let body = self.gql(who, CREATE, json!({ "i": { "title": format!("Add {slug}"), "changes": changes } })).await;
+        let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        assert_eq!(self.gql(who, SUBMIT, json!({ "id": id })).await["data"]["submitForReview"]["status"], "PENDING");
+        id
+    }
+
+    /// Creates a ship through alice and a moderator; returns the entry id.
+    async fn entry(&self, slug: &str) -> String {
+        let id = self.pending(&self.alice, slug).await;
+        let body = self.gql(&self.moderator, APPROVE, json!({ "id": id })).await;
+        body["data"]["approveSubmission"]["revisions"][0]["entry"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
+        let changes = json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "title": title } }]);
+        let body = self.gql(who, CREATE, json!({ "i": { "title": title, "changes": changes } })).await;
+        let id = body["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+        self.gql(who, SUBMIT, json!({ "id": id })).await;
+        id
+    }
+}
+
+/// The error code a subscription was refused with.
+fn refusal(event: Option<WsEvent>) -> String {
+    match event {
+        Some(WsEvent::Message(m)) => {
+            m["payload"]["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn kinds(body: &Value) -> Vec<&str> {
+    body["data"]["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn decisions_and_watched_entries_write_notifications_that_can_be_marked_read() {
+    let w = world_with(&[]).await;
+    let entry = w.entry("aurora").await;
+    let list = "{ notifications { edges { node { id kind read subjectType } } } unreadNotificationCount }";
+    let body = w.gql(&w.alice, list, json!({})).await;
+    assert_eq!((kinds(&body), body["data"]["unreadNotificationCount"].as_i64()), (vec!["SUBMISSION_MERGED"], Some(1)));
+
+    let watch = "mutation($e: ID!) { watchEntry(entryId: $e) { id } }";
+    w.gql(&w.bob, watch, json!({ "e": entry })).await;
+    w.gql(&w.alice, watch, json!({ "e": entry })).await;
+    let watched = w.gql(&w.bob, "{ watchedEntries { id } }", json!({})).await;
+    assert_eq!(watched["data"]["watchedEntries"], json!([{ "id": entry }]));
+    let edit = w.edit(&w.alice, &entry, 1, "Aurora II").await;
+    w.gql(&w.moderator, APPROVE, json!({ "id": edit })).await;
+    assert_eq!(kinds(&w.gql(&w.bob, list, json!({})).await), ["WATCHED_ENTRY_UPDATED"]);
+    assert_eq!(
+        kinds(&w.gql(&w.alice, list, json!({})).await),
+        ["SUBMISSION_MERGED", "SUBMISSION_MERGED"],
+        "the author isn't told of their own edit"
+    );
+
+    let rejected = w.pending(&w.alice, "dud").await;
+    w.gql(&w.moderator, REJECT, json!({ "id": rejected })).await;
+    let unread = "query { notifications(unreadOnly: true) { edges { node { id kind } } } }";
+    let body = w.gql(&w.alice, unread, json!({})).await;
+    assert_eq!(kinds(&body)[0], "SUBMISSION_REJECTED");
+    let first = body["data"]["notifications"]["edges"][0]["node"]["id"].clone();
+    let mark = "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }";
+    assert_eq!(w.gql(&w.alice, mark, json!({ "ids": [first] })).await["data"]["markNotificationsRead"], 1);
+    assert_eq!(w.gql(&w.bob, mark, json!({ "ids": [first] })).await["data"]["markNotificationsRead"], 0, "not bob's");
+    assert_eq!(w.gql(&w.alice, mark, json!({})).await["data"]["markNotificationsRead"], 2);
+    assert_eq!(w.gql(&w.alice, list, json!({})).await["data"]["unreadNotificationCount"], 0);
+    assert_eq!(code(&w.app.gql(None, list, json!({})).await), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn notifying_watchers_takes_the_same_statements_for_one_or_twenty_watchers() {
+    let w = world_with(&[]).await;
+    let (one, many) = (w.entry("one").await, w.entry("many").await);
+    let watch = "mutation($e: ID!) { watchEntry(entryId: $e) { id } }";
+    w.gql(&w.bob, watch, json!({ "e": one })).await;
+    for i in 0..20 {
+        let watcher = w.app.register(&format!("watcher{i}")).await;
+        w.gql(&watcher, watch, json!({ "e": many })).await;
+    }
+    let mut counts = Vec::new();
+    for entry in [&one, &many] {
+        let edit = w.edit(&w.alice, entry, 1, "Renamed").await;
+        let before = w.app.sql_statements().await;
+        w.gql(&w.moderator, APPROVE, json!({ "id": edit })).await;
+        counts.push(w.app.sql_statements().await - before);
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    let body = w.app.gql(None, "{ user(handle: \"watcher7\") { id } }", json!({})).await;
+    assert!(body["data"]["user"].is_object());
+}
+
+#[tokio::test]
+async fn subscribers_get_only_their_own_notifications() {
+    let w = world_with(&[]).await;
+    let mut alice = w.app.ws(Some(&w.alice.access)).await;
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    alice.subscribe("n", NOTIFIED, json!({})).await;
+    bob.subscribe("n", NOTIFIED, json!({})).await;
+    let id = w.pending(&w.alice, "aurora").await;
+    w.gql(&w.moderator, REJECT, json!({ "id": id })).await;
+    let data = alice.next_data("n").await;
+    assert_eq!(data["data"]["notificationReceived"]["kind"], "SUBMISSION_REJECTED");
+    bob.silent(SHORT).await;
+
+    // Others' submissions can't be followed, and notifications need a sign-in.
+    bob.subscribe("s", "subscription($id: ID!) { submissionUpdated(id: $id) { status } }", json!({ "id": id })).await;
+    assert_eq!(refusal(bob.next(Duration::from_secs(5)).await), "NOT_FOUND");
+    let mut anonymous = w.app.ws(None).await;
+    anonymous.subscribe("n", NOTIFIED, json!({})).await;
+    assert_eq!(refusal(anonymous.next(Duration::from_secs(5)).await), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_resumes_after_its_cursor_without_gap_or_duplicate() {
+    let w = world_with(&[]).await;
+    let mut socket = w.app.ws(Some(&w.alice.access)).await;
+    socket.subscribe("n", NOTIFIED, json!({})).await;
+    let first = w.pending(&w.alice, "a").await;
+    w.gql(&w.moderator, REJECT, json!({ "id": first })).await;
+    let seen = socket.next_data("n").await["data"]["notificationReceived"].clone();
+    drop(socket);
+
+    // Missed while away: two notifications.
+    for slug in ["b", "c"] {
+        let id = w.pending(&w.alice, slug).await;
+        w.gql(&w.moderator, REJECT, json!({ "id": id })).await;
+    }
+    let mut socket = w.app.ws(Some(&w.alice.access)).await;
+    socket.subscribe("n", NOTIFIED, json!({ "a": seen["cursor"] })).await;
+    let missed: Vec<String> = [socket.next_data("n").await, socket.next_data("n").await]
+        .iter()
+        .map(|d| d["data"]["notificationReceived"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        missed,
+        ["Your submission “Add b” was rejected: not notable", "Your submission “Add c” was rejected: not notable"]
+    );
+    // Then live, and nothing twice.
+    let live = w.pending(&w.alice, "d").await;
+    w.gql(&w.moderator, APPROVE, json!({ "id": live })).await;
+    assert_eq!(socket.next_data("n").await["data"]["notificationReceived"]["kind"], "SUBMISSION_MERGED");
+    socket.silent(SHORT).await;
+}
+
+#[tokio::test]
+async fn entry_submission_and_queue_subscriptions_follow_changes() {
+    let w = world_with(&[]).await;
+    let entry = w.entry("aurora").await;
+    let mut anyone = w.app.ws(None).await;
+    anyone
+        .subscribe("e", "subscription($id: ID!) { entryUpdated(id: $id) { title version } }", json!({ "id": entry }))
+        .await;
+    let mut moderator = w.app.ws(Some(&w.moderator.access)).await;
+    moderator
+        .subscribe(
+            "q",
+            "subscription { moderationQueueChanged { cursor kind submission { title status } } }",
+            json!({}),
+        )
+        .await;
+    let mut alice = w.app.ws(Some(&w.alice.access)).await;
+
+    let edit = w.edit(&w.alice, &entry, 1, "Aurora II").await;
+    let queued = moderator.next_data("q").await["data"]["moderationQueueChanged"].clone();
+    assert_eq!(
+        (queued["kind"].as_str(), queued["submission"]["title"].as_str()),
+        (Some("SUBMITTED"), Some("Aurora II"))
+    );
+    alice
+        .subscribe("s", "subscription($id: ID!) { submissionUpdated(id: $id) { status } }", json!({ "id": edit }))
+        .await;
+    w.gql(&w.moderator, APPROVE, json!({ "id": edit })).await;
+    assert_eq!(anyone.next_data("e").await["data"]["entryUpdated"], json!({ "title": "Aurora II", "version": 2 }));
+    assert_eq!(alice.next_data("s").await["data"]["submissionUpdated"]["status"], "MERGED");
+    assert_eq!(moderator.next_data("q").await["data"]["moderationQueueChanged"]["kind"], "DECIDED");
+
+    // A resumed entry subscription starts with what changed since the version the client had.
+    let mut late = w.app.ws(None).await;
+    late.subscribe(
+        "e",
+        "subscription($id: ID!) { entryUpdated(id: $id, afterVersion: 1) { version } }",
+        json!({ "id": entry }),
+    )
+    .await;
+    assert_eq!(late.next_data("e").await["data"]["entryUpdated"]["version"], 2);
+
+    alice.subscribe("q", "subscription { moderationQueueChanged { kind } }", json!({})).await;
+    assert_eq!(refusal(alice.next(Duration::from_secs(5)).await), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn revoking_the_session_or_banning_closes_the_socket() {
+    let w = world_with(&[]).await;
+    let mut socket = w.app.ws(Some(&w.alice.access)).await;
+    socket.subscribe("n", NOTIFIED, json!({})).await;
+    w.gql(&w.alice, "mutation { logout }", json!({})).await;
+    assert_eq!(
+        socket.next(Duration::from_secs(10)).await,
+        Some(WsEvent::Closed(4403, "Forbidden: credentials revoked".into()))
+    );
+
+    let mut socket = w.app.ws(Some(&w.bob.access)).await;
+    let ban = "mutation($u: ID!) { banUser(userId: $u, reason: \"spam\") { status } }";
+    w.gql(&w.moderator, ban, json!({ "u": w.bob.id })).await;
+    assert!(matches!(socket.next(Duration::from_secs(10)).await, Some(WsEvent::Closed(4403, _))));
+}
+
+#[tokio::test]
+async fn sockets_must_initialise_in_time_and_respect_their_caps() {
+    let w = world_with(&[
+        "--ws-init-timeout-secs",
+        "1",
+        "--ws-max-subscriptions",
+        "1",
+        "--ws-max-connections-per-user",
+        "1",
+    ])
+    .await;
+    let mut silent = w.app.ws_open().await;
+    assert_eq!(
+        silent.next(Duration::from_secs(5)).await,
+        Some(WsEvent::Closed(4408, "Connection initialisation timeout".into()))
+    );
+
+    let mut socket = w.app.ws(Some(&w.alice.access)).await;
+    socket.subscribe("1", NOTIFIED, json!({})).await;
+    socket.subscribe("2", NOTIFIED, json!({})).await;
+    assert_eq!(refusal(socket.next(Duration::from_secs(5)).await), "FORBIDDEN");
+
+    let mut second = w.app.ws_open().await;
+    assert!(
+        matches!(second.init(Some(&w.alice.access)).await, WsEvent::Closed(_, reason) if reason.contains("too many connections"))
+    );
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = w.app.ws_open().await;
+    assert_eq!(
+        third.init(Some(&w.alice.access)).await,
+        WsEvent::Message(json!({ "type": "connection_ack" })),
+        "a closed socket frees its slot"
+    );
+}
+
+#[tokio::test]
+async fn two_processes_share_events_through_redis() {
+    if std::env::var("XPR_TEST_REDIS_URL").is_err() {
+        return; // Without Redis each process has its own in-process bus, by design.
+    }
+    let w = world_with(&[]).await;
+    let other = w.app.replica().await;
+    let mut socket = other.ws(Some(&w.alice.access)).await;
+    socket.subscribe("n", NOTIFIED, json!({})).await;
+    let id = w.pending(&w.alice, "aurora").await;
+    w.gql(&w.moderator, REJECT, json!({ "id": id })).await;
+    assert_eq!(socket.next_data("n").await["data"]["notificationReceived"]["kind"], "SUBMISSION_REJECTED");
+}
+
+/// A redis-server of the test's own on a spare port, stopped on drop.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<Self> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { port, child })
+    }
+
+    async fn ready(&self) {
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn events_wait_out_a_redis_outage_and_arrive_when_it_is_back() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let Some(redis) = OwnRedis::start(port) else {
+        return; // No redis-server here: CI always has one.
+    };
+    redis.ready().await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let w = world_with(&["--redis-url", &url]).await;
+    let mut socket = w.app.ws(Some(&w.alice.access)).await;
+    socket.subscribe("n", NOTIFIED, json!({})).await;
+    let id = w.pending(&w.alice, "aurora").await;
+
+    drop(redis);
+    let rejected = w.gql(&w.moderator, REJECT, json!({ "id": id })).await;
+    assert_eq!(rejected["data"]["rejectSubmission"]["status"], "REJECTED", "mutations work without Redis");
+    let ready = w.app.http.get(format!("{}/readyz", w.app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.json::<Value>().await.unwrap()["bus"], "unreachable");
+    socket.silent(Duration::from_millis(500)).await;
+
+    let redis = OwnRedis::start(port).expect("restart redis");
+    redis.ready().await;
+    let data = socket.next_data("n").await;
+    assert_eq!(data["data"]["notificationReceived"]["kind"], "SUBMISSION_REJECTED", "delivered once Redis is back");
+    socket.silent(SHORT).await;
+}
