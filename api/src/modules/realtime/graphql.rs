@@ -6,7 +6,11 @@
 //! the stream to read again. Events therefore can't be lost between a
 //! reconnect and the first live event, and cursors drop duplicates.
 
-use std::{collections::VecDeque, future::Future};
+use std::{
+    collections::VecDeque,
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription, connection::Connection};
 use chrono::{DateTime, Utc};
@@ -178,8 +182,46 @@ fn parse_cursor(after: Option<String>) -> AppResult<Option<i64>> {
     after.map(|a| a.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))).transpose()
 }
 
-/// Delivers what `fetch` finds after the cursor: at once, then on every wake-up.
-/// The cursor only moves forward, so nothing is delivered twice.
+/// How long a delivered cursor stays "recent". On PostgreSQL ids come from a
+/// sequence when rows are inserted, not when they commit, so a row may
+/// become visible after one with a higher id: reads start below the recent
+/// cursors, which are skipped individually, until they settle.
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// What a subscription has delivered: everything up to `floor`, and the recent cursors above it.
+struct Delivered {
+    floor: i64,
+    recent: VecDeque<(i64, Instant)>,
+}
+
+impl Delivered {
+    /// Where the next read starts, after folding settled cursors into the floor.
+    fn read_from(&mut self) -> i64 {
+        while let Some(&(at, when)) = self.recent.front() {
+            if when.elapsed() < SETTLE {
+                break;
+            }
+            self.floor = self.floor.max(at);
+            self.recent.pop_front();
+        }
+        self.floor
+    }
+
+    fn newest(&self) -> i64 {
+        self.recent.iter().map(|r| r.0).fold(self.floor, i64::max)
+    }
+
+    fn is_new(&self, at: i64) -> bool {
+        at > self.floor && !self.recent.iter().any(|r| r.0 == at)
+    }
+
+    fn mark(&mut self, at: i64) {
+        self.recent.push_back((at, Instant::now()));
+    }
+}
+
+/// Delivers what `fetch` finds after a cursor, in order: at once, then on
+/// every wake-up. Nothing is delivered twice, nor at or below `cursor`.
 fn after_cursor<T, F, Fut>(
     wake: impl Stream<Item = ()> + Send + 'static,
     cursor: i64,
@@ -192,22 +234,29 @@ where
     Fut: Future<Output = AppResult<Vec<(i64, T)>>> + Send,
 {
     let wake = stream::once(async {}).chain(wake).boxed();
-    stream::unfold((wake, cursor, VecDeque::new(), false, fetch, slot), |state| async move {
-        let (mut wake, mut cursor, mut buffer, mut more, fetch, slot) = state;
+    let delivered = Delivered { floor: cursor, recent: VecDeque::new() };
+    stream::unfold((wake, delivered, VecDeque::new(), false, fetch, slot), |state| async move {
+        let (mut wake, mut delivered, mut buffer, mut more, fetch, slot) = state;
         loop {
             if let Some((at, item)) = buffer.pop_front() {
-                cursor = at;
-                return Some((item, (wake, cursor, buffer, more, fetch, slot)));
+                delivered.mark(at);
+                return Some((item, (wake, delivered, buffer, more, fetch, slot)));
             }
             if !more {
                 wake.next().await?;
             }
-            match fetch(cursor).await {
-                Ok(items) => {
-                    more = items.len() as u64 == selectors::CATCH_UP;
-                    buffer.extend(items.into_iter().filter(|(at, _)| *at > cursor));
+            let mut from = delivered.read_from();
+            more = false;
+            // Twice at most: when a full page holds only recent cursors, read past them.
+            for _ in 0..2 {
+                let Ok(items) = fetch(from).await else { break };
+                let full = items.len() as u64 == selectors::CATCH_UP;
+                buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
+                more = full;
+                if !buffer.is_empty() || !full {
+                    break;
                 }
-                Err(_) => more = false,
+                from = delivered.newest();
             }
         }
     })
@@ -340,5 +389,23 @@ impl RealtimeSubscription {
             }
         };
         Ok(after_cursor(wake_ups(rx, MODERATION_CHANNEL.to_owned()), cursor, fetch, slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_committed_lower_cursor_is_still_delivered_once() {
+        let mut delivered = Delivered { floor: 10, recent: VecDeque::new() };
+        assert!(!delivered.is_new(10), "nothing at or below the client's cursor");
+        delivered.mark(12);
+        assert_eq!(delivered.read_from(), 10, "reads start below recent cursors");
+        assert!(delivered.is_new(11), "11 committed after 12: still delivered");
+        assert!(!delivered.is_new(12), "12 only once");
+        assert_eq!(delivered.newest(), 12);
+        delivered.recent[0].1 -= SETTLE;
+        assert_eq!(delivered.read_from(), 12, "settled cursors fold into the floor");
     }
 }
