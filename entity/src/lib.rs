@@ -7,6 +7,7 @@ pub mod email_outbox;
 pub mod entry;
 pub mod entry_kind;
 pub mod entry_link;
+pub mod entry_media;
 pub mod entry_tag;
 pub mod media;
 pub mod moderation_log;

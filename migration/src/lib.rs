@@ -10,6 +10,7 @@ mod m20261123_000003_revision_archive;
 mod m20261123_000004_moderation;
 mod m20261123_000005_reviews_media;
 mod m20261123_000007_realtime;
+mod m20261123_000008_entry_media;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_moderation::Migration),
             Box::new(m20261123_000005_reviews_media::Migration),
             Box::new(m20261123_000007_realtime::Migration),
+            Box::new(m20261123_000008_entry_media::Migration),
         ]
     }
 }

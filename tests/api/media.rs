@@ -160,3 +160,49 @@ async fn reviews_show_their_authors_media_and_cleanup_removes_only_unattached_up
     .await;
     assert_eq!(recent.ok(), Some(0));
 }
+
+#[tokio::test]
+async fn entries_show_media_attached_through_submissions_and_cleanup_keeps_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
+    let alice = app.verified("alice").await;
+    let photo = media(&app.upload(&admin.access, "a.png", png()).await)["id"].clone();
+    let alices = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
+    let base = app
+        .gql(None, "query($id: ID!) { entry(id: $id) { currentRevision { number } } }", json!({ "id": entry }))
+        .await;
+    let base = base["data"]["entry"]["currentRevision"]["number"].clone();
+
+    let create = "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }";
+    let change = |ids: Vec<&Value>| {
+        json!({ "i": { "title": "Photo", "changes": [
+            { "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "mediaIds": ids } }
+        ] } })
+    };
+    let foreign = app.gql(Some(&admin.access), create, change(vec![&alices])).await;
+    assert_eq!(code(&foreign), "BAD_USER_INPUT", "only your own uploads: {foreign}");
+    assert_eq!(foreign["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.fields.mediaIds");
+
+    let created = app.gql(Some(&admin.access), create, change(vec![&photo])).await;
+    let submission = created["data"]["createSubmission"]["id"].clone();
+    let submit = "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }";
+    let merged = app.gql(Some(&admin.access), submit, json!({ "id": submission })).await;
+    assert_eq!(merged["data"]["submitForReview"]["status"], "MERGED", "{merged}");
+
+    let read = app
+        .gql(
+            None,
+            "query($id: ID!) { entry(id: $id) { media { id width } currentRevision { snapshot { mediaIds } } } }",
+            json!({ "id": entry }),
+        )
+        .await;
+    assert_eq!(read["data"]["entry"]["media"], json!([{ "id": photo, "width": 3 }]), "{read}");
+    assert_eq!(read["data"]["entry"]["currentRevision"]["snapshot"]["mediaIds"], json!([photo]));
+
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let deleted = xpr_api::modules::media::service::cleanup(app.db(), &app.state.media, later, |_| {}).await;
+    assert_eq!(deleted.ok(), Some(1), "only Alice's unattached upload goes");
+    let url = format!("{}/media/{}", app.url, photo.as_str().unwrap());
+    assert_eq!(app.http.get(url).send().await.unwrap().status(), 200, "an entry's image stays");
+}

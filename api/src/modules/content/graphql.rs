@@ -22,6 +22,7 @@ use crate::{
     ids::{UserId, parse_uuid},
     modules::{
         identity::graphql::User,
+        media::{graphql::Media, selectors::EntryMediaKey},
         reviews::{
             domain::Ratings,
             graphql::{self as reviews, Review, ReviewOrder, StarCount},
@@ -148,6 +149,11 @@ impl Entry {
     }
     async fn deleted(&self) -> bool {
         self.snapshot().map_or(self.model.deleted, |s| s.deleted)
+    }
+    /// Images, in display order (current state; for a past revision, its `snapshot { mediaIds }`).
+    async fn media(&self, ctx: &Context<'_>) -> AppResult<Vec<Media>> {
+        let rows = ctx.loaders().media.load_one(EntryMediaKey(self.model.id)).await.map_err(AppError::internal)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Media).collect())
     }
     async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Entry>> {
         match self.snapshot() {

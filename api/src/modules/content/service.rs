@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 use uuid::Uuid;
-use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
+use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag};
 
 use super::domain::{check_slug, check_snapshot};
 use crate::{
@@ -21,6 +21,7 @@ use crate::{
     ids::new_uuid,
     modules::{
         identity::domain::{Role, Scope},
+        media,
         moderation::{
             self,
             domain::{ModerationActionKind, TargetType},
@@ -257,6 +258,23 @@ pub async fn write_entry(
         .collect();
     if !links.is_empty() {
         entry_link::Entity::insert_many(links).exec(txn).await?;
+    }
+    entry_media::Entity::delete_many().filter(entry_media::Column::EntryId.eq(id)).exec(txn).await?;
+    // An image deleted since the change was written is dropped, not an error.
+    let media = media::selectors::ids_by_uuid(txn, &snapshot.media).await?;
+    let rows: Vec<_> = snapshot
+        .media
+        .iter()
+        .filter_map(|uuid| media.get(uuid))
+        .zip(0..)
+        .map(|(media_id, position)| entry_media::ActiveModel {
+            entry_id: Set(id),
+            media_id: Set(*media_id),
+            position: Set(position),
+        })
+        .collect();
+    if !rows.is_empty() {
+        entry_media::Entity::insert_many(rows).exec_without_returning(txn).await?;
     }
     Ok(entry)
 }

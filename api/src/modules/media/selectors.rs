@@ -1,11 +1,13 @@
-//! Media reads: by public id, the owner's uploads, and the media loader.
+//! Media reads: by public id, the owner's uploads, entries' images, and the media loader.
 
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
-use xpr_entity::media;
+use xpr_entity::{entry_media, media};
 
 use crate::{
     error::{AppError, AppResult},
@@ -45,6 +47,27 @@ pub async fn owned_ids(db: &impl ConnectionTrait, owner: UserId, ids: &[Uuid], f
         .collect()
 }
 
+/// Internal ids of existing media (missing ones are left out).
+pub async fn ids_by_uuid(db: &impl ConnectionTrait, uuids: &[Uuid]) -> AppResult<HashMap<Uuid, i64>> {
+    if uuids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, i64)> = media::Entity::find()
+        .select_only()
+        .column(media::Column::Uuid)
+        .column(media::Column::Id)
+        .filter(media::Column::Uuid.is_in(uuids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Media an entry shows (the cleanup keeps them).
+pub fn on_entries() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select().column(entry_media::Column::MediaId).from(entry_media::Entity).to_owned()
+}
+
 /// Batches media by internal id.
 pub struct MediaLoader {
     db: DatabaseConnection,
@@ -58,6 +81,35 @@ impl MediaLoader {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MediaKey(pub i64);
+
+/// The images of an entry, in display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EntryMediaKey(pub i64);
+
+impl Loader<EntryMediaKey> for MediaLoader {
+    type Value = Vec<media::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[EntryMediaKey]) -> Result<HashMap<EntryMediaKey, Vec<media::Model>>, Self::Error> {
+        let links = entry_media::Entity::find()
+            .filter(entry_media::Column::EntryId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(entry_media::Column::Position)
+            .all(&self.db)
+            .await?;
+        let rows = media::Entity::find()
+            .filter(media::Column::Id.is_in(links.iter().map(|l| l.media_id)))
+            .all(&self.db)
+            .await?;
+        let by_id: HashMap<i64, media::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
+        let mut found: HashMap<EntryMediaKey, Vec<media::Model>> = HashMap::new();
+        for link in links {
+            if let Some(media) = by_id.get(&link.media_id) {
+                found.entry(EntryMediaKey(link.entry_id)).or_default().push(media.clone());
+            }
+        }
+        Ok(found)
+    }
+}
 
 impl Loader<MediaKey> for MediaLoader {
     type Value = media::Model;

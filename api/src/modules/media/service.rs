@@ -58,7 +58,7 @@ pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResul
     }
 }
 
-/// Deletes uploads created before `before` that no review shows (rows, then
+/// Deletes uploads created before `before` that no review or entry shows (rows, then
 /// bytes) and returns how many went. `progress` is told each deletion.
 pub async fn cleanup(
     db: &DatabaseConnection,
@@ -77,6 +77,7 @@ pub async fn cleanup(
             .filter(media::Column::CreatedAt.lt(before))
             .filter(media::Column::Id.gt(after))
             .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+            .filter(media::Column::Id.not_in_subquery(selectors::on_entries()))
             .order_by_asc(media::Column::Id)
             .limit(BATCH)
             .into_tuple()
@@ -90,6 +91,7 @@ pub async fn cleanup(
             let result = media::Entity::delete_many()
                 .filter(media::Column::Id.eq(id))
                 .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+                .filter(media::Column::Id.not_in_subquery(selectors::on_entries()))
                 .exec(db)
                 .await;
             match result {

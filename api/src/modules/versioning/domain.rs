@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub tags: BTreeSet<String>,
     pub parent: Option<Uuid>,
     pub links: BTreeSet<Link>,
+    /// Uploaded images shown with the entry, in display order.
+    pub media: Vec<Uuid>,
     pub deleted: bool,
 }
 
@@ -43,11 +45,12 @@ pub enum Field {
     Tags,
     Parent,
     Links,
+    Media,
     Deleted,
 }
 
 impl Field {
-    pub const ALL: [Field; 9] = [
+    pub const ALL: [Field; 10] = [
         Field::Slug,
         Field::Title,
         Field::Summary,
@@ -56,6 +59,7 @@ impl Field {
         Field::Tags,
         Field::Parent,
         Field::Links,
+        Field::Media,
         Field::Deleted,
     ];
 
@@ -69,6 +73,7 @@ impl Field {
             Field::Tags => "tags",
             Field::Parent => "parent",
             Field::Links => "links",
+            Field::Media => "media",
             Field::Deleted => "deleted",
         }
     }
@@ -95,6 +100,7 @@ impl Snapshot {
             Field::Tags => serde_json::to_value(&self.tags).expect("tags serialize"),
             Field::Parent => serde_json::to_value(self.parent).expect("uuid serializes"),
             Field::Links => serde_json::to_value(&self.links).expect("links serialize"),
+            Field::Media => serde_json::to_value(&self.media).expect("uuids serialize"),
             Field::Deleted => Value::from(self.deleted),
         }
     }
@@ -113,6 +119,7 @@ impl Snapshot {
             Field::Tags => self.tags = parse(value, "a list of strings")?,
             Field::Parent => self.parent = parse(value, "an entry id or null")?,
             Field::Links => self.links = parse(value, "a list of {type, target}")?,
+            Field::Media => self.media = parse(value, "a list of media ids")?,
             Field::Deleted => self.deleted = parse(value, "a boolean")?,
         }
         Ok(())

@@ -8,6 +8,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 use xpr_entity::{change, submission};
 
 use super::{
@@ -153,6 +154,10 @@ impl EntrySnapshot {
             .iter()
             .map(|l| LinkValue { link_type: l.link_type.clone(), target: ID(l.target.to_string()) })
             .collect()
+    }
+    /// Ids of the entry's images at this revision, in display order.
+    async fn media_ids(&self) -> Vec<ID> {
+        self.0.media.iter().map(|m| ID(m.to_string())).collect()
     }
     async fn deleted(&self) -> bool {
         self.0.deleted
@@ -401,6 +406,8 @@ pub struct EntryFieldsInput {
     /// Null removes the parent.
     parent_id: MaybeUndefined<ID>,
     links: Option<Vec<LinkInput>>,
+    /// Your uploads (`uploadMedia`), in display order; media already on the entry may stay.
+    media_ids: Option<Vec<ID>>,
 }
 
 impl EntryFieldsInput {
@@ -442,6 +449,16 @@ impl EntryFieldsInput {
                 set.insert(Link { link_type: link.link_type, target: parse_uuid("fields.links", &link.target)? });
             }
             put(Field::Links, serde_json::to_value(set).map_err(AppError::internal)?);
+        }
+        if let Some(ids) = self.media_ids {
+            let mut media: Vec<Uuid> = Vec::with_capacity(ids.len());
+            for id in ids {
+                let id = parse_uuid("fields.mediaIds", &id)?;
+                if !media.contains(&id) {
+                    media.push(id);
+                }
+            }
+            put(Field::Media, serde_json::to_value(media).map_err(AppError::internal)?);
         }
         Ok(Patch(patch))
     }

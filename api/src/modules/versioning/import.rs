@@ -156,7 +156,7 @@ async fn validate(state: &AppState, parsed: Parsed) -> AppResult<Option<xpr_enti
         }
         (_, None) => return Err(AppError::bad_input("slug", format!("no entry `{kind}/{slug}`"))),
     };
-    Ok(Some(service::prepare(&state.db, spec, "").await?))
+    Ok(Some(service::prepare(&state.db, None, spec, "").await?))
 }
 
 /// Imports `lines` (numbered from 1) in chunks of at most `chunk`, as `viewer`.

@@ -134,6 +134,7 @@ fn copy_field(field: Field, from: &Snapshot, to: &mut Snapshot) {
         Field::Tags => to.tags.clone_from(&from.tags),
         Field::Parent => to.parent = from.parent,
         Field::Links => to.links.clone_from(&from.links),
+        Field::Media => to.media.clone_from(&from.media),
         Field::Deleted => to.deleted = from.deleted,
     }
 }
@@ -146,6 +147,7 @@ fn merge_both(field: Field, base: &Snapshot, ours: &Snapshot, theirs: &Snapshot,
         Field::Attributes => merged.attributes = merge_keys(&base.attributes, &ours.attributes, &theirs.attributes)?,
         Field::Tags => merged.tags = merge_sets(&base.tags, &ours.tags, &theirs.tags),
         Field::Links => merged.links = merge_sets(&base.links, &ours.links, &theirs.links),
+        Field::Media => merged.media = merge_lists(&base.media, &ours.media, &theirs.media),
         Field::Slug | Field::Title | Field::Parent | Field::Deleted => return None,
     }
     Some(())
@@ -186,6 +188,19 @@ fn merge_sets<T: Ord + Clone>(base: &BTreeSet<T>, ours: &BTreeSet<T>, theirs: &B
     merged
 }
 
+/// Like [`merge_sets`] for an ordered list: their order, then our additions in
+/// our order, without what either side removed. Never conflicts.
+fn merge_lists<T: PartialEq + Clone>(base: &[T], ours: &[T], theirs: &[T]) -> Vec<T> {
+    let removed_by_us = |item: &T| base.contains(item) && !ours.contains(item);
+    let mut merged: Vec<T> = theirs.iter().filter(|item| !removed_by_us(item)).cloned().collect();
+    for item in ours {
+        if !base.contains(item) && !merged.contains(item) {
+            merged.push(item.clone());
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::collection::{btree_map, btree_set, vec};
@@ -198,6 +213,12 @@ mod tests {
     use crate::modules::versioning::domain::Link;
 
     const FIELD: MergePolicy = MergePolicy::Field;
+
+    #[test]
+    fn media_lists_merge_additions_and_removals_of_both_sides_in_order() {
+        let merged = merge_lists(&[1, 2, 3], &[2, 3, 4], &[1, 3, 5, 2]);
+        assert_eq!(merged, [3, 5, 2, 4], "theirs' order, minus our removal of 1, plus our 4");
+    }
     const STRICT: MergePolicy = MergePolicy::Strict;
 
     fn ids() -> Vec<Uuid> {
@@ -218,18 +239,22 @@ mod tests {
             btree_set(select(vec!["t1", "t2", "t3", "t4"]), 0..=3),
             proptest::option::of(select(ids())),
             btree_set((select(vec!["in", "near"]), select(ids())), 0..=3),
+            proptest::sample::subsequence(ids(), 0..=3),
             prop::bool::weighted(0.2),
         )
-            .prop_map(|(slug, title, summary, body, attributes, tags, parent, links, deleted)| Snapshot {
-                slug: slug.into(),
-                title: title.into(),
-                summary,
-                body,
-                attributes: attributes.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect(),
-                tags: tags.into_iter().map(String::from).collect(),
-                parent,
-                links: links.into_iter().map(|(t, target)| Link { link_type: t.into(), target }).collect(),
-                deleted,
+            .prop_map(|(slug, title, summary, body, attributes, tags, parent, links, media, deleted)| {
+                Snapshot {
+                    slug: slug.into(),
+                    title: title.into(),
+                    summary,
+                    body,
+                    attributes: attributes.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect(),
+                    tags: tags.into_iter().map(String::from).collect(),
+                    parent,
+                    links: links.into_iter().map(|(t, target)| Link { link_type: t.into(), target }).collect(),
+                    media,
+                    deleted,
+                }
             })
     }
 
@@ -305,7 +330,7 @@ mod tests {
             if let Err(conflicts) = merge(&base, &theirs, &Patch::between(&base, &ours), FIELD) {
                 let fields = fields(&conflicts);
                 prop_assert!(fields.windows(2).all(|w| w[0] < w[1]), "{:?}", fields);
-                prop_assert!(!fields.contains(&Field::Tags) && !fields.contains(&Field::Links));
+                prop_assert!(![Field::Tags, Field::Links, Field::Media].iter().any(|f| fields.contains(f)));
             }
         }
 

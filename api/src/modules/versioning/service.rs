@@ -33,6 +33,7 @@ use crate::{
             self,
             domain::{Role, Scope},
         },
+        media,
         moderation::{
             checks::Checker,
             domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
@@ -102,9 +103,31 @@ fn bad(prefix: &str, field: &str, message: impl Into<String>) -> AppError {
     AppError::BadInput(vec![FieldError::new(&format!("{prefix}{field}"), message)])
 }
 
-/// Validates a change and builds its row (without submission and position).
+/// Most images on one entry.
+const MAX_MEDIA: usize = 20;
+
+/// Images a change adds must be uploads of its author (`None`: an operator's import, trusted).
+async fn check_media(
+    db: &impl ConnectionTrait,
+    author: Option<UserId>,
+    before: &[Uuid],
+    after: &[Uuid],
+    prefix: &str,
+) -> AppResult<()> {
+    if after.len() > MAX_MEDIA {
+        return Err(bad(prefix, "fields.mediaIds", format!("at most {MAX_MEDIA} images")));
+    }
+    let added: Vec<Uuid> = after.iter().filter(|m| !before.contains(m)).copied().collect();
+    if let Some(author) = author {
+        media::selectors::owned_ids(db, author, &added, &format!("{prefix}fields.mediaIds")).await?;
+    }
+    Ok(())
+}
+
+/// Validates a change by `author` and builds its row (without submission and position).
 pub(super) async fn prepare(
     db: &impl ConnectionTrait,
+    author: Option<UserId>,
     spec: ChangeSpec,
     prefix: &str,
 ) -> AppResult<change::ActiveModel> {
@@ -132,6 +155,7 @@ pub(super) async fn prepare(
                 .apply(&Snapshot::default())
                 .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
             content::service::check(db, &kind, &snapshot, None, prefix).await?;
+            check_media(db, author, &[], &snapshot.media, prefix).await?;
             if content_selectors::entry_by_slug_in(db, kind.id, &snapshot.slug).await?.is_some() {
                 return Err(bad(prefix, "fields.slug", "is already taken in this kind"));
             }
@@ -170,6 +194,7 @@ pub(super) async fn prepare(
                         .await?
                         .ok_or_else(|| AppError::not_found("kind"))?;
                     content::service::check(db, &kind, &after, Some(entry.uuid), prefix).await?;
+                    check_media(db, author, &base_snapshot.media, &after.media, prefix).await?;
                     spec.patch
                 }
             };
@@ -212,7 +237,7 @@ pub async fn create_submission(
         crate::modules::identity::domain::text("title", title, 1, 200).map_err(|e| AppError::BadInput(vec![e]))?;
     let mut rows = Vec::with_capacity(changes.len());
     for (i, spec) in changes.into_iter().enumerate() {
-        rows.push(prepare(&state.db, spec, &format!("changes.{i}.")).await?);
+        rows.push(prepare(&state.db, Some(viewer.id), spec, &format!("changes.{i}.")).await?);
     }
     open_submission(state, viewer, title, description, rows, SubmissionStatus::Draft).await
 }
@@ -268,7 +293,7 @@ pub async fn add_change(
 ) -> AppResult<change::Model> {
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
-    let row = prepare(&state.db, spec, "change.").await?;
+    let row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
     let txn = db::write_txn(&state.db).await?;
     let change = insert_change(&txn, &submission, row).await?;
     txn.commit().await?;
@@ -300,7 +325,7 @@ pub async fn edit_change(
 ) -> AppResult<change::Model> {
     contributor(viewer)?;
     let (old, _) = own_change(state, viewer, change, Transition::Edit, "edited").await?;
-    let mut row = prepare(&state.db, spec, "change.").await?;
+    let mut row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
     row.id = Set(old.id);
     row.uuid = Set(old.uuid);
     row.submission_id = Set(old.submission_id);
