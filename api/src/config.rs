@@ -155,7 +155,8 @@ pub struct Config {
     #[arg(long, env = "XPR_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_init_timeout_secs: u64,
 
-    /// Seconds between keep-alive pings on idle WebSockets.
+    /// Seconds between keep-alive pings on WebSockets; a client that sends nothing (not even a pong) for two
+    /// of them is disconnected.
     #[arg(long, env = "XPR_WS_PING_SECS", default_value_t = 15)]
     pub ws_ping_secs: u64,
 

@@ -1,9 +1,9 @@
-//! WebSocket transport: both subprotocols, token in `connection_init`.
+//! WebSocket transport: both subprotocols, token in `connection_init`, keep-alive.
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-use xpr_tests::TestApp;
+use xpr_tests::{TestApp, WsEvent};
 
 async fn connect(
     app: &TestApp,
@@ -80,4 +80,20 @@ async fn a_bad_token_in_connection_init_closes_the_socket() {
     // async-graphql closes a refused `connection_init` with 1002 and the reason.
     assert_eq!(reply["closed"], 1002, "{reply}");
     assert_eq!(reply["reason"], "invalid access token");
+}
+
+#[tokio::test]
+async fn a_client_silent_for_two_ping_intervals_is_closed_and_one_answering_pings_stays_open() {
+    let app = TestApp::spawn_with(&["--ws-ping-secs", "1"]).await;
+    let alice = app.register("alice").await;
+    let mut deaf = app.ws(Some(&alice.access)).await;
+    let mut answering = app.ws(Some(&alice.access)).await;
+    // Only `answering` reads its socket, and so answers the server's pings; `deaf` sends nothing.
+    answering.silent(std::time::Duration::from_secs(4)).await;
+    assert_eq!(
+        deaf.next(std::time::Duration::from_secs(5)).await,
+        Some(WsEvent::Closed(4408, "Keep-alive timeout".into()))
+    );
+    answering.subscribe("1", "{ viewer { handle } }", json!({})).await;
+    assert_eq!(answering.next_data("1").await["data"]["viewer"]["handle"], "alice", "still open and served");
 }

@@ -3,16 +3,18 @@
 //! the connection can be closed from outside it: no `connection_init` in
 //! time (4408), credentials revoked or account banned (4403, checked again
 //! whenever the bus says the user's sessions or status changed), keep-alive
-//! pings, and caps on connections per user and subscriptions per connection.
+//! pings, clients silent for two ping intervals dropped (4408 as well: a
+//! timeout that clients such as `graphql-ws` retry, where a 1011 is fatal to
+//! them), and caps on connections per user and subscriptions per connection.
 
 use std::{
     collections::HashMap,
     str::FromStr,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_graphql::{
@@ -124,6 +126,10 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
     }
 }
 
+fn millis_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
@@ -131,13 +137,20 @@ fn close(code: u16, reason: &str) -> Message {
 async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocols, socket: WebSocket) {
     let config = &state.app.config;
     let (mut sink, stream) = socket.split();
-    let incoming = stream.take_while(|m| future::ready(m.is_ok())).filter_map(|m| {
-        future::ready(match m {
-            Ok(Message::Text(text)) => Some(Bytes::from(text)),
-            Ok(Message::Binary(bytes)) => Some(bytes),
-            _ => None,
-        })
-    });
+    // Any inbound frame (a pong too) proves the client alive: milliseconds since `opened`.
+    let opened = Instant::now();
+    let last_inbound = Arc::new(AtomicU64::new(0));
+    let heard = last_inbound.clone();
+    let incoming = stream
+        .inspect(move |_| heard.store(millis_since(opened), Ordering::Relaxed))
+        .take_while(|m| future::ready(m.is_ok()))
+        .filter_map(|m| {
+            future::ready(match m {
+                Ok(Message::Text(text)) => Some(Bytes::from(text)),
+                Ok(Message::Binary(bytes)) => Some(bytes),
+                _ => None,
+            })
+        });
     let initialized = Arc::new(AtomicBool::new(false));
     let signed: Arc<Mutex<Option<Signed>>> = Arc::default();
     let slots = SubscriptionSlots { open: Arc::default(), max: config.ws_max_subscriptions };
@@ -200,6 +213,11 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 break;
             }
             _ = ping.tick() => {
+                let silent_ms = millis_since(opened).saturating_sub(last_inbound.load(Ordering::Relaxed));
+                if Duration::from_millis(silent_ms) > 2 * period {
+                    let _ = sink.send(close(4408, "Keep-alive timeout")).await;
+                    break;
+                }
                 if sink.send(Message::Ping(Bytes::new())).await.is_err() {
                     break;
                 }
