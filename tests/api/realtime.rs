@@ -345,7 +345,7 @@ impl Drop for OwnRedis {
 }
 
 #[tokio::test]
-async fn events_wait_out_a_redis_outage_and_arrive_when_it_is_back() {
+async fn a_redis_outage_keeps_the_replica_ready_and_events_arrive_when_it_is_back() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let Some(redis) = OwnRedis::start(port) else {
         return; // No redis-server here: CI always has one.
@@ -361,8 +361,8 @@ async fn events_wait_out_a_redis_outage_and_arrive_when_it_is_back() {
     let rejected = w.gql(&w.moderator, REJECT, json!({ "id": id })).await;
     assert_eq!(rejected["data"]["rejectSubmission"]["status"], "REJECTED", "mutations work without Redis");
     let ready = w.app.http.get(format!("{}/readyz", w.app.url)).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(ready.json::<Value>().await.unwrap()["bus"], "unreachable");
+    assert_eq!(ready.status(), 200, "a Redis outage degrades realtime only: the replica stays in the pool");
+    assert_eq!(ready.json::<Value>().await.unwrap(), json!({ "database": "ok", "bus": "unreachable" }));
     socket.silent(Duration::from_millis(500)).await;
 
     let redis = OwnRedis::start(port).expect("restart redis");
