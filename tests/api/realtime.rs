@@ -261,6 +261,42 @@ async fn revoking_the_session_or_banning_closes_the_socket() {
 }
 
 #[tokio::test]
+async fn banning_withdraws_open_submissions_with_the_events_of_a_withdrawal() {
+    let w = world_with(&[]).await;
+    let pending = w.pending(&w.alice, "aurora").await;
+    let changes = json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": "draft", "title": "Draft" } }]);
+    let body = w.gql(&w.alice, CREATE, json!({ "i": { "title": "Add draft", "changes": changes } })).await;
+    let draft = body["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+    let mut moderator = w.app.ws(Some(&w.moderator.access)).await;
+    let updated = "subscription($id: ID!) { submissionUpdated(id: $id) { id status } }";
+    moderator
+        .subscribe("q", "subscription { moderationQueueChanged { kind submission { id status } } }", json!({}))
+        .await;
+    moderator.subscribe("p", updated, json!({ "id": pending })).await;
+    moderator.subscribe("d", updated, json!({ "id": draft })).await;
+    moderator.silent(SHORT).await;
+
+    let ban = "mutation($u: ID!) { banUser(userId: $u, reason: \"spam\") { status } }";
+    w.gql(&w.moderator, ban, json!({ "u": w.alice.id })).await;
+    let mut heard = std::collections::BTreeMap::new();
+    for _ in 0..3 {
+        match moderator.next(Duration::from_secs(10)).await {
+            Some(WsEvent::Message(m)) if m["type"] == "next" => {
+                heard.insert(m["id"].as_str().unwrap().to_owned(), m["payload"]["data"].clone());
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        heard["q"]["moderationQueueChanged"],
+        json!({ "kind": "DECIDED", "submission": { "id": pending, "status": "WITHDRAWN" } })
+    );
+    assert_eq!(heard["p"]["submissionUpdated"], json!({ "id": pending, "status": "WITHDRAWN" }));
+    assert_eq!(heard["d"]["submissionUpdated"], json!({ "id": draft, "status": "WITHDRAWN" }));
+    moderator.silent(SHORT).await; // A draft never was in the queue: no queue event for it.
+}
+
+#[tokio::test]
 async fn sockets_must_initialise_in_time_and_respect_their_caps() {
     let w = world_with(&[
         "--ws-init-timeout-secs",

@@ -102,9 +102,21 @@ pub async fn submission_changed(
     status: &str,
     queue: Option<QueueEventKind>,
 ) -> AppResult<()> {
-    let mut events = vec![(submission_channel(submission), json!({ "status": status }))];
-    if let Some(kind) = queue {
-        events.push((MODERATION_CHANNEL.to_owned(), json!({ "kind": enums::name(kind), "submission": submission })));
+    submissions_changed(db, &[(submission, status, queue)]).await
+}
+
+/// [`submission_changed`] for many submissions at once, in one batch of events.
+pub async fn submissions_changed(
+    db: &impl ConnectionTrait,
+    changes: &[(Uuid, &str, Option<QueueEventKind>)],
+) -> AppResult<()> {
+    let mut events = Vec::with_capacity(changes.len() * 2);
+    for &(submission, status, queue) in changes {
+        events.push((submission_channel(submission), json!({ "status": status })));
+        if let Some(kind) = queue {
+            let payload = json!({ "kind": enums::name(kind), "submission": submission });
+            events.push((MODERATION_CHANNEL.to_owned(), payload));
+        }
     }
     emit(db, events).await
 }

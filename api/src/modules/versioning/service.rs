@@ -626,8 +626,10 @@ pub async fn release_claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppRe
     Ok(released)
 }
 
-/// Withdraws every open submission of a user (on ban), in the caller's transaction.
-pub async fn withdraw_all_of(db: &impl ConnectionTrait, author: UserId) -> AppResult<u64> {
+/// Withdraws every open submission of a user (on ban), in the caller's
+/// transaction, with the events of a withdrawal: each submission's, and a queue
+/// event for those that were waiting for review.
+pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppResult<u64> {
     let open: Vec<&str> = [
         SubmissionStatus::Draft,
         SubmissionStatus::Pending,
@@ -638,15 +640,37 @@ pub async fn withdraw_all_of(db: &impl ConnectionTrait, author: UserId) -> AppRe
     .filter(|s| s.allows(Transition::Withdraw))
     .map(SubmissionStatus::as_str)
     .collect();
+    // Locked, so that what is announced is what is withdrawn.
+    let found: Vec<(i64, Uuid, String)> = submission::Entity::find()
+        .select_only()
+        .columns([submission::Column::Id, submission::Column::Uuid, submission::Column::Status])
+        .filter(submission::Column::AuthorId.eq(author.0))
+        .filter(submission::Column::Status.is_in(open))
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if found.is_empty() {
+        return Ok(0);
+    }
     let result = submission::Entity::update_many()
         .col_expr(submission::Column::Status, Expr::value(SubmissionStatus::Withdrawn.as_str()))
         .col_expr(submission::Column::UpdatedAt, Expr::value(Utc::now()))
         .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
         .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(submission::Column::AuthorId.eq(author.0))
-        .filter(submission::Column::Status.is_in(open))
-        .exec(db)
+        .filter(submission::Column::Id.is_in(found.iter().map(|f| f.0)))
+        .exec(txn)
         .await?;
+    let withdrawn = SubmissionStatus::Withdrawn.as_str();
+    let events: Vec<(Uuid, &str, Option<QueueEventKind>)> = found
+        .iter()
+        .map(|(_, uuid, was)| {
+            let left_queue =
+                (SubmissionStatus::parse(was) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
+            (*uuid, withdrawn, left_queue)
+        })
+        .collect();
+    realtime::service::submissions_changed(txn, &events).await?;
     Ok(result.rows_affected)
 }
 
