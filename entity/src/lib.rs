@@ -21,6 +21,7 @@ pub mod review_media;
 pub mod review_vote;
 pub mod revision;
 pub mod revision_archive;
+pub mod revision_media;
 pub mod session;
 pub mod submission;
 pub mod user;

@@ -11,6 +11,7 @@ mod m20261123_000004_moderation;
 mod m20261123_000005_reviews_media;
 mod m20261123_000007_realtime;
 mod m20261123_000008_entry_media;
+mod m20261201_000009_revision_media;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_reviews_media::Migration),
             Box::new(m20261123_000007_realtime::Migration),
             Box::new(m20261123_000008_entry_media::Migration),
+            Box::new(m20261201_000009_revision_media::Migration),
         ]
     }
 }

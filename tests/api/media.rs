@@ -206,3 +206,82 @@ async fn entries_show_media_attached_through_submissions_and_cleanup_keeps_them(
     let url = format!("{}/media/{}", app.url, photo.as_str().unwrap());
     assert_eq!(app.http.get(url).send().await.unwrap().status(), 200, "an entry's image stays");
 }
+
+const CREATE: &str = "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }";
+const SUBMIT: &str = "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }";
+const ENTRY_MEDIA: &str = "query($id: ID!) { entry(id: $id) { media { id } currentRevision { number } } }";
+
+/// Submits (as `actor`) one update of `entry` setting its images, and returns the submission's id and status.
+async fn submit_media(app: &TestApp, actor: &xpr_tests::Actor, entry: &str, ids: Vec<&Value>) -> (Value, String) {
+    let read = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
+    let base = read["data"]["entry"]["currentRevision"]["number"].clone();
+    let change = json!({ "i": { "title": "Photos", "changes": [
+        { "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "mediaIds": ids } }
+    ] } });
+    let created = app.gql(Some(&actor.access), CREATE, change).await;
+    let id = created["data"]["createSubmission"]["id"].clone();
+    assert!(id.is_string(), "{created}");
+    let submitted = app.gql(Some(&actor.access), SUBMIT, json!({ "id": id })).await;
+    let status = submitted["data"]["submitForReview"]["status"].as_str().unwrap_or_else(|| panic!("{submitted}"));
+    (id.clone(), status.to_owned())
+}
+
+async fn cleanup_everything_unused(app: &TestApp) -> u64 {
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    xpr_api::modules::media::service::cleanup(app.db(), &app.state.media, later, |_| {}).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_cited_only_by_a_pending_submission_survives_cleanup_and_shows_after_the_merge() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let places = app.places(&admin, &["Harbor".into(), "Lighthouse".into()]).await;
+    let (entry, other) = (&places[0], &places[1]);
+    let alice = app.verified("alice").await;
+    let photo = media(&app.upload(&alice.access, "a.png", png()).await)["id"].clone();
+    let draft_photo = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
+    let unused = media(&app.upload(&alice.access, "c.png", [png(), vec![0]].concat()).await)["id"].clone();
+    let (submission, status) = submit_media(&app, &alice, entry, vec![&photo]).await;
+    assert_eq!(status, "PENDING");
+    // A draft of another entry cites the second upload.
+    let read = app.gql(None, ENTRY_MEDIA, json!({ "id": other })).await;
+    let draft = json!({ "i": { "title": "Draft", "changes": [{ "op": "UPDATE", "entryId": other,
+        "baseRevision": read["data"]["entry"]["currentRevision"]["number"], "fields": { "mediaIds": [draft_photo] } }] } });
+    assert!(app.gql(Some(&alice.access), CREATE, draft).await["errors"].is_null());
+
+    assert_eq!(cleanup_everything_unused(&app).await, 1, "only the upload nothing cites goes");
+    let url = |id: &Value| format!("{}/media/{}", app.url, id.as_str().unwrap());
+    assert_eq!(app.http.get(url(&unused)).send().await.unwrap().status(), 404);
+    for kept in [&photo, &draft_photo] {
+        assert_eq!(app.http.get(url(kept)).send().await.unwrap().status(), 200, "open submissions keep their images");
+    }
+
+    let approve = "mutation($id: ID!) { approveSubmission(submissionId: $id) { merged } }";
+    let approved = app.gql(Some(&admin.access), approve, json!({ "id": submission })).await;
+    assert_eq!(approved["data"]["approveSubmission"]["merged"], true, "{approved}");
+    let read = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
+    assert_eq!(read["data"]["entry"]["media"], json!([{ "id": photo }]), "{read}");
+}
+
+#[tokio::test]
+async fn an_image_only_a_past_revision_showed_survives_cleanup_and_a_revert_restores_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
+    let photo = media(&app.upload(&admin.access, "a.png", png()).await)["id"].clone();
+    assert_eq!(submit_media(&app, &admin, &entry, vec![&photo]).await.1, "MERGED");
+    let shown = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
+    let with_photo = shown["data"]["entry"]["currentRevision"]["number"].clone();
+    assert_eq!(submit_media(&app, &admin, &entry, vec![]).await.1, "MERGED");
+    let read = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
+    assert_eq!(read["data"]["entry"]["media"], json!([]), "{read}");
+
+    assert_eq!(cleanup_everything_unused(&app).await, 0, "revision {with_photo} still shows it");
+    let revert = "mutation($id: ID!, $to: Int!) { revertEntry(entryId: $id, toRevision: $to, reason: \"bring the photo back\") { id } }";
+    let reverted = app.gql(Some(&admin.access), revert, json!({ "id": entry, "to": with_photo })).await;
+    let approve = "mutation($id: ID!) { approveSubmission(submissionId: $id) { merged } }";
+    let approved = app.gql(Some(&admin.access), approve, json!({ "id": reverted["data"]["revertEntry"]["id"] })).await;
+    assert_eq!(approved["data"]["approveSubmission"]["merged"], true, "{approved}");
+    let read = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
+    assert_eq!(read["data"]["entry"]["media"], json!([{ "id": photo }]), "{read}");
+}

@@ -6,12 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::Value;
 use uuid::Uuid;
-use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag};
+use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag, revision_media};
 
 use super::domain::{check_slug, check_snapshot};
 use crate::{
@@ -275,6 +277,23 @@ pub async fn write_entry(
         .collect();
     if !rows.is_empty() {
         entry_media::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    // Every image a revision showed stays on record: a revert may bring it back.
+    let shown: Vec<_> = snapshot
+        .media
+        .iter()
+        .filter_map(|uuid| media.get(uuid))
+        .map(|media_id| revision_media::ActiveModel { media_id: Set(*media_id), entry_id: Set(id) })
+        .collect();
+    if !shown.is_empty() {
+        revision_media::Entity::insert_many(shown)
+            .on_conflict(
+                OnConflict::columns([revision_media::Column::MediaId, revision_media::Column::EntryId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(entry)
 }

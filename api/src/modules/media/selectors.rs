@@ -1,4 +1,4 @@
-//! Media reads: by public id, the owner's uploads, entries' images, and the media loader.
+//! Media reads: by public id, the owner's uploads, entries' and revisions' images, and the media loader.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -7,7 +7,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use xpr_entity::{entry_media, media};
+use xpr_entity::{entry_media, media, revision_media};
 
 use crate::{
     error::{AppError, AppResult},
@@ -66,6 +66,11 @@ pub async fn ids_by_uuid(db: &impl ConnectionTrait, uuids: &[Uuid]) -> AppResult
 /// Media an entry shows (the cleanup keeps them).
 pub fn on_entries() -> sea_orm::sea_query::SelectStatement {
     sea_orm::sea_query::Query::select().column(entry_media::Column::MediaId).from(entry_media::Entity).to_owned()
+}
+
+/// Media some revision of an entry showed (the cleanup keeps them: a revert may restore them).
+pub fn in_revisions() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select().column(revision_media::Column::MediaId).from(revision_media::Entity).to_owned()
 }
 
 /// Batches media by internal id.

@@ -1,11 +1,13 @@
 //! Media writes: uploads (checked, deduplicated per owner, stored) and the
-//! cleanup of uploads nobody attached.
+//! cleanup of uploads nothing shows or may show.
 
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use xpr_entity::media;
 
@@ -15,7 +17,7 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     ids::new_uuid,
-    modules::reviews,
+    modules::{reviews, versioning},
 };
 
 /// Stores an image upload of `viewer`; the same bytes uploaded again return the first upload.
@@ -58,8 +60,14 @@ pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResul
     }
 }
 
-/// Deletes uploads created before `before` that no review or entry shows (rows, then
+/// Deletes uploads created before `before` that nothing may show (rows, then
 /// bytes) and returns how many went. `progress` is told each deletion.
+///
+/// Kept: media on a review, on an entry, on any past revision of an entry (a
+/// revert may restore it), or cited by a change of an open submission. A
+/// change can only add its author's own uploads; any other image in it came
+/// from a revision. So one indexed look-up of the owner's open submissions
+/// per candidate suffices.
 pub async fn cleanup(
     db: &DatabaseConnection,
     store: &MediaStore,
@@ -67,31 +75,37 @@ pub async fn cleanup(
     progress: impl Fn(u64),
 ) -> AppResult<u64> {
     const BATCH: u64 = 500;
+    let unattached = || {
+        Condition::all()
+            .add(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+            .add(media::Column::Id.not_in_subquery(selectors::on_entries()))
+            .add(media::Column::Id.not_in_subquery(selectors::in_revisions()))
+    };
     let mut deleted = 0;
     let mut after = 0;
     loop {
-        let candidates: Vec<(i64, uuid::Uuid)> = media::Entity::find()
+        let candidates: Vec<(i64, uuid::Uuid, i64)> = media::Entity::find()
             .select_only()
             .column(media::Column::Id)
             .column(media::Column::Uuid)
+            .column(media::Column::OwnerId)
             .filter(media::Column::CreatedAt.lt(before))
             .filter(media::Column::Id.gt(after))
-            .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
-            .filter(media::Column::Id.not_in_subquery(selectors::on_entries()))
+            .filter(unattached())
             .order_by_asc(media::Column::Id)
             .limit(BATCH)
             .into_tuple()
             .all(db)
             .await?;
-        let Some(&(last, _)) = candidates.last() else { break };
+        let Some(&(last, _, _)) = candidates.last() else { break };
         after = last;
-        for (id, uuid) in candidates {
-            // Re-checked in the delete itself: a review may have attached it meanwhile
-            // (and the foreign key refuses the delete if that review is still being written).
+        for (id, uuid, owner) in candidates {
+            // Re-checked in the delete itself: a review, merge or draft may have taken it
+            // meanwhile (and the foreign keys refuse the delete if that write is still open).
             let result = media::Entity::delete_many()
                 .filter(media::Column::Id.eq(id))
-                .filter(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
-                .filter(media::Column::Id.not_in_subquery(selectors::on_entries()))
+                .filter(unattached())
+                .filter(Expr::exists(versioning::selectors::open_changes_citing(owner, uuid)).not())
                 .exec(db)
                 .await;
             match result {

@@ -240,6 +240,14 @@ impl SubmissionStatus {
         Self::ALL.into_iter().find(|st| st.as_str() == s).unwrap_or(SubmissionStatus::Draft)
     }
 
+    /// The states in which a submission may still be merged some day.
+    pub const OPEN: [SubmissionStatus; 4] = [
+        SubmissionStatus::Draft,
+        SubmissionStatus::Pending,
+        SubmissionStatus::ChangesRequested,
+        SubmissionStatus::Conflicted,
+    ];
+
     /// The one place that says which transition may start from which state.
     pub fn allows(self, transition: Transition) -> bool {
         use SubmissionStatus::*;

@@ -177,6 +177,27 @@ pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
     Ok(change::Entity::find().filter(change::Column::Uuid.eq(id)).one(db).await?)
 }
 
+/// Changes of `author`'s open submissions whose patch cites `media` (an
+/// upload's public id): the media cleanup spares those images.
+pub fn open_changes_citing(author: i64, media: Uuid) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let open = SubmissionStatus::OPEN.map(SubmissionStatus::as_str);
+    Query::select()
+        .expr(Expr::val(1))
+        .from(change::Entity)
+        .inner_join(
+            submission::Entity,
+            Expr::col((submission::Entity, submission::Column::Id))
+                .equals((change::Entity, change::Column::SubmissionId)),
+        )
+        .and_where(Expr::col((submission::Entity, submission::Column::AuthorId)).eq(author))
+        .and_where(Expr::col((submission::Entity, submission::Column::Status)).is_in(open))
+        .and_where(
+            Expr::col((change::Entity, change::Column::Patch)).cast_as(Alias::new("TEXT")).like(format!("%{media}%")),
+        )
+        .to_owned()
+}
+
 pub async fn changes_of(db: &impl ConnectionTrait, submission: i64) -> AppResult<Vec<change::Model>> {
     Ok(change::Entity::find()
         .filter(change::Column::SubmissionId.eq(submission))

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// An image that some revision of the entry has shown. Rows are only added
+/// (by merges), so the media cleanup spares what a revert could restore.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "revision_media")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub media_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub entry_id: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
