@@ -540,3 +540,19 @@ async fn history_pages_are_cached_and_never_stale_after_a_merge() {
     let (after_merge, _) = read().await;
     assert_eq!(after_merge, [2, 1], "the merge is visible at once");
 }
+
+#[tokio::test]
+async fn the_tag_filter_matches_tags_whatever_their_case_or_spacing() {
+    let w = world().await;
+    let aurora = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "tags": ["starter"] })).await;
+    w.create("ship", json!({ "slug": "hauler", "title": "Hauler", "tags": ["cargo"] })).await;
+    let query = "query($t: String!) { entries(filter: { tag: $t }) { edges { node { id tags } } } }";
+    for typed in ["starter", "Starter", " STARTER "] {
+        let found = w.app.gql(None, query, json!({ "t": typed })).await;
+        assert_eq!(
+            found["data"]["entries"]["edges"],
+            json!([{ "node": { "id": aurora, "tags": ["starter"] } }]),
+            "filter {typed:?}: {found}"
+        );
+    }
+}

@@ -59,3 +59,19 @@ async fn imports_in_chunks_reports_bad_lines_and_is_idempotent() {
         .sum();
     assert_eq!(revisions, 3, "harbor 1 + aurora 2; the deleted hauler is not listed");
 }
+
+#[tokio::test]
+async fn imported_tags_are_trimmed_and_lower_cased_like_the_apis() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let kind = json!({ "i": { "slug": "ship", "name": "Ship", "attributeSchema": {} } });
+    app.gql(Some(&admin.access), "mutation($i: EntryKindInput!) { createEntryKind(input: $i) { slug } }", kind).await;
+    let viewer = operator(app.db(), "root_admin").await.unwrap_or_else(|_| panic!("operator"));
+    let line = r#"{"op":"create","kind":"ship","fields":{"slug":"hauler","title":"Hauler","tags":["Cargo"," Heavy-Lift ","cargo"]}}"#;
+    let report = import(&app.state, &viewer, [line.to_owned()], 10, |_| {}).await.unwrap_or_else(|_| panic!("import"));
+    assert_eq!((report.applied, report.failed.len()), (1, 0), "{report:?}");
+    let hauler = app.gql(None, "{ entry(kind: \"ship\", slug: \"hauler\") { tags } }", json!({})).await;
+    assert_eq!(hauler["data"]["entry"]["tags"], json!(["cargo", "heavy-lift"]), "{hauler}");
+    let tagged = app.gql(None, "{ entries(filter: { tag: \"cargo\" }) { edges { node { title } } } }", json!({})).await;
+    assert_eq!(tagged["data"]["entries"]["edges"][0]["node"]["title"], "Hauler", "{tagged}");
+}

@@ -1,4 +1,4 @@
-//! Content rules over plain data: slugs, field limits, and checking a snapshot
+//! Content rules over plain data: slugs, tags, field limits, and checking a snapshot
 //! against its kind (attribute schema, allowed parents).
 
 use crate::{error::FieldError, modules::versioning::domain::Snapshot};
@@ -15,6 +15,12 @@ pub fn check_slug(field: &str, slug: &str) -> Result<(), FieldError> {
     } else {
         Err(FieldError::new(field, "must be lower-case letters, digits and single dashes (1–128)"))
     }
+}
+
+/// The one form a tag is stored and searched in: trimmed, lower-case. Every
+/// way in (API input, import, the entries filter) goes through here.
+pub fn normalize_tag(tag: &str) -> String {
+    tag.trim().to_lowercase()
 }
 
 fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
@@ -66,6 +72,13 @@ mod tests {
         for bad in ["", "Ship", "-a", "a-", "a--b", "a b", "é"] {
             assert!(check_slug("slug", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_lower_cased() {
+        assert_eq!(normalize_tag("  Starter "), "starter");
+        assert_eq!(normalize_tag("CARGO-hauler"), "cargo-hauler");
+        assert_eq!(normalize_tag("ok"), "ok");
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub async fn entries(
         let tagged = sea_orm::sea_query::Query::select()
             .column(entry_tag::Column::EntryId)
             .from(entry_tag::Entity)
-            .and_where(entry_tag::Column::Tag.eq(tag.as_str()))
+            .and_where(entry_tag::Column::Tag.eq(super::domain::normalize_tag(tag)))
             .to_owned();
         select = select.filter(entry::Column::Id.in_subquery(tagged));
     }

@@ -28,6 +28,7 @@ use crate::{
     ids::{UserId, parse_uuid},
     modules::{
         content::{
+            domain::normalize_tag,
             graphql::Entry,
             selectors::{self as content_selectors, EntryKey},
         },
@@ -435,7 +436,7 @@ impl EntryFieldsInput {
             put(Field::Attributes, v.0);
         }
         if let Some(tags) = self.tags {
-            let tags: BTreeSet<String> = tags.into_iter().map(|t| t.trim().to_lowercase()).collect();
+            let tags: BTreeSet<String> = tags.iter().map(|t| normalize_tag(t)).collect();
             put(Field::Tags, serde_json::to_value(tags).map_err(AppError::internal)?);
         }
         match self.parent_id {

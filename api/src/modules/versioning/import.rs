@@ -10,7 +10,7 @@
 //! reason and skipped) and the good ones merged in chunks, each chunk one
 //! submission and one transaction, by an operator with moderator rights.
 //! Lines that would change nothing are skipped, so importing a file twice
-//! adds nothing.
+//! adds nothing. Tags are normalised as the API's are (trimmed, lower-case).
 
 use std::collections::HashSet;
 
@@ -27,7 +27,7 @@ use crate::{
     app::AppState,
     auth::Viewer,
     error::{AppError, AppResult},
-    modules::content::selectors as content,
+    modules::content::{domain::normalize_tag, selectors as content},
 };
 
 #[derive(Deserialize)]
@@ -83,6 +83,14 @@ fn parse(text: &str) -> AppResult<Parsed> {
         Line::Update { kind, slug, fields } => (ChangeOp::Update, kind, slug, fields),
         Line::Delete { kind, slug } => (ChangeOp::Delete, kind, slug, Map::new()),
     };
+    let mut fields = fields;
+    if let Some(Value::Array(tags)) = fields.get_mut("tags") {
+        for tag in tags.iter_mut() {
+            if let Value::String(text) = tag {
+                *text = normalize_tag(text);
+            }
+        }
+    }
     let mut keys: HashSet<String> = [format!("{kind}/{slug}")].into();
     let links = fields.get("links").and_then(Value::as_array).into_iter().flatten().map(|l| &l["target"]);
     keys.extend(
