@@ -12,6 +12,7 @@ mod m20261123_000005_reviews_media;
 mod m20261123_000007_realtime;
 mod m20261123_000008_entry_media;
 mod m20261201_000009_revision_media;
+mod m20261201_000010_revision_archive_time;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_realtime::Migration),
             Box::new(m20261123_000008_entry_media::Migration),
             Box::new(m20261201_000009_revision_media::Migration),
+            Box::new(m20261201_000010_revision_archive_time::Migration),
         ]
     }
 }

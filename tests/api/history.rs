@@ -157,3 +157,33 @@ async fn archived_revisions_stay_readable_and_flagged() {
         "archived against live"
     );
 }
+
+#[tokio::test]
+async fn a_cached_history_page_shows_revisions_archived_after_it_was_cached() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root_admin").await;
+    let id = entry_with_one_revision(&app, &admin).await;
+    seed_revisions(&app, &id, 30).await;
+    let query = "query($id: ID!) { entry(id: $id) { history(first: 50) { edges { node { number archived } } } } }";
+    let archived = |body: &Value| -> Vec<i64> {
+        body["data"]["entry"]["history"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|e| e["node"]["archived"] == true)
+            .map(|e| e["node"]["number"].as_i64().unwrap())
+            .collect()
+    };
+    for _ in 0..2 {
+        // The second read is served from the cache.
+        assert_eq!(archived(&app.gql(None, query, json!({ "id": id })).await), Vec::<i64>::new());
+    }
+
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(365);
+    let moved = xpr_api::modules::versioning::service::archive_history(app.db(), cutoff, 10, 7, |_| {})
+        .await
+        .unwrap_or_else(|_| panic!("archive"));
+    assert_eq!(moved, 19);
+    let after = app.gql(None, query, json!({ "id": id })).await;
+    assert_eq!(archived(&after), (2..=20).rev().collect::<Vec<_>>(), "no stale page after archiving");
+}

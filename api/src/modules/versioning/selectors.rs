@@ -116,10 +116,13 @@ pub async fn revision_meta_at(
 }
 
 /// A page of an entry's history, newest first, through the cache. The key
-/// holds the entry's version, so once a merge moves it no stale page is read.
+/// holds the entry's version, so once a merge moves it no stale page is read,
+/// and the archive generation, so once revisions are archived (by any
+/// process) pages show them flagged.
 pub async fn history(state: &AppState, entry: &entry::Model, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
     let after = page.after_key()?.map(|(number, _)| number.to_owned()).unwrap_or_default();
-    let key = format!("history:{}:v{}:{}:{after}", entry.id, entry.version, page.first);
+    let archived = archive_generation(&state.db).await?;
+    let key = format!("history:{}:v{}:a{archived}:{}:{after}", entry.id, entry.version, page.first);
     if let Some(hit) = state.cache.get(&key).await.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
         return Ok(hit);
     }
@@ -128,6 +131,20 @@ pub async fn history(state: &AppState, entry: &entry::Model, page: &Page) -> App
         state.cache.set(&key, bytes).await;
     }
     Ok(result)
+}
+
+/// When revisions were last archived, in microseconds (0: never): every batch
+/// of `archive-history` moves it on. One look-up on an index.
+async fn archive_generation(db: &DatabaseConnection) -> AppResult<i64> {
+    let latest: Option<DateTime<Utc>> = revision_archive::Entity::find()
+        .select_only()
+        .column(revision_archive::Column::ArchivedAt)
+        .order_by_desc(revision_archive::Column::ArchivedAt)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(latest.map_or(0, |at| at.timestamp_micros()))
 }
 
 /// A page of an entry's history from the database: an index range on (entry, number).
