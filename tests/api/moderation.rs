@@ -182,6 +182,64 @@ async fn per_user_limits_cap_open_submissions_and_the_hourly_rate() {
 }
 
 #[tokio::test]
+async fn reverting_an_entry_goes_through_the_limits_checks_queue_and_trust_of_a_submit() {
+    let world = world_with(&["--max-open-submissions", "1"]).await;
+    let w = &world;
+    let revert = "mutation($e: ID!, $to: Int!) { revertEntry(entryId: $e, toRevision: $to, reason: \"restore it\") { id status checkWarnings { field } } }";
+    let merged = |slug: &'static str, title: &'static str| async move {
+        let id = w.pending(&w.alice, create(slug, title)).await;
+        assert_eq!(w.gql(&w.mod1, APPROVE, json!({ "id": id })).await["data"]["approveSubmission"]["merged"], true);
+        let entry = w
+            .gql(&w.alice, "query($s: String!) { entry(kind: \"ship\", slug: $s) { id } }", json!({ "s": slug }))
+            .await;
+        entry["data"]["entry"]["id"].as_str().unwrap().to_owned()
+    };
+    let renamed = |entry: String, title: &'static str| async move {
+        let changes = json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": 1, "fields": { "title": title } }]);
+        let id = w.pending(&w.alice, changes).await;
+        assert_eq!(w.gql(&w.mod1, APPROVE, json!({ "id": id })).await["data"]["approveSubmission"]["merged"], true);
+    };
+    // Revision 1 of `pearl` now duplicates another entry's title; revision 1 of `junk` has a blocked term.
+    let pearl = merged("pearl", "Black Pearl").await;
+    renamed(pearl.clone(), "Pearl").await;
+    merged("pearl-2", "Black Pearl").await;
+    let junk = merged("junk", "Junk Spamword").await;
+    renamed(junk.clone(), "Junk").await;
+    let aurora = merged("aurora", "Aurora").await;
+    renamed(aurora.clone(), "Aurora II").await;
+    w.block("TERM", "spamword").await;
+
+    let waiting = w.pending(&w.alice, create("other", "Other")).await;
+    let refused = w.gql(&w.alice, revert, json!({ "e": pearl, "to": 1 })).await;
+    assert_eq!((code(&refused), fields(&refused)), ("BAD_USER_INPUT", vec!["submissionId"]), "one waiting at most");
+    w.gql(
+        &w.alice,
+        "mutation($id: ID!) { withdrawSubmission(submissionId: $id) { status } }",
+        json!({ "id": waiting }),
+    )
+    .await;
+
+    let blocked = w.gql(&w.alice, revert, json!({ "e": junk, "to": 1 })).await;
+    assert_eq!((code(&blocked), fields(&blocked)), ("BAD_USER_INPUT", vec!["changes.0.title"]));
+    let mut queue = w.app.ws(Some(&w.mod1.access)).await;
+    queue.subscribe("q", "subscription { moderationQueueChanged { kind submission { id } } }", json!({})).await;
+    queue.silent(std::time::Duration::from_millis(300)).await;
+    let reverted = w.gql(&w.alice, revert, json!({ "e": pearl, "to": 1 })).await["data"]["revertEntry"].clone();
+    assert_eq!((&reverted["status"], &reverted["checkWarnings"]), (&json!("PENDING"), &json!([{ "field": "title" }])));
+    assert_eq!(
+        queue.next_data("q").await["data"]["moderationQueueChanged"],
+        json!({ "kind": "SUBMITTED", "submission": { "id": reverted["id"] } })
+    );
+
+    w.gql(&w.admin, "mutation($u: ID!) { setUserRole(userId: $u, role: TRUSTED) { role } }", json!({ "u": w.bob.id }))
+        .await;
+    let by_trusted = w.gql(&w.bob, revert, json!({ "e": aurora, "to": 1 })).await;
+    assert_eq!(by_trusted["data"]["revertEntry"]["status"], "MERGED", "{by_trusted}");
+    let entry = w.app.gql(None, "query($id: ID!) { entry(id: $id) { title version } }", json!({ "id": aurora })).await;
+    assert_eq!(entry["data"]["entry"], json!({ "title": "Aurora", "version": 3 }));
+}
+
+#[tokio::test]
 async fn claims_keep_other_moderators_out_until_they_expire() {
     let w = world_with(&["--claim-ttl-secs", "2"]).await;
     let id = w.pending(&w.alice, create("a", "A")).await;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, JoinType,
-    QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    JoinType, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -422,20 +422,38 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     if changes.iter().any(|c| c.conflicts.is_some()) {
         return Err(AppError::bad_input("submissionId", "resolve the conflicts of its changes first"));
     }
-    check_limits(state, viewer, &submission).await?;
+    check_limits(&state.db, state, viewer, Some(submission.id)).await?;
     let warnings = run_checks(&state.db, &changes).await?;
     let txn = db::write_txn(&state.db).await?;
     let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
+    let pending = enter_queue(&txn, pending, &warnings).await?;
+    txn.commit().await?;
+    merge_if_trusted(state, viewer, pending, warnings.is_empty()).await
+}
+
+/// Stores the warnings of a submission that just became PENDING and announces
+/// it in the moderation queue.
+async fn enter_queue(
+    txn: &DatabaseTransaction,
+    pending: submission::Model,
+    warnings: &[CheckWarning],
+) -> AppResult<submission::Model> {
     let mut active: submission::ActiveModel = pending.into();
     active.check_warnings = Set((!warnings.is_empty()).then(|| json!(warnings)));
-    let pending = active.update(&txn).await?;
-    realtime::service::submission_changed(&txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
-    txn.commit().await?;
+    let pending = active.update(txn).await?;
+    realtime::service::submission_changed(txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
+    Ok(pending)
+}
 
+/// Merges a trusted author's pending submission at once when the checks left no warnings.
+async fn merge_if_trusted(
+    state: &AppState,
+    viewer: &Viewer,
+    pending: submission::Model,
+    no_warnings: bool,
+) -> AppResult<submission::Model> {
     let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
-    if !warnings.is_empty()
-        || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation)
-    {
+    if !no_warnings || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation) {
         return Ok(pending);
     }
     match merge(state, viewer, &pending, None, false).await {
@@ -446,15 +464,22 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     }
 }
 
-/// Per-user limits: submissions waiting at once, and submitted per hour.
-async fn check_limits(state: &AppState, viewer: &Viewer, submission: &submission::Model) -> AppResult<()> {
+/// Per-user limits: submissions waiting at once, and submitted per hour, not
+/// counting `submission` itself.
+async fn check_limits(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    viewer: &Viewer,
+    submission: Option<i64>,
+) -> AppResult<()> {
     use sea_orm::{PaginatorTrait, QueryOrder};
+    let others = submission::Column::Id.ne(submission.unwrap_or(0));
     let waiting = [SubmissionStatus::Pending, SubmissionStatus::ChangesRequested, SubmissionStatus::Conflicted];
     let open = submission::Entity::find()
         .filter(submission::Column::AuthorId.eq(viewer.id.0))
-        .filter(submission::Column::Id.ne(submission.id))
+        .filter(others.clone())
         .filter(submission::Column::Status.is_in(waiting.map(SubmissionStatus::as_str)))
-        .count(&state.db)
+        .count(db)
         .await?;
     if open >= state.config.max_open_submissions {
         return Err(AppError::bad_input(
@@ -468,11 +493,12 @@ async fn check_limits(state: &AppState, viewer: &Viewer, submission: &submission
         .select_only()
         .column(submission::Column::SubmittedAt)
         .filter(submission::Column::AuthorId.eq(viewer.id.0))
+        .filter(others)
         .filter(submission::Column::SubmittedAt.gt(hour_ago))
         .order_by_asc(submission::Column::SubmittedAt)
         .limit(state.config.submissions_per_hour)
         .into_tuple()
-        .all(&state.db)
+        .all(db)
         .await?;
     if recent.len() as u64 >= state.config.submissions_per_hour {
         let frees_at = recent[0] + chrono::Duration::hours(1);
@@ -490,7 +516,7 @@ pub struct CheckWarning {
 }
 
 /// Runs the automatic checks on every change as it would leave its entry.
-async fn run_checks(db: &DatabaseConnection, changes: &[change::Model]) -> AppResult<Vec<CheckWarning>> {
+async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> AppResult<Vec<CheckWarning>> {
     let checker = Checker::load(db).await?;
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     for (i, change) in changes.iter().enumerate() {
@@ -1082,8 +1108,9 @@ pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     Ok(submission)
 }
 
-/// Opens a submission (pending review) that restores an entry to an older
-/// revision; restoring a deleted entry undeletes it.
+/// Opens a submission that restores an entry to an older revision (restoring
+/// a deleted entry undeletes it) and submits it as `submit` does: per-user
+/// limits, automatic checks, the queue event, and a trusted author's merge.
 pub async fn revert_entry(
     state: &AppState,
     viewer: &Viewer,
@@ -1107,24 +1134,35 @@ pub async fn revert_entry(
     }
     let now = Utc::now();
     // Built directly rather than through `prepare`: a revert may restore a deleted entry.
-    let change = change::ActiveModel {
-        uuid: Set(new_uuid()),
-        op: Set(ChangeOp::Update.as_str().to_owned()),
-        entry_id: Set(Some(entry.id)),
-        base_revision_id: Set(Some(current_id)),
-        patch: Set(Value::Object(patch.0)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let change = change::Model {
+        id: 0,
+        uuid: new_uuid(),
+        submission_id: 0,
+        position: 0,
+        op: ChangeOp::Update.as_str().to_owned(),
+        kind_id: None,
+        entry_id: Some(entry.id),
+        base_revision_id: Some(current_id),
+        patch: Value::Object(patch.0),
+        conflicts: None,
+        conflict_revision_id: None,
+        resolutions: None,
+        created_at: now,
+        updated_at: now,
     };
+    check_limits(&state.db, state, viewer, None).await?;
+    let warnings = run_checks(&state.db, std::slice::from_ref(&change)).await?;
+    let mut row = change.into_active_model().reset_all();
+    row.id = sea_orm::ActiveValue::NotSet;
     let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
     let txn = db::write_txn(&state.db).await?;
-    let submission = insert_submission(&txn, viewer, title, &reason, vec![change], SubmissionStatus::Pending).await?;
+    let submission = insert_submission(&txn, viewer, title, &reason, vec![row], SubmissionStatus::Pending).await?;
+    let pending = enter_queue(&txn, submission, &warnings).await?;
     if viewer.role.is_moderator() {
         record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
     }
     txn.commit().await?;
-    Ok(submission)
+    merge_if_trusted(state, viewer, pending, warnings.is_empty()).await
 }
 
 /// How the change's entry would look if merged now (a preview).
