@@ -27,6 +27,8 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     /// Set when the author changed the review after writing it.
     pub edited_at: Option<ChronoDateTimeUtc>,
+    /// Whether the entry's creator has been told of this review (once, when first published).
+    pub creator_notified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

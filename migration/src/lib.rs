@@ -13,6 +13,7 @@ mod m20261123_000007_realtime;
 mod m20261123_000008_entry_media;
 mod m20261201_000009_revision_media;
 mod m20261201_000010_revision_archive_time;
+mod m20261201_000011_review_queue;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_entry_media::Migration),
             Box::new(m20261201_000009_revision_media::Migration),
             Box::new(m20261201_000010_revision_archive_time::Migration),
+            Box::new(m20261201_000011_review_queue::Migration),
         ]
     }
 }

@@ -329,3 +329,91 @@ async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries(
     println!("statements for 10 and 50 entries with reviews: {counts:?}");
     assert_eq!(counts[0], counts[1], "statements must not grow with the page size: {counts:?}");
 }
+
+const QUEUE: &str = "query($n: Int, $a: String) { reviewQueue(first: $n, after: $a) { \
+    edges { node { id status body author { handle } entry { id } } } pageInfo { hasNextPage endCursor } } }";
+
+/// A moderator, Alice, Bob and a blocked term; returns (moderator, alice, bob).
+async fn held_reviews_world(w: &World) -> (Actor, Actor, Actor) {
+    let moderator = w.app.verified("mod_one").await;
+    let set = "mutation($u: ID!) { setUserRole(userId: $u, role: MODERATOR) { role } }";
+    let body = w.app.gql(Some(&w.admin.access), set, json!({ "u": moderator.id })).await;
+    assert_eq!(body["data"]["setUserRole"]["role"], "MODERATOR", "{body}");
+    let add = "mutation { addBlocklistEntry(kind: TERM, value: \"free gold\") { id } }";
+    assert!(w.app.gql(Some(&w.admin.access), add, json!({})).await["errors"].is_null());
+    (moderator, w.app.verified("alice").await, w.app.verified("bob").await)
+}
+
+async fn held_review(w: &World, who: &Actor, entry: &str) -> String {
+    let input = json!({ "entryId": entry, "rating": 5, "body": "FREE GOLD inside!" });
+    let body = w.app.gql(Some(&who.access), UPSERT, json!({ "i": input })).await;
+    assert_eq!(body["data"]["upsertReview"]["status"], "PENDING", "{body}");
+    body["data"]["upsertReview"]["id"].as_str().unwrap().to_owned()
+}
+
+fn ids(queue: &Value) -> Vec<&str> {
+    queue["data"]["reviewQueue"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{queue}"))
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn only_moderators_read_the_review_queue() {
+    let w = world(1).await;
+    let (_, alice, _) = held_reviews_world(&w).await;
+    held_review(&w, &alice, &w.entries[0]).await;
+    assert_eq!(code(&w.app.gql(Some(&alice.access), QUEUE, json!({})).await), "FORBIDDEN", "not even the author");
+    assert_eq!(code(&w.app.gql(None, QUEUE, json!({})).await), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn held_reviews_queue_oldest_first_and_showing_one_takes_it_off_and_tells_the_entry_creator_once() {
+    let w = world(2).await;
+    let (moderator, alice, bob) = held_reviews_world(&w).await;
+    let first = held_review(&w, &alice, &w.entries[0]).await;
+    let second = held_review(&w, &bob, &w.entries[0]).await;
+    let third = held_review(&w, &alice, &w.entries[1]).await;
+    w.reviewed(&bob, &w.entries[1], 4).await;
+
+    let page = w.app.gql(Some(&moderator.access), QUEUE, json!({ "n": 2 })).await;
+    assert_eq!(ids(&page), [first.as_str(), second.as_str()], "oldest first: {page}");
+    let node = &page["data"]["reviewQueue"]["edges"][0]["node"];
+    assert_eq!(
+        (&node["status"], &node["body"], &node["author"]["handle"], &node["entry"]["id"]),
+        (&json!("PENDING"), &json!("FREE GOLD inside!"), &json!("alice"), &json!(w.entries[0]))
+    );
+    assert_eq!(page["data"]["reviewQueue"]["pageInfo"]["hasNextPage"], true);
+    let cursor = page["data"]["reviewQueue"]["pageInfo"]["endCursor"].clone();
+    let rest = w.app.gql(Some(&moderator.access), QUEUE, json!({ "n": 2, "a": cursor })).await;
+    assert_eq!(ids(&rest), [third.as_str()], "{rest}");
+    assert_eq!(rest["data"]["reviewQueue"]["pageInfo"]["hasNextPage"], false);
+
+    let notifications = "{ notifications(first: 50) { edges { node { kind subjectId } } } }";
+    let about = |body: &Value, review: &str| {
+        body["data"]["notifications"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|e| e["node"]["kind"] == "REVIEW_ON_YOUR_ENTRY" && e["node"]["subjectId"] == review)
+            .count()
+    };
+    let before = w.app.gql(Some(&w.admin.access), notifications, json!({})).await;
+    assert_eq!(about(&before, &first), 0, "a held review is no news yet: {before}");
+
+    let shown = w.app.gql(Some(&moderator.access), SHOW, json!({ "id": first, "r": "false positive" })).await;
+    assert_eq!(shown["data"]["showReview"]["status"], "PUBLISHED", "{shown}");
+    let hidden = w.app.gql(Some(&moderator.access), HIDE, json!({ "id": second, "r": "spam" })).await;
+    assert_eq!(hidden["data"]["hideReview"]["status"], "HIDDEN", "{hidden}");
+    let queue = w.app.gql(Some(&moderator.access), QUEUE, json!({})).await;
+    assert_eq!(ids(&queue), [third.as_str()], "shown and hidden reviews leave the queue");
+
+    // Hidden and shown again: still one notification.
+    w.app.gql(Some(&moderator.access), HIDE, json!({ "id": first, "r": "second thoughts" })).await;
+    w.app.gql(Some(&moderator.access), SHOW, json!({ "id": first, "r": "appeal accepted" })).await;
+    let after = w.app.gql(Some(&w.admin.access), notifications, json!({})).await;
+    assert_eq!(about(&after, &first), 1, "the entry's creator hears of it once: {after}");
+    assert_eq!(about(&after, &second), 0, "a hidden one is never news");
+}

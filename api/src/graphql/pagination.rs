@@ -95,10 +95,42 @@ where
     E: EntityTrait,
     E::Column: ColumnTrait,
 {
-    let mut select = select.order_by_desc(id).limit(page.first + 1);
+    by_id(db, select, id, uuid, page, false).await
+}
+
+/// Pages `select` oldest first by the table's `id` (queues), as [`newest_first`].
+pub async fn oldest_first<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id: E::Column,
+    uuid: E::Column,
+    page: &Page,
+) -> AppResult<(Vec<E::Model>, bool)>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait,
+{
+    by_id(db, select, id, uuid, page, true).await
+}
+
+async fn by_id<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id: E::Column,
+    uuid: E::Column,
+    page: &Page,
+    ascending: bool,
+) -> AppResult<(Vec<E::Model>, bool)>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait,
+{
+    let mut select = if ascending { select.order_by_asc(id) } else { select.order_by_desc(id) }.limit(page.first + 1);
     if let Some(after) = &page.after {
         let cursor_row = E::find().select_only().column(id).filter(uuid.eq(after.id)).into_query();
-        select = select.filter(Expr::col(id).lt(Expr::SubQuery(None, Box::new(cursor_row.into()))));
+        let cursor_id = Expr::SubQuery(None, Box::new(cursor_row.into()));
+        let beyond = if ascending { Expr::col(id).gt(cursor_id) } else { Expr::col(id).lt(cursor_id) };
+        select = select.filter(beyond);
     }
     Ok(page.finish(select.all(db).await?))
 }

@@ -1,5 +1,5 @@
 //! Reviews' GraphQL types and fields: reviews, the lists on entries and
-//! users, votes and moderation. Relations resolve through the request's loaders.
+//! users, votes, moderation and the review queue. Relations resolve through the request's loaders.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
@@ -21,6 +21,7 @@ use crate::{
         content::{graphql::Entry, selectors::EntryKey},
         identity::graphql::User,
         media::{graphql::Media, selectors::MediaKey},
+        moderation::service::require_moderator,
     },
 };
 
@@ -174,6 +175,22 @@ impl ReviewsQuery {
     async fn review(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Review>> {
         let id = parse_uuid("id", &id)?;
         Ok(selectors::visible_review(&ctx.state().db, ctx.auth().viewer(), id).await?.map(Review))
+    }
+
+    /// Moderators: reviews the content filter holds (PENDING), oldest first.
+    /// `showReview` publishes one, `hideReview` hides it; either takes it off the queue.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn review_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Review>> {
+        let viewer = ctx.auth().require()?;
+        require_moderator(viewer)?;
+        let page = Page::parse(first, after)?;
+        let (rows, has_next) = selectors::held(&ctx.state().db, viewer, &page).await?;
+        Ok(pagination::connection(rows, has_next, &page, selectors::held_cursor, Review))
     }
 }
 

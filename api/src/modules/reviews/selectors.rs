@@ -1,6 +1,7 @@
 //! Review reads. Every read starts from [`Visibility`]: others see published
 //! reviews only, authors also their own, moderators everything. The loader
-//! batches review lists (first pages), authors' media and votes.
+//! batches review lists (first pages), authors' media and votes. Moderators
+//! also page the queue of reviews the content filter holds.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -18,7 +19,7 @@ use super::domain::ReviewStatus;
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
-    graphql::pagination::{Cursor, Page},
+    graphql::pagination::{self, Cursor, Page},
 };
 
 /// Which reviews a viewer may see.
@@ -173,6 +174,17 @@ pub async fn reviews(
     let key = order.key_column();
     select = if order.ascending() { select.order_by_asc(key) } else { select.order_by_desc(key) };
     Ok(page.finish(select.order_by_desc(review::Column::Uuid).all(db).await?))
+}
+
+/// The review queue: reviews the content filter holds (PENDING), oldest first.
+/// Starts from what `viewer` may see; callers check they moderate.
+pub async fn held(db: &DatabaseConnection, viewer: &Viewer, page: &Page) -> AppResult<(Vec<review::Model>, bool)> {
+    let select = visible_reviews(Some(viewer)).filter(review::Column::Status.eq(ReviewStatus::Pending.as_str()));
+    pagination::oldest_first(db, select, review::Column::Id, review::Column::Uuid, page).await
+}
+
+pub fn held_cursor(review: &review::Model) -> Cursor {
+    Cursor::new(None, review.uuid)
 }
 
 /// Batches review relations per request.

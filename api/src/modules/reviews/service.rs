@@ -13,7 +13,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use uuid::Uuid;
-use xpr_entity::{review, review_media, review_vote};
+use xpr_entity::{entry, review, review_media, review_vote};
 
 use super::{
     domain::{self, Moderation, Ratings, ReviewStatus, ReviewText},
@@ -72,7 +72,7 @@ pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> Ap
     let now = Utc::now();
     let blocked = checker.hits(&text.title) || checker.hits(&text.body);
     let status = domain::status_on_write(existing.as_ref().map(|r| ReviewStatus::parse(&r.status)), blocked);
-    let first_review = existing.is_none();
+    let notify = status == ReviewStatus::Published && !existing.as_ref().is_some_and(|r| r.creator_notified);
     let mut row = match existing {
         Some(existing) => {
             let mut row: review::ActiveModel = existing.into();
@@ -86,9 +86,13 @@ pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> Ap
             helpful_count: Set(0),
             unhelpful_count: Set(0),
             created_at: Set(now),
+            creator_notified: Set(false),
             ..Default::default()
         },
     };
+    if notify {
+        row.creator_notified = Set(true);
+    }
     row.rating = Set(text.rating.stars());
     row.title = Set(text.title);
     row.body = Set(text.body);
@@ -106,19 +110,28 @@ pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> Ap
         review_media::Entity::insert_many(rows).exec_without_returning(&txn).await?;
     }
     recount_ratings(&txn, entry.id).await?;
-    if first_review && status == ReviewStatus::Published && entry.created_by != viewer.id.0 {
-        let creator = identity::selectors::user_uuids(&txn, vec![entry.created_by]).await?;
-        let notes = creator.into_iter().map(|user| realtime::service::Note {
-            user,
-            kind: NotificationKind::ReviewOnYourEntry,
-            subject: (TargetType::Review, review.uuid),
-            message: format!("New {}-star review of “{}”", review.rating, entry.title),
-            actor: Some(viewer.id),
-        });
-        realtime::service::notify(&txn, notes.collect()).await?;
+    if notify {
+        notify_creator(&txn, &entry, &review).await?;
     }
     txn.commit().await?;
     Ok(review)
+}
+
+/// Tells the entry's creator of a review, unless they wrote it. Called once
+/// per review: when it is first published (written, or a held one shown).
+async fn notify_creator(txn: &DatabaseTransaction, entry: &entry::Model, review: &review::Model) -> AppResult<()> {
+    if entry.created_by == review.author_id {
+        return Ok(());
+    }
+    let creator = identity::selectors::user_uuids(txn, vec![entry.created_by]).await?;
+    let notes = creator.into_iter().map(|user| realtime::service::Note {
+        user,
+        kind: NotificationKind::ReviewOnYourEntry,
+        subject: (TargetType::Review, review.uuid),
+        message: format!("New {}-star review of “{}”", review.rating, entry.title),
+        actor: Some(UserId(review.author_id)),
+    });
+    realtime::service::notify(txn, notes.collect()).await
 }
 
 /// Deletes one of the viewer's own reviews.
@@ -204,11 +217,16 @@ pub async fn moderate(
     let found =
         selectors::visible_review(&state.db, Some(viewer), id).await?.ok_or_else(|| AppError::not_found("review"))?;
     let txn = db::write_txn(&state.db).await?;
-    content::service::lock_entry(&txn, found.entry_id).await?;
+    let entry = content::service::lock_entry(&txn, found.entry_id).await?;
     let review = review::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("review"))?;
     let status = domain::moderate(ReviewStatus::parse(&review.status), action)
         .map_err(|message| AppError::Conflict(message.into()))?;
+    // A held review shown for the first time is news to the entry's creator.
+    let notify = status == ReviewStatus::Published && !review.creator_notified;
     let mut row: review::ActiveModel = review.into();
+    if notify {
+        row.creator_notified = Set(true);
+    }
     row.status = Set(status.as_str().to_owned());
     row.status_reason = Set(Some(reason.to_owned()));
     row.moderated_by = Set(Some(viewer.id.0));
@@ -220,6 +238,9 @@ pub async fn moderate(
         Moderation::Show => ModerationActionKind::ShowReview,
     };
     record(&txn, viewer, logged, (TargetType::Review, review.uuid), Some(reason)).await?;
+    if notify {
+        notify_creator(&txn, &entry, &review).await?;
+    }
     txn.commit().await?;
     Ok(review)
 }
