@@ -240,6 +240,23 @@ async fn reverting_an_entry_goes_through_the_limits_checks_queue_and_trust_of_a_
 }
 
 #[tokio::test]
+async fn concurrent_submits_never_pass_the_open_submissions_limit() {
+    let w = world_with(&["--max-open-submissions", "1"]).await;
+    let mut drafts = Vec::new();
+    for i in 0..10 {
+        drafts.push(w.draft(&w.alice, create(&format!("ship-{i}"), &format!("Ship {i}"))).await);
+    }
+    let submits = drafts.iter().map(|id| w.gql(&w.alice, SUBMIT, json!({ "id": id })));
+    let bodies = futures_util::future::join_all(submits).await;
+    let passed = bodies.iter().filter(|b| b["data"]["submitForReview"]["status"] == "PENDING").count();
+    let refused: Vec<&str> = bodies.iter().filter(|b| b["errors"].is_array()).map(code).collect();
+    assert_eq!((passed, refused), (1, vec!["BAD_USER_INPUT"; 9]), "{bodies:?}");
+    let waiting =
+        w.gql(&w.alice, "{ submissions(filter: { status: PENDING }) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(waiting["data"]["submissions"]["edges"].as_array().map(Vec::len), Some(1), "{waiting}");
+}
+
+#[tokio::test]
 async fn claims_keep_other_moderators_out_until_they_expire() {
     let w = world_with(&["--claim-ttl-secs", "2"]).await;
     let id = w.pending(&w.alice, create("a", "A")).await;

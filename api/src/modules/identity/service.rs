@@ -11,7 +11,7 @@ use argon2::{
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, sea_query::Expr,
+    IntoActiveModel, QueryFilter, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 use xpr_entity::{api_token, one_time_token, refresh_token, session, user};
@@ -599,6 +599,15 @@ pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Rol
     .await?;
     txn.commit().await?;
     Ok(user)
+}
+
+/// Locks a user's row until the transaction ends, so that one user's writes
+/// checking per-user limits run one after the other and each counts what the
+/// previous ones committed (PostgreSQL; SQLite has a single writer anyway).
+/// Take it before other rows, as a ban does, so lock order stays the same.
+pub async fn lock_user(txn: &DatabaseTransaction, user: UserId) -> AppResult<()> {
+    user::Entity::find_by_id(user.0).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("user"))?;
+    Ok(())
 }
 
 /// Adds `delta` to a user's reputation, which never drops below zero.

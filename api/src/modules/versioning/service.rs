@@ -422,10 +422,13 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     if changes.iter().any(|c| c.conflicts.is_some()) {
         return Err(AppError::bad_input("submissionId", "resolve the conflicts of its changes first"));
     }
+    // Refuse early, before the checks; the count that holds is the one in the transaction.
     check_limits(&state.db, state, viewer, Some(submission.id)).await?;
     let warnings = run_checks(&state.db, &changes).await?;
     let txn = db::write_txn(&state.db).await?;
+    identity::service::lock_user(&txn, viewer.id).await?;
     let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
+    check_limits(&txn, state, viewer, Some(pending.id)).await?;
     let pending = enter_queue(&txn, pending, &warnings).await?;
     txn.commit().await?;
     merge_if_trusted(state, viewer, pending, warnings.is_empty()).await
@@ -465,7 +468,9 @@ async fn merge_if_trusted(
 }
 
 /// Per-user limits: submissions waiting at once, and submitted per hour, not
-/// counting `submission` itself.
+/// counting `submission` itself. Counted once more inside the submitting
+/// transaction, after the status change and under [`identity::service::lock_user`],
+/// so that concurrent submits by one user can't all pass.
 async fn check_limits(
     db: &impl ConnectionTrait,
     state: &AppState,
@@ -1156,7 +1161,9 @@ pub async fn revert_entry(
     row.id = sea_orm::ActiveValue::NotSet;
     let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
     let txn = db::write_txn(&state.db).await?;
+    identity::service::lock_user(&txn, viewer.id).await?;
     let submission = insert_submission(&txn, viewer, title, &reason, vec![row], SubmissionStatus::Pending).await?;
+    check_limits(&txn, state, viewer, Some(submission.id)).await?;
     let pending = enter_queue(&txn, submission, &warnings).await?;
     if viewer.role.is_moderator() {
         record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
