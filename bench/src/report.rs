@@ -1,0 +1,119 @@
+//! The results file (one JSON object a line) as Markdown tables and a JSON array.
+
+use std::{fmt::Write, path::Path};
+
+use serde_json::Value;
+
+fn ms(result: &Value, p: &str) -> String {
+    format!("{}", result["latency"][format!("{p}_ms")])
+}
+
+/// `a / b`, to two decimals.
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 { format!("{:.2}×", a / b) } else { "–".into() }
+}
+
+pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()> {
+    let lines: Vec<Value> = std::fs::read_to_string(results)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    std::fs::write(json, serde_json::to_string_pretty(&lines)?)?;
+    let of = |kind: &'static str| lines.iter().filter(move |l| l["kind"] == kind);
+    let mut md = String::new();
+
+    for meta in of("meta") {
+        writeln!(
+            md,
+            "Run of {} ({} mode) on {} cores, commit {}.",
+            meta["date"], meta["mode"], meta["cores"], meta["commit"]
+        )?;
+        writeln!(md, "Dataset: {}.\n", meta["dataset"].as_str().unwrap_or_default())?;
+    }
+
+    writeln!(md, "| HTTP scenario | server | processes | clients | req/s | p50 ms | p95 ms | p99 ms | errors |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
+    for r in of("http") {
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r["scenario"].as_str().unwrap_or_default(),
+            r["target"].as_str().unwrap_or_default(),
+            r["processes"],
+            r["concurrency"],
+            r["rps"],
+            ms(r, "p50"),
+            ms(r, "p95"),
+            ms(r, "p99"),
+            r["errors"]
+        )?;
+    }
+    // Ratios between runs of one scenario: against the peer, and two processes against one.
+    let rps = |scenario: &str, target: &str, processes: u64| {
+        of("http")
+            .find(|r| r["scenario"] == scenario && r["target"] == target && r["processes"] == processes)
+            .and_then(|r| r["rps"].as_f64())
+    };
+    let mut ratios = Vec::new();
+    for r in of("http").filter(|r| r["target"] != "xpr") {
+        let (scenario, peer) = (r["scenario"].as_str().unwrap_or_default(), r["target"].as_str().unwrap_or_default());
+        if let (Some(ours), Some(theirs)) = (rps(scenario, "xpr", 1), r["rps"].as_f64()) {
+            ratios.push(format!("- {scenario}: XP-R / {peer} throughput = **{}**", ratio(ours, theirs)));
+        }
+    }
+    for r in of("http").filter(|r| r["target"] == "xpr" && r["processes"] == 2) {
+        let scenario = r["scenario"].as_str().unwrap_or_default();
+        if let (Some(two), Some(one)) = (r["rps"].as_f64(), rps(scenario, "xpr", 1)) {
+            ratios.push(format!("- {scenario}: two processes / one = **{}**", ratio(two, one)));
+        }
+    }
+    let latency =
+        |scenario: &str| of("http").find(|r| r["scenario"] == scenario).and_then(|r| r["latency"]["p50_ms"].as_f64());
+    if let (Some(long), Some(short)) = (latency("history, 10,000 revisions"), latency("history, 10 revisions")) {
+        ratios.push(format!("- history paging p50, 10,000 revisions / 10 = **{}**", ratio(long, short)));
+    }
+    if !ratios.is_empty() {
+        writeln!(md, "\n{}", ratios.join("\n"))?;
+    }
+
+    writeln!(md, "\n| SQL statements per request | page sizes → statements |\n|---|---|")?;
+    for r in of("statements") {
+        let counts: Vec<String> = r["statements"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| format!("first {k}: {v}")).collect())
+            .unwrap_or_default();
+        writeln!(md, "| {} | {} |", r["scenario"].as_str().unwrap_or_default(), counts.join(", "))?;
+    }
+
+    writeln!(md, "\n| Merge | approvals | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")?;
+    for r in of("merge") {
+        let samples = &r["latency"]["samples"];
+        let name = r["scenario"].as_str().unwrap_or_default();
+        writeln!(md, "| {name} | {samples} | {} | {} | {} |", ms(r, "p50"), ms(r, "p95"), ms(r, "max"))?;
+    }
+
+    writeln!(
+        md,
+        "\n| Fan-out | processes | subscribers | deliveries missing | p50 ms | p99 ms | max ms | KiB per subscriber | connect s |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
+    for r in of("fanout") {
+        writeln!(
+            md,
+            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r["scenario"].as_str().unwrap_or_default(),
+            r["mode"].as_str().unwrap_or_default(),
+            r["processes"],
+            r["subscribers"],
+            r["missing"],
+            ms(r, "p50"),
+            ms(r, "p99"),
+            ms(r, "max"),
+            r["kib_per_subscriber"],
+            r["connect_s"]
+        )?;
+    }
+    std::fs::write(markdown, md)?;
+    Ok(())
+}
