@@ -297,6 +297,29 @@ async fn banning_withdraws_open_submissions_with_the_events_of_a_withdrawal() {
 }
 
 #[tokio::test]
+async fn a_role_change_closes_the_users_sockets_so_a_demoted_moderator_loses_the_queue() {
+    let w = world_with(&[]).await;
+    let set_role = "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { role } }";
+    w.gql(&w.moderator, set_role, json!({ "u": w.bob.id, "r": "MODERATOR" })).await;
+    let queue = "subscription { moderationQueueChanged { kind submission { title } } }";
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    bob.subscribe("q", queue, json!({})).await;
+    let mut alice = w.app.ws(Some(&w.alice.access)).await;
+    alice.subscribe("n", NOTIFIED, json!({})).await;
+    w.pending(&w.alice, "aurora").await;
+    assert_eq!(bob.next_data("q").await["data"]["moderationQueueChanged"]["kind"], "SUBMITTED");
+
+    let demoted = w.gql(&w.moderator, set_role, json!({ "u": w.bob.id, "r": "USER" })).await;
+    assert_eq!(demoted["data"]["setUserRole"]["role"], "USER", "{demoted}");
+    assert_eq!(bob.next(Duration::from_secs(10)).await, Some(WsEvent::Closed(4412, "Role changed: reconnect".into())));
+    alice.silent(SHORT).await; // Other users' sockets stay open.
+    // The same token still signs in, but the queue is for moderators.
+    let mut again = w.app.ws(Some(&w.bob.access)).await;
+    again.subscribe("q", queue, json!({})).await;
+    assert_eq!(refusal(again.next(Duration::from_secs(5)).await), "FORBIDDEN");
+}
+
+#[tokio::test]
 async fn sockets_must_initialise_in_time_and_respect_their_caps() {
     let w = world_with(&[
         "--ws-init-timeout-secs",

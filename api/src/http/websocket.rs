@@ -2,7 +2,9 @@
 //! `/graphql`. We drive async-graphql's protocol state machine ourselves so
 //! the connection can be closed from outside it: no `connection_init` in
 //! time (4408), credentials revoked or account banned (4403, checked again
-//! whenever the bus says the user's sessions or status changed), keep-alive
+//! whenever the bus says the user's sessions, role or status changed), role
+//! changed (4412: the socket's subscriptions were authorized for the old
+//! role, so the client reconnects and subscribes again as it now is), keep-alive
 //! pings, clients silent for two ping intervals dropped (4408 as well: a
 //! timeout that clients such as `graphql-ws` retry, where a 1011 is fatal to
 //! them), and caps on connections per user and subscriptions per connection.
@@ -40,7 +42,7 @@ use crate::{
     graphql::context::{ClientInfo, Loaders, RequestContext},
     ids::UserId,
     modules::{
-        identity::selectors,
+        identity::{domain::Role, selectors},
         realtime::{bus::Signal, domain::AUTH_CHANNEL},
     },
 };
@@ -106,6 +108,7 @@ impl Drop for SubscriptionSlot {
 struct Signed {
     user: UserId,
     token: String,
+    role: Role,
     _slot: SocketSlot,
 }
 
@@ -174,7 +177,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                     let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
                         async_graphql::Error::new(format!("too many connections: at most {max} per user"))
                     })?;
-                    *signed.lock().expect("signed lock") = Some(Signed { user: viewer.id, token, _slot: slot });
+                    *signed.lock().expect("signed lock") =
+                        Some(Signed { user: viewer.id, token, role: viewer.role, _slot: slot });
                 }
                 _ => {}
             }
@@ -223,8 +227,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 }
             }
             signal = bus.recv() => {
-                let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone()));
-                let Some((user, token)) = user else { continue };
+                let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone(), s.role));
+                let Some((user, token, role)) = user else { continue };
                 let concerns = match &signal {
                     Ok(Signal::Event(event)) => {
                         event.channel == AUTH_CHANNEL && event.payload["user"].as_i64() == Some(user.0)
@@ -233,9 +237,19 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                     Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,
                 };
-                if concerns && !matches!(selectors::authenticate(&state.app, &token).await, Auth::Viewer(_)) {
-                    let _ = sink.send(close(4403, "Forbidden: credentials revoked")).await;
-                    break;
+                if !concerns {
+                    continue;
+                }
+                match selectors::authenticate(&state.app, &token).await {
+                    Auth::Viewer(viewer) if viewer.role == role => {}
+                    Auth::Viewer(_) => {
+                        let _ = sink.send(close(4412, "Role changed: reconnect")).await;
+                        break;
+                    }
+                    _ => {
+                        let _ = sink.send(close(4403, "Forbidden: credentials revoked")).await;
+                        break;
+                    }
                 }
             }
         }

@@ -580,6 +580,8 @@ pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) ->
     Ok(())
 }
 
+/// Sets a user's role; the user's open WebSockets close (4412) so that their
+/// subscriptions are authorized again with the new role.
 pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     domain::can_set_role(viewer.role, viewer.uuid == target).map_err(AppError::forbidden)?;
@@ -597,6 +599,8 @@ pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Rol
         Some(role.as_str()),
     )
     .await?;
+    // Their open sockets were authorized with the old role: they close and reconnect.
+    credentials_changed(&txn, UserId(user.id)).await?;
     txn.commit().await?;
     Ok(user)
 }
