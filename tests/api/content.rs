@@ -556,3 +556,261 @@ async fn the_tag_filter_matches_tags_whatever_their_case_or_spacing() {
         );
     }
 }
+
+const LIST: &str = "query($f: EntryFilter, $o: EntryOrder, $n: Int, $a: String) { entries(filter: $f, orderBy: $o, first: $n, after: $a) { \
+    edges { node { title } } pageInfo { hasNextPage endCursor } } }";
+
+/// The titles of an `entries` page and the cursor after it.
+async fn titles(w: &World, variables: Value) -> (Vec<String>, Value) {
+    let body = w.app.gql(None, LIST, variables).await;
+    let list = &body["data"]["entries"];
+    let titles = list["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    let next =
+        if list["pageInfo"]["hasNextPage"] == true { list["pageInfo"]["endCursor"].clone() } else { Value::Null };
+    (titles, next)
+}
+
+#[tokio::test]
+async fn entries_filter_by_tag_parent_and_text_and_page_by_title_and_update_time() {
+    let w = world().await;
+    let harbor = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+    let starter =
+        |slug: &str, title: &str| json!({ "slug": slug, "title": title, "tags": ["starter"], "parentId": harbor });
+    w.create("ship", starter("borealis", "Borealis")).await;
+    let aurora = w.create("ship", starter("aurora", "Aurora")).await;
+    w.create("ship", json!({ "slug": "comet", "title": "Comet", "tags": ["cargo"] })).await;
+
+    let (tagged, _) = titles(&w, json!({ "f": { "tag": "starter" } })).await;
+    assert_eq!(tagged, ["Aurora", "Borealis"]);
+    let (children, _) = titles(&w, json!({ "f": { "parent": harbor } })).await;
+    assert_eq!(children, ["Aurora", "Borealis"]);
+    let (text, _) = titles(&w, json!({ "f": { "text": "ORE" } })).await;
+    assert_eq!(text, ["Borealis"], "a case-insensitive part of the title");
+    let (both, _) = titles(&w, json!({ "f": { "tag": "starter", "text": "aur" } })).await;
+    assert_eq!(both, ["Aurora"]);
+
+    let (first, after) = titles(&w, json!({ "o": "TITLE", "n": 2 })).await;
+    assert_eq!(first, ["Aurora", "Borealis"]);
+    let (second, end) = titles(&w, json!({ "o": "TITLE", "n": 2, "a": after })).await;
+    assert_eq!((second, end), (vec!["Comet".to_owned(), "Harbor".to_owned()], Value::Null));
+
+    // An edit makes Aurora the most recently updated.
+    let edit = w.submit(&w.bob, World::update(&aurora, 1, json!({ "summary": "Fast" }))).await;
+    w.approve(&edit).await;
+    let (first, after) = titles(&w, json!({ "o": "UPDATED_AT", "n": 2 })).await;
+    assert_eq!(first, ["Aurora", "Comet"]);
+    let (second, end) = titles(&w, json!({ "o": "UPDATED_AT", "n": 2, "a": after })).await;
+    assert_eq!((second, end), (vec!["Borealis".to_owned(), "Harbor".to_owned()], Value::Null));
+}
+
+#[tokio::test]
+async fn backlinks_list_the_entries_linking_here() {
+    let w = world().await;
+    let harbor = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+    let link = |slug: &str, title: &str, kind: &str| json!({ "slug": slug, "title": title, "links": [{ "type": kind, "target": harbor }] });
+    let aurora = w.create("ship", link("aurora", "Aurora", "docked-at")).await;
+    let comet = w.create("ship", link("comet", "Comet", "built-at")).await;
+    w.create("ship", json!({ "slug": "lone", "title": "Lone" })).await;
+    let query = "query($id: ID!) { entry(id: $id) { backlinks { type entry { id } } links { type } } }";
+    let body = w.app.gql(None, query, json!({ "id": harbor })).await;
+    let mut backlinks: Vec<(String, String)> = body["data"]["entry"]["backlinks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|l| (l["type"].as_str().unwrap().to_owned(), l["entry"]["id"].as_str().unwrap().to_owned()))
+        .collect();
+    backlinks.sort();
+    assert_eq!(backlinks, [("built-at".to_owned(), comet), ("docked-at".to_owned(), aurora)]);
+    assert_eq!(body["data"]["entry"]["links"], json!([]), "links go one way");
+}
+
+#[tokio::test]
+async fn drafts_edit_and_remove_changes_and_changes_requested_take_new_ones() {
+    let w = world().await;
+    let create =
+        |slug: &str, title: &str| json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": slug, "title": title } });
+    let body = w
+        .gql(
+            &w.alice,
+            CREATE_SUBMISSION,
+            json!({ "i": { "title": "Ships", "changes": [create("a", "A"), create("b", "B")] } }),
+        )
+        .await;
+    let draft = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let (first, second) = (
+        body["data"]["createSubmission"]["changes"][0]["id"].clone(),
+        body["data"]["createSubmission"]["changes"][1]["id"].clone(),
+    );
+
+    let edit = "mutation($c: ID!, $x: ChangeInput!) { editChange(changeId: $c, change: $x) { id fields } }";
+    let edited = w.gql(&w.alice, edit, json!({ "c": first, "x": create("a", "Alpha") })).await;
+    assert_eq!(edited["data"]["editChange"]["id"], first, "{edited}");
+    assert_eq!(edited["data"]["editChange"]["fields"]["title"], "Alpha");
+    assert_eq!(code(&w.gql(&w.bob, edit, json!({ "c": first, "x": create("a", "Mine") })).await), "NOT_FOUND");
+    let remove = "mutation($c: ID!) { removeChange(changeId: $c) { changes { id fields } } }";
+    let removed = w.gql(&w.alice, remove, json!({ "c": second })).await;
+    assert_eq!(
+        removed["data"]["removeChange"]["changes"],
+        json!([{ "id": first, "fields": { "slug": "a", "title": "Alpha" } }]),
+        "{removed}"
+    );
+
+    assert_eq!(w.gql(&w.alice, SUBMIT, json!({ "id": draft })).await["data"]["submitForReview"]["status"], "PENDING");
+    let request = "mutation($id: ID!) { requestChanges(submissionId: $id, reason: \"one more ship\") { status } }";
+    assert_eq!(
+        w.gql(&w.admin, request, json!({ "id": draft })).await["data"]["requestChanges"]["status"],
+        "CHANGES_REQUESTED"
+    );
+    let add = "mutation($s: ID!, $c: ChangeInput!) { addChange(submissionId: $s, change: $c) { id fields } }";
+    let added = w.gql(&w.alice, add, json!({ "s": draft, "c": create("c", "Gamma") })).await;
+    assert_eq!(added["data"]["addChange"]["fields"]["title"], "Gamma", "{added}");
+    assert_eq!(w.gql(&w.alice, SUBMIT, json!({ "id": draft })).await["data"]["submitForReview"]["status"], "PENDING");
+    let merged = w.approve(&draft).await;
+    assert_eq!(merged["merged"], true, "{merged}");
+    let (ships, _) = titles(&w, json!({ "f": { "kind": "ship" } })).await;
+    assert_eq!(ships, ["Alpha", "Gamma"], "the removed change made nothing");
+}
+
+#[tokio::test]
+async fn a_conflict_resolved_with_theirs_keeps_the_merged_value_and_the_rest_of_the_change() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let first = w.submit(&w.alice, World::update(&id, 1, json!({ "title": "Dawn" }))).await;
+    let second = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "Sunrise", "summary": "Renamed" }))).await;
+    w.approve(&first).await;
+    let result = w.approve(&second).await;
+    assert_eq!(result["submission"]["status"], "CONFLICTED", "{result}");
+    let resolve = "mutation($i: ResolveConflictInput!) { resolveConflict(input: $i) { conflicts { field } fields baseRevision { number } } }";
+    let change = result["conflicts"][0]["changeId"].clone();
+    let resolved =
+        w.gql(&w.bob, resolve, json!({ "i": { "changeId": change, "field": "title", "resolution": "THEIRS" } })).await;
+    let resolved = &resolved["data"]["resolveConflict"];
+    assert_eq!(resolved["conflicts"], json!([]), "{resolved}");
+    assert_eq!(resolved["baseRevision"]["number"], 2, "now a patch against the revision it conflicted with");
+    assert_eq!(resolved["fields"], json!({ "summary": "Renamed" }));
+    assert_eq!(w.approve(&second).await["merged"], true);
+    let entry = w.entry(&id).await;
+    assert_eq!((&entry["title"], &entry["summary"], &entry["version"]), (&json!("Dawn"), &json!("Renamed"), &json!(3)));
+}
+
+#[tokio::test]
+async fn a_submission_with_one_conflicting_update_merges_nothing() {
+    let w = world().await;
+    let a = w.create("ship", json!({ "slug": "a", "title": "A" })).await;
+    let b = w.create("ship", json!({ "slug": "b", "title": "B" })).await;
+    let edit_a = w.submit(&w.alice, World::update(&a, 1, json!({ "title": "A2" }))).await;
+    let both = w
+        .submit(
+            &w.bob,
+            json!([
+                { "op": "UPDATE", "entryId": a, "baseRevision": 1, "fields": { "title": "A3" } },
+                { "op": "UPDATE", "entryId": b, "baseRevision": 1, "fields": { "summary": "Clean edit" } }
+            ]),
+        )
+        .await;
+    w.approve(&edit_a).await;
+    let result = w.approve(&both).await;
+    assert_eq!((&result["merged"], &result["submission"]["status"]), (&json!(false), &json!("CONFLICTED")), "{result}");
+    assert_eq!(result["revisions"], json!([]));
+    assert_eq!(result["conflicts"].as_array().unwrap().len(), 1, "{result}");
+    let b_now = w.entry(&b).await;
+    assert_eq!((&b_now["version"], &b_now["summary"]), (&json!(1), &json!("")), "the clean update waits too");
+    assert_eq!(w.entry(&a).await["title"], "A2");
+}
+
+#[tokio::test]
+async fn a_change_previews_the_entry_before_approval() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "summary": "Old" })).await;
+    let pending = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "Aurora II" }))).await;
+    let query = "query($id: ID!) { submission(id: $id) { changes { preview { title summary } } } }";
+    let body = w.gql(&w.bob, query, json!({ "id": pending })).await;
+    assert_eq!(
+        body["data"]["submission"]["changes"][0]["preview"],
+        json!({ "title": "Aurora II", "summary": "Old" }),
+        "{body}"
+    );
+    assert_eq!(w.entry(&id).await["title"], "Aurora", "nothing merged yet");
+}
+
+#[tokio::test]
+async fn a_body_edit_diffs_as_line_hunks_and_words() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "body": "one\ntwo\nthree\n" })).await;
+    let edit = w.submit(&w.bob, World::update(&id, 1, json!({ "body": "one\ntwo too\nthree\n" }))).await;
+    w.approve(&edit).await;
+    let ids = w
+        .app
+        .gql(
+            None,
+            "query($id: ID!) { entry(id: $id) { a: revision(number: 1) { id } b: revision(number: 2) { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let (from, to) = (&ids["data"]["entry"]["a"]["id"], &ids["data"]["entry"]["b"]["id"]);
+    let query = "query($f: ID!, $t: ID!) { diff(from: $f, to: $t) { changes { field kind \
+        hunks { oldStart oldLines newStart newLines lines { kind text } } words { kind text } } } }";
+    let diff = w.app.gql(None, query, json!({ "f": from, "t": to })).await;
+    let change = &diff["data"]["diff"]["changes"][0];
+    assert_eq!((&change["field"], &change["kind"]), (&json!("body"), &json!("MODIFIED")), "{diff}");
+    assert_eq!(
+        change["hunks"],
+        json!([{ "oldStart": 1, "oldLines": 3, "newStart": 1, "newLines": 3, "lines": [
+            { "kind": "CONTEXT", "text": "one" },
+            { "kind": "REMOVED", "text": "two" },
+            { "kind": "ADDED", "text": "two too" },
+            { "kind": "CONTEXT", "text": "three" }
+        ] }])
+    );
+    assert_eq!(
+        change["words"],
+        json!([
+            { "kind": "CONTEXT", "text": "one\ntwo" },
+            { "kind": "ADDED", "text": " too" },
+            { "kind": "CONTEXT", "text": "\nthree\n" }
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_entry_read_at_an_instant_shows_the_revision_then_in_force() {
+    let w = world().await;
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "v1" })).await;
+    let edit = w.submit(&w.bob, World::update(&id, 1, json!({ "title": "v2" }))).await;
+    w.approve(&edit).await;
+    let times = w
+        .app
+        .gql(None, "query($id: ID!) { entry(id: $id) { a: revision(number: 1) { createdAt } b: revision(number: 2) { createdAt } } }", json!({ "id": id }))
+        .await;
+    let at = |field: &str| {
+        times["data"]["entry"][field]["createdAt"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+    };
+    let (first, second) = (at("a"), at("b"));
+    assert!(first < second, "{times}");
+    let between = first + (second - first) / 2;
+    let read = "query($id: ID!, $at: DateTime!) { entry(id: $id, at: { instant: $at }) { title version } }";
+    for (instant, title) in [(first, "v1"), (between, "v1"), (second, "v2"), (second + chrono::Duration::days(1), "v2")]
+    {
+        let body = w.app.gql(None, read, json!({ "id": id, "at": instant.to_rfc3339() })).await;
+        assert_eq!(body["data"]["entry"]["title"], title, "at {instant}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn only_admins_create_entry_kinds_and_the_schema_must_be_valid() {
+    let w = world().await;
+    let create = "mutation($i: EntryKindInput!) { createEntryKind(input: $i) { slug } }";
+    let kind = |schema: Value| json!({ "i": { "slug": "park", "name": "Park", "attributeSchema": schema } });
+    let by_member = w.gql(&w.alice, create, kind(json!({}))).await;
+    assert_eq!(code(&by_member), "FORBIDDEN", "{by_member}");
+    let invalid = w.gql(&w.admin, create, kind(json!({ "type": 12 }))).await;
+    assert_eq!(code(&invalid), "BAD_USER_INPUT", "{invalid}");
+    assert_eq!(invalid["errors"][0]["extensions"]["fields"][0]["field"], "attributeSchema");
+    let kinds = w.app.gql(None, "{ entryKinds { slug } }", json!({})).await;
+    assert_eq!(kinds["data"]["entryKinds"], json!([{ "slug": "location" }, { "slug": "ship" }]), "nothing was created");
+}

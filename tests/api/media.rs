@@ -284,3 +284,43 @@ async fn an_image_only_a_past_revision_showed_survives_cleanup_and_a_revert_rest
     let read = app.gql(None, ENTRY_MEDIA, json!({ "id": entry })).await;
     assert_eq!(read["data"]["entry"]["media"], json!([{ "id": photo }]), "{read}");
 }
+
+/// The header of a baseline JPEG (start of image, JFIF, start of frame) of `width`×`height`.
+fn jpeg(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    bytes.extend(b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00");
+    bytes.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    bytes.extend(height.to_be_bytes());
+    bytes.extend(width.to_be_bytes());
+    bytes.extend([0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9]);
+    bytes
+}
+
+/// A lossless WebP (RIFF, `VP8L` chunk) header of `width`×`height`.
+fn webp(width: u32, height: u32) -> Vec<u8> {
+    let size = ((width - 1) | ((height - 1) << 14)).to_le_bytes();
+    let chunk = [0x2F, size[0], size[1], size[2], size[3] & 0x0F, 0x00];
+    let mut bytes = b"RIFF".to_vec();
+    bytes.extend((4 + 8 + chunk.len() as u32).to_le_bytes());
+    bytes.extend(b"WEBPVP8L");
+    bytes.extend(5u32.to_le_bytes());
+    bytes.extend(chunk);
+    bytes
+}
+
+#[tokio::test]
+async fn jpeg_and_webp_uploads_are_recognised_with_their_dimensions() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    for (name, bytes, kind, width, height) in
+        [("a.bin", jpeg(640, 480), "image/jpeg", 640, 480), ("b.png", webp(5, 7), "image/webp", 5, 7)]
+    {
+        let body = app.upload(&alice.access, name, bytes.clone()).await;
+        let uploaded = media(&body);
+        assert_eq!(
+            (&uploaded["contentType"], &uploaded["width"], &uploaded["height"], &uploaded["byteSize"]),
+            (&json!(kind), &json!(width), &json!(height), &json!(bytes.len())),
+            "{name}: {body}"
+        );
+    }
+}
