@@ -18,7 +18,7 @@ use crate::{
     metrics::Metrics,
     modules::{
         media::store::MediaStore,
-        realtime::{bus::Bus, relay::Relay},
+        realtime::{bus::Bus, reads::SharedReads, relay::Relay},
     },
     ratelimit::RateLimiter,
 };
@@ -37,6 +37,8 @@ pub struct Shared {
     pub metrics: Metrics,
     pub media: MediaStore,
     pub bus: Bus,
+    /// Subscriptions woken by one event share their database reads.
+    pub reads: SharedReads,
     /// Wakes the mail worker after a service committed a mail to the outbox.
     pub mail_wake: Arc<Notify>,
 }
@@ -115,8 +117,19 @@ impl App {
             retention: chrono::Duration::hours(config.outbox_retention_hours),
         };
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
-        let state =
-            AppState(Arc::new(Shared { config, db, redis, keys, limiter, cache, metrics, media, bus, mail_wake }));
+        let state = AppState(Arc::new(Shared {
+            config,
+            db,
+            redis,
+            keys,
+            limiter,
+            cache,
+            metrics,
+            media,
+            bus,
+            reads: SharedReads::default(),
+            mail_wake,
+        }));
         let schema = graphql::build_schema(state.clone());
         Ok(Self { state, schema, mailer, relay })
     }

@@ -18,6 +18,11 @@ use xpr_api::{
     telemetry,
 };
 
+/// Many small short-lived allocations per request: mimalloc halves their cost
+/// against glibc's malloc (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "xpr", version, about = "XP-R API: the GraphQL server of the XP-R knowledge base")]
 struct Cli {

@@ -122,9 +122,13 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
         return (StatusCode::BAD_REQUEST, "unsupported WebSocket subprotocol").into_response();
     };
     match WebSocketUpgrade::from_request_parts(parts, &()).await {
-        Ok(upgrade) => {
-            upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, client, protocol, socket))
-        }
+        // GraphQL messages are small: the default 128 KiB buffers per socket
+        // would cost ~130 KiB for each idle subscriber (docs/benchmarks.md).
+        Ok(upgrade) => upgrade
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .protocols(ALL_WEBSOCKET_PROTOCOLS)
+            .on_upgrade(move |socket| serve(state, client, protocol, socket)),
         Err(rejection) => rejection.into_response(),
     }
 }
@@ -192,7 +196,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     };
     let mut graphql = std::pin::pin!(Protocol::new(state.schema.clone(), incoming, protocol).on_connection_init(init));
 
-    let mut bus = state.app.bus.subscribe();
+    let mut bus = state.app.bus.subscribe(AUTH_CHANNEL);
     let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
     tokio::pin!(init_deadline);
     let period = Duration::from_secs(config.ws_ping_secs.max(1));
@@ -230,11 +234,9 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone(), s.role));
                 let Some((user, token, role)) = user else { continue };
                 let concerns = match &signal {
-                    Ok(Signal::Event(event)) => {
-                        event.channel == AUTH_CHANNEL && event.payload["user"].as_i64() == Some(user.0)
-                    }
+                    Ok(Signal::Event(event, _)) => event.payload["user"].as_i64() == Some(user.0),
                     // Missed events might have concerned us: check.
-                    Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => true,
+                    Ok(Signal::Resync(_)) | Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,
                 };
                 if !concerns {

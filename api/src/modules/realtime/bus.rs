@@ -1,8 +1,13 @@
 //! The event bus behind one small interface: Redis pub/sub when configured,
 //! so an event published by any process reaches subscribers on every process;
-//! in-process otherwise. Either way subscribers read a local broadcast.
+//! in-process otherwise. Either way each process keeps one local broadcast per
+//! channel, so an event wakes only the subscribers of its channel.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
@@ -18,29 +23,71 @@ pub struct Event {
     pub payload: Value,
 }
 
-/// What subscribers hear.
+/// What subscribers hear, stamped with when this process received it: a read
+/// started after that instant sees the change (see `realtime::reads`).
 #[derive(Clone, Debug)]
 pub enum Signal {
-    Event(Arc<Event>),
+    Event(Arc<Event>, Instant),
     /// Events may have been missed (the Redis link was re-established):
     /// every subscriber catches up from the database.
-    Resync,
+    Resync(Instant),
 }
 
 #[derive(Clone)]
 pub struct Bus {
-    local: broadcast::Sender<Signal>,
+    local: Arc<Local>,
     redis: Option<(ConnectionManager, String)>,
 }
 
-/// Events a slow subscriber may fall behind by before it resyncs from the database.
-const LOCAL_CAPACITY: usize = 4096;
+/// Events a slow subscriber may fall behind by on one channel before it
+/// resyncs from the database. Small: one buffer is allocated per channel.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// The local broadcasts, by channel.
+#[derive(Default)]
+struct Local {
+    channels: Mutex<Channels>,
+}
+
+#[derive(Default)]
+struct Channels {
+    senders: HashMap<String, broadcast::Sender<Signal>>,
+    /// Size at which channels without subscribers are swept (amortised).
+    sweep_at: usize,
+}
+
+impl Local {
+    fn subscribe(&self, channel: &str) -> broadcast::Receiver<Signal> {
+        let mut channels = self.channels.lock().expect("bus lock");
+        if channels.senders.len() >= channels.sweep_at {
+            channels.senders.retain(|_, tx| tx.receiver_count() > 0);
+            channels.sweep_at = (channels.senders.len() * 2).max(64);
+        }
+        channels.senders.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+    }
+
+    fn dispatch(&self, event: Event) {
+        let mut channels = self.channels.lock().expect("bus lock");
+        let channel = event.channel.clone();
+        if let Some(tx) = channels.senders.get(&channel) {
+            // An error means nobody listens any more.
+            if tx.send(Signal::Event(Arc::new(event), Instant::now())).is_err() {
+                channels.senders.remove(&channel);
+            }
+        }
+    }
+
+    fn resync(&self) {
+        let now = Instant::now();
+        self.channels.lock().expect("bus lock").senders.retain(|_, tx| tx.send(Signal::Resync(now)).is_ok());
+    }
+}
 
 impl Bus {
     /// With Redis, spawns the task that forwards the shared channel into the
-    /// local broadcast, reconnecting forever.
+    /// local broadcasts, reconnecting forever.
     pub fn new(redis: Option<(redis::Client, ConnectionManager, &str)>) -> Self {
-        let (local, _) = broadcast::channel(LOCAL_CAPACITY);
+        let local = Arc::new(Local::default());
         let redis = redis.map(|(client, conn, prefix)| {
             let channel = format!("{prefix}:events");
             tokio::spawn(forward(client, channel.clone(), local.clone()));
@@ -49,18 +96,14 @@ impl Bus {
         Self { local, redis }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
-        self.local.subscribe()
+    /// Signals for `channel` (and resyncs).
+    pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Signal> {
+        self.local.subscribe(channel)
     }
 
     pub async fn publish(&self, events: Vec<Event>) -> anyhow::Result<()> {
         match &self.redis {
-            None => {
-                for event in events {
-                    // No receiver is fine: nobody is listening.
-                    let _ = self.local.send(Signal::Event(Arc::new(event)));
-                }
-            }
+            None => events.into_iter().for_each(|event| self.local.dispatch(event)),
             Some((conn, channel)) => {
                 let mut pipe = redis::pipe();
                 for event in &events {
@@ -73,19 +116,17 @@ impl Bus {
     }
 }
 
-async fn forward(client: redis::Client, channel: String, local: broadcast::Sender<Signal>) {
+async fn forward(client: redis::Client, channel: String, local: Arc<Local>) {
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                 Ok(()) => {
                     tracing::info!("bus: subscribed to Redis");
-                    let _ = local.send(Signal::Resync);
+                    local.resync();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         match message.get_payload::<String>().map(|p| serde_json::from_str::<Event>(&p)) {
-                            Ok(Ok(event)) => {
-                                let _ = local.send(Signal::Event(Arc::new(event)));
-                            }
+                            Ok(Ok(event)) => local.dispatch(event),
                             _ => tracing::warn!("bus: unreadable message ignored"),
                         }
                     }

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
-use xpr_entity::notification;
+use xpr_entity::{notification, outbox_event, submission};
 
 use super::{
     bus::Signal,
@@ -161,18 +161,14 @@ async fn watch(ctx: &Context<'_>, entry_id: &ID, how: Watch) -> AppResult<Entry>
     Ok(Entry::new(service::watch(ctx.state(), viewer, id, how == Watch::Watch).await?))
 }
 
-/// Wakes when the bus carries an event of `channel`, or may have dropped one.
-fn wake_ups(rx: broadcast::Receiver<Signal>, channel: String) -> impl Stream<Item = ()> + Send {
-    stream::unfold(rx, move |mut rx| {
-        let channel = channel.clone();
-        async move {
-            loop {
-                match rx.recv().await {
-                    Ok(Signal::Event(event)) if event.channel != channel => continue,
-                    Ok(_) | Err(RecvError::Lagged(_)) => return Some(((), rx)),
-                    Err(RecvError::Closed) => return None,
-                }
-            }
+/// Wakes when the bus carries an event of the channel `rx` listens to, or may
+/// have dropped one; yields when the signal arrived.
+fn wake_ups(rx: broadcast::Receiver<Signal>) -> impl Stream<Item = Instant> + Send {
+    stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(Signal::Event(_, at) | Signal::Resync(at)) => Some((at, rx)),
+            Err(RecvError::Lagged(_)) => Some((Instant::now(), rx)),
+            Err(RecvError::Closed) => None,
         }
     })
 }
@@ -222,18 +218,19 @@ impl Delivered {
 
 /// Delivers what `fetch` finds after a cursor, in order: at once, then on
 /// every wake-up. Nothing is delivered twice, nor at or below `cursor`.
+/// `fetch` is told the cursor and when the signal it answers arrived.
 fn after_cursor<T, F, Fut>(
-    wake: impl Stream<Item = ()> + Send + 'static,
+    wake: impl Stream<Item = Instant> + Send + 'static,
     cursor: i64,
     fetch: F,
     slot: Option<SubscriptionSlot>,
 ) -> impl Stream<Item = T> + Send
 where
     T: Send + 'static,
-    F: Fn(i64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = AppResult<Vec<(i64, T)>>> + Send,
+    F: Fn(i64, Instant) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Vec<(i64, T)>>> + Send,
 {
-    let wake = stream::once(async {}).chain(wake).boxed();
+    let wake = stream::once(async { Instant::now() }).chain(wake).boxed();
     let delivered = Delivered { floor: cursor, recent: VecDeque::new() };
     stream::unfold((wake, delivered, VecDeque::new(), false, fetch, slot), |state| async move {
         let (mut wake, mut delivered, mut buffer, mut more, fetch, slot) = state;
@@ -242,14 +239,12 @@ where
                 delivered.mark(at);
                 return Some((item, (wake, delivered, buffer, more, fetch, slot)));
             }
-            if !more {
-                wake.next().await?;
-            }
+            let woken = if more { Instant::now() } else { wake.next().await? };
             let mut from = delivered.read_from();
             more = false;
             // Twice at most: when a full page holds only recent cursors, read past them.
             for _ in 0..2 {
-                let Ok(items) = fetch(from).await else { break };
+                let Some(items) = fetch(from, woken).await else { break };
                 let full = items.len() as u64 == selectors::CATCH_UP;
                 buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
                 more = full;
@@ -288,19 +283,20 @@ impl RealtimeSubscription {
         let viewer = ctx.auth().require()?.clone();
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe();
+        let rx = state.bus.subscribe(&user_channel(viewer.uuid));
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
             None => selectors::last_notification(&state.db, viewer.id).await?,
         };
-        let fetch = move |after| {
-            let db = state.db.clone();
+        let fetch = move |after, woken| {
+            let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
-                let rows = selectors::notifications_after(&db, viewer.id, after).await?;
-                Ok(rows.into_iter().map(|n| (n.id, Notification(n))).collect())
+                let read = async move { selectors::notifications_after(&db, viewer.id, after).await };
+                let rows = reads.read(format!("notifications:{}:{after}", viewer.id.0), woken, read).await?;
+                Some(rows.iter().map(|n| (n.id, Notification(n.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx, user_channel(viewer.uuid)), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
     }
 
     /// The entry each time a merge changes it. With `afterVersion`, the entry
@@ -314,18 +310,19 @@ impl RealtimeSubscription {
         let uuid = parse_uuid("id", &id)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe();
+        let rx = state.bus.subscribe(&entry_channel(uuid));
         let entry =
             content_selectors::entry_by_uuid(&state.db, uuid).await?.ok_or_else(|| AppError::not_found("entry"))?;
         let cursor = after_version.unwrap_or(entry.version).into();
-        let fetch = move |_| {
-            let db = state.db.clone();
+        let fetch = move |_, woken| {
+            let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
-                let entry = content_selectors::entry_by_uuid(&db, uuid).await?;
-                Ok(entry.map(|e| (i64::from(e.version), Entry::new(e))).into_iter().collect())
+                let read = async move { content_selectors::entry_by_uuid(&db, uuid).await };
+                let entry = reads.read(format!("entry:{uuid}"), woken, read).await?;
+                Some(entry.iter().map(|e| (i64::from(e.version), Entry::new(e.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx, entry_channel(uuid)), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
     }
 
     /// The submission each time its state changes (its author and moderators only).
@@ -337,7 +334,7 @@ impl RealtimeSubscription {
         let uuid = parse_uuid("id", &id)?;
         let viewer = ctx.auth().require()?.clone();
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe();
+        let rx = state.bus.subscribe(&submission_channel(uuid));
         let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
             .await?
             .filter(|s| viewer.role.is_moderator() || viewer.is(UserId(s.author_id)))
@@ -345,14 +342,15 @@ impl RealtimeSubscription {
         let slot = slot(ctx)?;
         // Each state change is a new update time: that is the cursor.
         let cursor = submission.updated_at.timestamp_micros();
-        let fetch = move |_| {
-            let db = state.db.clone();
+        let fetch = move |_, woken| {
+            let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
-                let found = versioning_selectors::submission_by_uuid(&db, uuid).await?;
-                Ok(found.map(|s| (s.updated_at.timestamp_micros(), Submission(s))).into_iter().collect())
+                let read = async move { versioning_selectors::submission_by_uuid(&db, uuid).await };
+                let found = reads.read(format!("submission:{uuid}"), woken, read).await?;
+                Some(found.iter().map(|s| (s.updated_at.timestamp_micros(), Submission(s.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx, submission_channel(uuid)), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
     }
 
     /// Moderators: the queue's changes. With `after` (an event's `cursor`),
@@ -365,30 +363,36 @@ impl RealtimeSubscription {
         require_moderator(ctx.auth().require()?)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe();
+        let rx = state.bus.subscribe(MODERATION_CHANNEL);
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
             None => selectors::last_event(&state.db, MODERATION_CHANNEL).await?,
         };
-        let fetch = move |after| {
-            let db = state.db.clone();
+        let fetch = move |after, woken| {
+            let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
-                let mut events = Vec::new();
-                for event in selectors::events_after(&db, MODERATION_CHANNEL, after).await? {
-                    let submission = match event.payload["submission"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                        Some(id) => versioning_selectors::submission_by_uuid(&db, id).await?,
-                        None => None,
-                    };
+                let read = async move {
+                    let mut events = Vec::new();
+                    for event in selectors::events_after(&db, MODERATION_CHANNEL, after).await? {
+                        let submission =
+                            match event.payload["submission"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                                Some(id) => versioning_selectors::submission_by_uuid(&db, id).await?,
+                                None => None,
+                            };
+                        events.push((event, submission));
+                    }
+                    AppResult::Ok(events)
+                };
+                let events = reads.read(format!("queue:{after}"), woken, read).await?;
+                let event = |(event, submission): &(outbox_event::Model, Option<submission::Model>)| {
                     let kind = event.payload["kind"].as_str().and_then(enums::parse);
-                    events.push((
-                        event.id,
-                        QueueEvent { cursor: event.id.to_string(), kind, submission: submission.map(Submission) },
-                    ));
-                }
-                Ok(events)
+                    let submission = submission.clone().map(Submission);
+                    (event.id, QueueEvent { cursor: event.id.to_string(), kind, submission })
+                };
+                Some(events.iter().map(event).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx, MODERATION_CHANNEL.to_owned()), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
     }
 }
 

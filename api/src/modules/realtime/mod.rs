@@ -8,6 +8,7 @@
 pub mod bus;
 pub mod domain;
 pub mod graphql;
+pub mod reads;
 pub mod relay;
 pub mod selectors;
 pub mod service;
