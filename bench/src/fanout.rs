@@ -196,7 +196,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for socket in &sockets {
         socket.abort();
     }
-    let grown: u64 = rss_after.iter().zip(&rss_before).map(|(a, b)| a.saturating_sub(*b)).sum();
+    // Memory freed by other work may be reused by the sockets (after < before):
+    // also measure what closing them gives back, and take the larger.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_closed: Vec<u64> = args.pid.iter().map(|&p| rss_kib(p)).collect::<Result<_, _>>()?;
+    let delta = |from: &[u64]| -> u64 { rss_after.iter().zip(from).map(|(a, b)| a.saturating_sub(*b)).sum() };
+    let grown = delta(&rss_before).max(delta(&rss_closed));
     record(
         &args.out,
         json!({
@@ -204,7 +209,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "mode": match args.mode { Mode::Entry => "entryUpdated", Mode::Notification => "notificationReceived" },
             "subscribers": args.subscribers, "users": users, "rounds": args.rounds, "connect_s": (connect_secs * 10.0).round() / 10.0,
             "missing": missing, "latency": percentiles(latencies),
-            "rss_before_kib": rss_before, "rss_after_kib": rss_after,
+            "rss_before_kib": rss_before, "rss_after_kib": rss_after, "rss_closed_kib": rss_closed,
             "kib_per_subscriber": (grown as f64 / args.subscribers as f64 * 10.0).round() / 10.0,
         }),
     )?;
