@@ -56,17 +56,15 @@ impl Loaders {
     }
 }
 
-/// A batch starts a millisecond after its first load, and a few scheduler
-/// turns later. async-graphql resolves a level of a query in one task,
-/// yielding every 32 list items: a batch that starts sooner runs half-way
-/// through a long page and splits it into several statements. The turns
-/// suffice where the batch shares the request's thread (tests); the
-/// millisecond covers a page of 100 where it runs on another worker (the
-/// server's runtime; measured in docs/benchmarks.md).
+/// Batches start after the request task has had its turns, not after a timer.
+/// async-graphql resolves a level of a query in one task, yielding after
+/// every 32 list items; a batch that waits a fixed 1 ms (the default) can
+/// fire half-way through a long page, splitting it into two statements. A
+/// few yields let the whole level queue its loads first — deterministically,
+/// and without the millisecond of latency per level.
 fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
     let spawn = |batch| {
         tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             for _ in 0..BATCH_YIELDS {
                 tokio::task::yield_now().await;
             }

@@ -22,10 +22,12 @@ use futures_util::{
 use crate::error::AppResult;
 
 type Value = Option<Arc<dyn Any + Send + Sync>>;
+/// A read shared by its callers, and when it started.
+type Read = (Instant, Shared<BoxFuture<'static, Value>>);
 
 /// Reads in flight or just finished, by key.
 #[derive(Clone, Default)]
-pub struct SharedReads(Arc<Mutex<HashMap<String, (Instant, Shared<BoxFuture<'static, Value>>)>>>);
+pub struct SharedReads(Arc<Mutex<HashMap<String, Read>>>);
 
 /// Finished reads are kept this long for late joiners; then swept.
 const KEEP: Duration = Duration::from_secs(2);
