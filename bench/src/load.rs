@@ -121,6 +121,8 @@ pub async fn statements(args: StatementArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.url);
     let mut counts = serde_json::Map::new();
     for first in args.sizes {
+        // Unmeasured first: a cold server runs a few one-off statements.
+        client.run(None, &args.query, &json!({ "first": first })).await?;
         let before = client.metric("xpr_db_statements_total").await?;
         client.run(None, &args.query, &json!({ "first": first })).await?;
         let after = client.metric("xpr_db_statements_total").await?;
