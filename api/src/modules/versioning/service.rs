@@ -990,6 +990,9 @@ pub async fn resolve_conflict(
                 let theirs = selectors::snapshot_by_id(&txn, theirs_id).await?;
                 let patch = merge::resolve(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy), &choices)
                     .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
+                // A CUSTOM value may cite images too: only the author's own may be added.
+                let after = patch.apply(&theirs).map_err(|(_, e)| AppError::bad_input("value", e))?;
+                check_media(&txn, Some(viewer.id), &theirs.media, &after.media, "").await?;
                 (Some(theirs_id), patch)
             }
         };
