@@ -263,30 +263,19 @@ pub async fn write_entry(
     }
     entry_media::Entity::delete_many().filter(entry_media::Column::EntryId.eq(id)).exec(txn).await?;
     // An image deleted since the change was written is dropped, not an error.
-    let media = media::selectors::ids_by_uuid(txn, &snapshot.media).await?;
-    let rows: Vec<_> = snapshot
-        .media
-        .iter()
-        .filter_map(|uuid| media.get(uuid))
-        .zip(0..)
-        .map(|(media_id, position)| entry_media::ActiveModel {
-            entry_id: Set(id),
-            media_id: Set(*media_id),
-            position: Set(position),
-        })
-        .collect();
-    if !rows.is_empty() {
-        entry_media::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    }
-    // Every image a revision showed stays on record: a revert may bring it back.
-    let shown: Vec<_> = snapshot
-        .media
-        .iter()
-        .filter_map(|uuid| media.get(uuid))
-        .map(|media_id| revision_media::ActiveModel { media_id: Set(*media_id), entry_id: Set(id) })
-        .collect();
+    let existing = media::selectors::ids_by_uuid(txn, &snapshot.media).await?;
+    let shown: Vec<i64> = snapshot.media.iter().filter_map(|uuid| existing.get(uuid).copied()).collect();
     if !shown.is_empty() {
-        revision_media::Entity::insert_many(shown)
+        let rows = shown.iter().zip(0..).map(|(&media_id, position)| entry_media::ActiveModel {
+            entry_id: Set(id),
+            media_id: Set(media_id),
+            position: Set(position),
+        });
+        entry_media::Entity::insert_many(rows).exec_without_returning(txn).await?;
+        // Every image a revision showed stays on record: a revert may bring it back.
+        let rows =
+            shown.iter().map(|&media_id| revision_media::ActiveModel { media_id: Set(media_id), entry_id: Set(id) });
+        revision_media::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::columns([revision_media::Column::MediaId, revision_media::Column::EntryId])
                     .do_nothing()

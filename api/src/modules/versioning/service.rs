@@ -453,10 +453,10 @@ async fn merge_if_trusted(
     state: &AppState,
     viewer: &Viewer,
     pending: submission::Model,
-    no_warnings: bool,
+    clean: bool,
 ) -> AppResult<submission::Model> {
     let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
-    if !no_warnings || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation) {
+    if !clean || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation) {
         return Ok(pending);
     }
     match merge(state, viewer, &pending, None, false).await {
