@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, IntoActiveModel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::OnConflict, sqlx,
 };
 use xpr_migration::{Migrator, MigratorTrait};
 
@@ -39,6 +40,32 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     let options =
         TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     db.begin_with_options(options).await
+}
+
+/// Rows per multi-row `INSERT`: SQLite binds at most 32,766 values per statement.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Inserts `rows` in as few statements as the backends allow and returns them as stored
+/// (without those `on_conflict` skipped).
+pub async fn insert_rows<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+) -> Result<Vec<<A::Entity as EntityTrait>::Model>, DbErr>
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut stored = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = A::Entity::insert_many(rows.by_ref().take(ROWS_PER_INSERT));
+        if let Some(on_conflict) = &on_conflict {
+            insert = insert.on_conflict(on_conflict.clone());
+        }
+        stored.extend(insert.exec_with_returning(db).await?);
+    }
+    Ok(stored)
 }
 
 /// Applies pending migrations. On PostgreSQL they run in one transaction under

@@ -391,6 +391,40 @@ async fn only_authors_edit_and_only_moderators_decide() {
 }
 
 #[tokio::test]
+async fn a_merge_runs_one_more_statement_per_change_not_one_per_row() {
+    let w = world().await;
+    let harbor = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+    let creates: Vec<Value> = (0..12)
+        .map(|i| json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": format!("ship-{i:02}"), "title": format!("Ship {i:02}") } }))
+        .collect();
+    let created = w.approve(&w.submit(&w.alice, Value::Array(creates)).await).await;
+    let ids: Vec<String> = created["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["entry"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Every change rewrites the entry row, its parent, tags and links.
+    let edit = |id: &String| json!({ "op": "UPDATE", "entryId": id, "baseRevision": 1, "fields": { "body": "Refitted.\n", "parentId": harbor, "tags": ["fleet", "refit"], "links": [{ "type": "docked-at", "target": harbor }] } });
+    let mut costs = Vec::new();
+    for batch in [&ids[..1], &ids[1..]] {
+        let submission = w.submit(&w.bob, batch.iter().map(edit).collect()).await;
+        let before = w.app.sql_statements().await;
+        let merged = w.approve(&submission).await;
+        costs.push(w.app.sql_statements().await - before);
+        assert_eq!(merged["revisions"].as_array().map(Vec::len), Some(batch.len()), "{merged}");
+    }
+    for id in &ids {
+        let entry = w.entry(id).await;
+        assert_eq!((&entry["version"], &entry["body"]), (&json!(2), &json!("Refitted.\n")));
+        assert_eq!((&entry["parent"]["id"], &entry["tags"]), (&json!(harbor), &json!(["fleet", "refit"])));
+        assert_eq!(entry["links"], json!([{ "type": "docked-at", "entry": { "id": harbor } }]));
+    }
+    // Ten more changes: ten more entry UPDATEs, everything else batched.
+    assert!(costs[1] <= costs[0] + 10, "statements per merge of 1 and 11 changes: {costs:?}");
+}
+
+#[tokio::test]
 async fn nested_entry_lists_run_the_same_statements_for_10_and_100_entries() {
     let w = world().await;
     let parent = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;

@@ -1,7 +1,10 @@
 //! Content reads: kinds, entries (lists skip deleted ones), search, and the
 //! loaders that resolve entry relations in batches.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
@@ -28,6 +31,16 @@ pub async fn kind_by_slug(db: &impl sea_orm::ConnectionTrait, slug: &str) -> App
         .one(db)
         .await?
         .ok_or_else(|| AppError::bad_input("kind", format!("no entry kind `{slug}`")))
+}
+
+/// Kinds by id (missing ones are left out).
+pub async fn kinds_by_id(
+    db: &impl sea_orm::ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, entry_kind::Model>> {
+    let ids: BTreeSet<i64> = ids.into_iter().collect();
+    let kinds = entry_kind::Entity::find().filter(entry_kind::Column::Id.is_in(ids)).all(db).await?;
+    Ok(kinds.into_iter().map(|k| (k.id, k)).collect())
 }
 
 /// An entry by public id; deleted entries are returned too (flagged), so they can be read and reverted.

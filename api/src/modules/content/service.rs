@@ -8,7 +8,7 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::Value;
@@ -19,6 +19,7 @@ use super::domain::{check_slug, check_snapshot};
 use crate::{
     app::AppState,
     auth::Viewer,
+    db,
     error::{AppError, AppResult, FieldError},
     ids::new_uuid,
     modules::{
@@ -120,40 +121,73 @@ pub async fn entry_ids(
     Ok(rows.into_iter().map(|(id, uuid)| (uuid, id)).collect())
 }
 
+/// What the checks and the entry rows need to know about the entries that
+/// snapshots point at (parents and link targets), read once for a batch.
+#[derive(Default)]
+pub struct Targets(HashMap<Uuid, Target>);
+
+struct Target {
+    id: i64,
+    kind: String,
+    deleted: bool,
+}
+
+impl Targets {
+    pub async fn load<'a>(
+        db: &impl ConnectionTrait,
+        snapshots: impl IntoIterator<Item = &'a Snapshot>,
+    ) -> AppResult<Self> {
+        let uuids: BTreeSet<Uuid> =
+            snapshots.into_iter().flat_map(|s| s.links.iter().map(|l| l.target).chain(s.parent)).collect();
+        if uuids.is_empty() {
+            return Ok(Self::default());
+        }
+        let rows: Vec<(i64, Uuid, bool, String)> = entry::Entity::find()
+            .select_only()
+            .columns([entry::Column::Id, entry::Column::Uuid, entry::Column::Deleted])
+            .column(entry_kind::Column::Slug)
+            .join(
+                JoinType::InnerJoin,
+                entry::Entity::belongs_to(entry_kind::Entity)
+                    .from(entry::Column::KindId)
+                    .to(entry_kind::Column::Id)
+                    .into(),
+            )
+            .filter(entry::Column::Uuid.is_in(uuids))
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(Self(rows.into_iter().map(|(id, uuid, deleted, kind)| (uuid, Target { id, kind, deleted })).collect()))
+    }
+
+    fn id(&self, uuid: &Uuid) -> Option<i64> {
+        self.0.get(uuid).map(|t| t.id)
+    }
+}
+
 /// Checks a snapshot as an entry of `kind`: its fields, the parent (exists,
 /// allowed kind, not itself) and link targets (exist). `prefix` names the
 /// change in field paths, e.g. `changes.0.`.
-pub async fn check(
-    db: &impl ConnectionTrait,
+pub fn check(
     kind: &entry_kind::Model,
     snapshot: &Snapshot,
     itself: Option<Uuid>,
     prefix: &str,
+    targets: &Targets,
 ) -> AppResult<()> {
     let mut errors = check_snapshot(snapshot, &schema_of(kind)?);
     if let Some(parent) = snapshot.parent {
         let allowed: Vec<String> = serde_json::from_value(kind.allowed_parent_kinds.clone()).unwrap_or_default();
-        let parent_kind = entry::Entity::find()
-            .filter(entry::Column::Uuid.eq(parent))
-            .filter(entry::Column::Deleted.eq(false))
-            .one(db)
-            .await?
-            .map(|p| p.kind_id);
-        let parent_kind = match parent_kind {
-            Some(id) => entry_kind::Entity::find_by_id(id).one(db).await?.map(|k| k.slug),
-            None => None,
-        };
-        match parent_kind {
+        match targets.0.get(&parent).filter(|p| !p.deleted) {
             _ if Some(parent) == itself => errors.push(FieldError::new("parent", "an entry can't be its own parent")),
             None => errors.push(FieldError::new("parent", "no such entry")),
-            Some(slug) if !allowed.contains(&slug) => {
-                errors.push(FieldError::new("parent", format!("a {} can't have a {slug} as parent", kind.slug)))
+            Some(p) if !allowed.contains(&p.kind) => {
+                errors.push(FieldError::new("parent", format!("a {} can't have a {} as parent", kind.slug, p.kind)))
             }
             Some(_) => {}
         }
     }
-    let targets = entry_ids(db, snapshot.links.iter().map(|l| l.target)).await?;
-    if snapshot.links.iter().any(|l| !targets.contains_key(&l.target)) {
+    if snapshot.links.iter().any(|l| targets.id(&l.target).is_none()) {
         errors.push(FieldError::new("links", "a link points to no entry"));
     }
     if errors.is_empty() {
@@ -168,6 +202,14 @@ pub async fn check(
 /// SQLite has one writer, which the merge already holds).
 pub async fn lock_entry(txn: &DatabaseTransaction, id: i64) -> AppResult<entry::Model> {
     entry::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("entry"))
+}
+
+/// Locks entry rows until the transaction ends, in id order so that two
+/// merges never wait on each other crosswise.
+pub async fn lock_entries(txn: &DatabaseTransaction, ids: Vec<i64>) -> AppResult<HashMap<i64, entry::Model>> {
+    let rows =
+        entry::Entity::find().filter(entry::Column::Id.is_in(ids)).order_by_asc(entry::Column::Id).lock_exclusive();
+    Ok(rows.all(txn).await?.into_iter().map(|e| (e.id, e)).collect())
 }
 
 /// Stores an entry's rating aggregates; the reviews service recounts them
@@ -215,74 +257,68 @@ pub async fn insert_entry(
     .await?)
 }
 
-/// Makes the entry row (with its tags and links) match a newly merged revision.
-pub async fn write_entry(
-    txn: &DatabaseTransaction,
-    entry: entry::Model,
-    snapshot: &Snapshot,
-    version: i32,
-    revision_id: i64,
-) -> AppResult<entry::Model> {
-    let mut uuids: Vec<Uuid> = snapshot.links.iter().map(|l| l.target).collect();
-    uuids.extend(snapshot.parent);
-    let ids = entry_ids(txn, uuids).await?;
-    let id = entry.id;
-    let mut active: entry::ActiveModel = entry.into();
-    active.slug = Set(snapshot.slug.clone());
-    active.title = Set(snapshot.title.clone());
-    active.summary = Set(snapshot.summary.clone());
-    active.body = Set(snapshot.body.clone());
-    active.attributes = Set(Value::Object(snapshot.attributes.clone()));
-    active.parent_id = Set(snapshot.parent.and_then(|p| ids.get(&p).copied()));
-    active.deleted = Set(snapshot.deleted);
-    active.version = Set(version);
-    active.current_revision_id = Set(Some(revision_id));
-    active.updated_at = Set(Utc::now());
-    let entry = active.update(txn).await?;
+/// An entry row to bring in step with its new revision.
+pub struct EntryWrite<'a> {
+    pub entry: entry::Model,
+    pub snapshot: &'a Snapshot,
+    pub version: i32,
+    pub revision_id: i64,
+}
 
-    entry_tag::Entity::delete_many().filter(entry_tag::Column::EntryId.eq(id)).exec(txn).await?;
-    if !snapshot.tags.is_empty() {
-        let tags = snapshot.tags.iter().map(|tag| entry_tag::ActiveModel { entry_id: Set(id), tag: Set(tag.clone()) });
-        entry_tag::Entity::insert_many(tags).exec(txn).await?;
-    }
-    entry_link::Entity::delete_many().filter(entry_link::Column::FromEntryId.eq(id)).exec(txn).await?;
-    let links: Vec<_> = snapshot
-        .links
-        .iter()
-        .filter_map(|link| {
-            ids.get(&link.target).map(|target| entry_link::ActiveModel {
+/// Writes the entry rows of a merge and their tags, links and images: one
+/// `UPDATE` per entry, the rest in a few statements for the whole batch.
+/// `targets` resolves parents and links, checked before the merge inserted anything.
+pub async fn write_entries(txn: &DatabaseTransaction, writes: Vec<EntryWrite<'_>>, targets: &Targets) -> AppResult<()> {
+    let ids: Vec<i64> = writes.iter().map(|w| w.entry.id).collect();
+    let uuids: Vec<Uuid> = writes.iter().flat_map(|w| w.snapshot.media.iter().copied()).collect();
+    let images = media::selectors::ids_by_uuid(txn, &uuids).await?;
+    let (mut tags, mut links, mut shown, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for EntryWrite { entry, snapshot, version, revision_id } in writes {
+        let id = entry.id;
+        let mut active: entry::ActiveModel = entry.into();
+        active.slug = Set(snapshot.slug.clone());
+        active.title = Set(snapshot.title.clone());
+        active.summary = Set(snapshot.summary.clone());
+        active.body = Set(snapshot.body.clone());
+        active.attributes = Set(Value::Object(snapshot.attributes.clone()));
+        active.parent_id = Set(snapshot.parent.and_then(|p| targets.id(&p)));
+        active.deleted = Set(snapshot.deleted);
+        active.version = Set(version);
+        active.current_revision_id = Set(Some(revision_id));
+        active.updated_at = Set(Utc::now());
+        active.update(txn).await?;
+
+        tags.extend(
+            snapshot.tags.iter().map(|tag| entry_tag::ActiveModel { entry_id: Set(id), tag: Set(tag.clone()) }),
+        );
+        links.extend(snapshot.links.iter().filter_map(|link| {
+            targets.id(&link.target).map(|target| entry_link::ActiveModel {
                 from_entry_id: Set(id),
-                to_entry_id: Set(*target),
+                to_entry_id: Set(target),
                 link_type: Set(link.link_type.clone()),
                 ..Default::default()
             })
-        })
-        .collect();
-    if !links.is_empty() {
-        entry_link::Entity::insert_many(links).exec(txn).await?;
+        }));
+        // An image deleted since the change was written is dropped, not an error.
+        let existing = snapshot.media.iter().filter_map(|uuid| images.get(uuid).copied());
+        for (media_id, position) in existing.zip(0..) {
+            shown.push(entry_media::ActiveModel {
+                entry_id: Set(id),
+                media_id: Set(media_id),
+                position: Set(position),
+            });
+            // Every image a revision showed stays on record: a revert may bring it back.
+            kept.push(revision_media::ActiveModel { media_id: Set(media_id), entry_id: Set(id) });
+        }
     }
-    entry_media::Entity::delete_many().filter(entry_media::Column::EntryId.eq(id)).exec(txn).await?;
-    // An image deleted since the change was written is dropped, not an error.
-    let existing = media::selectors::ids_by_uuid(txn, &snapshot.media).await?;
-    let shown: Vec<i64> = snapshot.media.iter().filter_map(|uuid| existing.get(uuid).copied()).collect();
-    if !shown.is_empty() {
-        let rows = shown.iter().zip(0..).map(|(&media_id, position)| entry_media::ActiveModel {
-            entry_id: Set(id),
-            media_id: Set(media_id),
-            position: Set(position),
-        });
-        entry_media::Entity::insert_many(rows).exec_without_returning(txn).await?;
-        // Every image a revision showed stays on record: a revert may bring it back.
-        let rows =
-            shown.iter().map(|&media_id| revision_media::ActiveModel { media_id: Set(media_id), entry_id: Set(id) });
-        revision_media::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([revision_media::Column::MediaId, revision_media::Column::EntryId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(entry)
+    entry_tag::Entity::delete_many().filter(entry_tag::Column::EntryId.is_in(ids.clone())).exec(txn).await?;
+    db::insert_rows(txn, tags, None).await?;
+    entry_link::Entity::delete_many().filter(entry_link::Column::FromEntryId.is_in(ids.clone())).exec(txn).await?;
+    db::insert_rows(txn, links, None).await?;
+    entry_media::Entity::delete_many().filter(entry_media::Column::EntryId.is_in(ids)).exec(txn).await?;
+    db::insert_rows(txn, shown, None).await?;
+    let on_record =
+        OnConflict::columns([revision_media::Column::MediaId, revision_media::Column::EntryId]).do_nothing().to_owned();
+    db::insert_rows(txn, kept, Some(on_record)).await?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     graphql::enums,
     modules::{
-        content::{self, selectors as content_selectors},
+        content::{self, selectors as content_selectors, service::Targets},
         versioning::domain::Snapshot,
     },
 };
@@ -46,15 +46,15 @@ impl Checker {
 
     /// The field errors of `snapshot` as an entry of `kind` (`itself` when it
     /// exists already), with field paths starting with `prefix`.
-    pub async fn errors(
+    pub fn errors(
         &self,
-        db: &impl ConnectionTrait,
         kind: &entry_kind::Model,
         snapshot: &Snapshot,
         itself: Option<Uuid>,
         prefix: &str,
+        targets: &Targets,
     ) -> AppResult<Vec<FieldError>> {
-        let mut errors = match content::service::check(db, kind, snapshot, itself, prefix).await {
+        let mut errors = match content::service::check(kind, snapshot, itself, prefix, targets) {
             Ok(()) => Vec::new(),
             Err(AppError::BadInput(errors)) => errors,
             Err(other) => return Err(other),

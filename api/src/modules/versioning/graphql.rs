@@ -664,11 +664,7 @@ impl VersioningMutation {
                 theirs: Json(c.theirs),
             })
             .collect();
-        let db = &ctx.state().db;
-        let mut revisions = Vec::new();
-        for revision in outcome.revisions {
-            revisions.extend(selectors::revision_meta_by_uuid(db, revision.uuid).await?.map(Revision));
-        }
+        let revisions: Vec<Revision> = outcome.revisions.into_iter().map(|r| Revision(r.into())).collect();
         Ok(MergeResult {
             merged: !revisions.is_empty(),
             submission: Submission(outcome.submission),

@@ -1,7 +1,10 @@
 //! Versioning reads: revisions (history pages never load snapshots), snapshots,
 //! submissions visible to a viewer, changes, and their loaders.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
@@ -34,6 +37,24 @@ pub struct RevisionMeta {
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub archived: bool,
+}
+
+impl From<revision::Model> for RevisionMeta {
+    fn from(r: revision::Model) -> Self {
+        Self {
+            id: r.id,
+            uuid: r.uuid,
+            entry_id: r.entry_id,
+            number: r.number,
+            parent_id: r.parent_id,
+            author_id: r.author_id,
+            merger_id: r.merger_id,
+            submission_id: r.submission_id,
+            summary: r.summary,
+            created_at: r.created_at,
+            archived: r.archived,
+        }
+    }
 }
 
 fn meta() -> Select<revision::Entity> {
@@ -69,6 +90,34 @@ pub async fn snapshot(db: &impl ConnectionTrait, revision: &revision::Model) -> 
 pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<Snapshot> {
     let revision = revision::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("revision"))?;
     snapshot(db, &revision).await
+}
+
+/// The snapshots of revisions by id, archived ones included: two statements at most.
+pub async fn snapshots_by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, Snapshot>> {
+    let ids: BTreeSet<i64> = ids.into_iter().collect();
+    let revisions = revision::Entity::find().filter(revision::Column::Id.is_in(ids)).all(db).await?;
+    let archived: Vec<i64> = revisions.iter().filter(|r| r.archived).map(|r| r.id).collect();
+    let mut from_archive: HashMap<i64, serde_json::Value> = if archived.is_empty() {
+        HashMap::new()
+    } else {
+        let rows = revision_archive::Entity::find().filter(revision_archive::Column::RevisionId.is_in(archived));
+        rows.all(db).await?.into_iter().map(|a| (a.revision_id, a.snapshot)).collect()
+    };
+    revisions
+        .into_iter()
+        .map(|r| {
+            let json = match r.archived {
+                true => from_archive
+                    .remove(&r.id)
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("archived snapshot {} missing", r.id)))?,
+                false => r.snapshot,
+            };
+            Ok((r.id, serde_json::from_value(json).map_err(AppError::internal)?))
+        })
+        .collect()
 }
 
 pub async fn revision_by_number(

@@ -28,7 +28,10 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     ids::{UserId, new_uuid},
     modules::{
-        content::{self, selectors as content_selectors},
+        content::{
+            self, selectors as content_selectors,
+            service::{EntryWrite, Targets},
+        },
         identity::{
             self,
             domain::{Role, Scope},
@@ -154,7 +157,8 @@ pub(super) async fn prepare(
                 .patch
                 .apply(&Snapshot::default())
                 .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
-            content::service::check(db, &kind, &snapshot, None, prefix).await?;
+            let targets = Targets::load(db, [&snapshot]).await?;
+            content::service::check(&kind, &snapshot, None, prefix, &targets)?;
             check_media(db, author, &[], &snapshot.media, prefix).await?;
             if content_selectors::entry_by_slug_in(db, kind.id, &snapshot.slug).await?.is_some() {
                 return Err(bad(prefix, "fields.slug", "is already taken in this kind"));
@@ -193,7 +197,8 @@ pub(super) async fn prepare(
                         .one(db)
                         .await?
                         .ok_or_else(|| AppError::not_found("kind"))?;
-                    content::service::check(db, &kind, &after, Some(entry.uuid), prefix).await?;
+                    let targets = Targets::load(db, [&after]).await?;
+                    content::service::check(&kind, &after, Some(entry.uuid), prefix, &targets)?;
                     check_media(db, author, &base_snapshot.media, &after.media, prefix).await?;
                     spec.patch
                 }
@@ -523,7 +528,7 @@ pub struct CheckWarning {
 /// Runs the automatic checks on every change as it would leave its entry.
 async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> AppResult<Vec<CheckWarning>> {
     let checker = Checker::load(db).await?;
-    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    let mut checked = Vec::new();
     for (i, change) in changes.iter().enumerate() {
         let prefix = format!("changes.{i}.");
         let (kind, snapshot, itself) = match ChangeOp::parse(&change.op) {
@@ -543,8 +548,13 @@ async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> App
             }
         };
         let snapshot = snapshot.map_err(|(f, e)| bad(&prefix, &format!("fields.{}", f.name()), e))?;
-        errors.extend(checker.errors(db, &kind, &snapshot, itself, &prefix).await?);
-        for warning in checker.warnings(db, &kind, &snapshot, itself).await? {
+        checked.push((change, prefix, kind, snapshot, itself));
+    }
+    let targets = Targets::load(db, checked.iter().map(|c| &c.3)).await?;
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    for (change, prefix, kind, snapshot, itself) in &checked {
+        errors.extend(checker.errors(kind, snapshot, *itself, prefix, &targets)?);
+        for warning in checker.warnings(db, kind, snapshot, *itself).await? {
             warnings.push(CheckWarning { change: change.uuid, field: warning.field, message: warning.message });
         }
     }
@@ -746,13 +756,18 @@ async fn merge(
     }
     let changes = selectors::changes_of(&txn, submission.id).await?;
 
-    // Lock every touched entry in id order (no deadlocks between merges).
-    let mut entry_ids: Vec<i64> = changes.iter().filter_map(|c| c.entry_id).collect();
-    entry_ids.sort_unstable();
-    let mut locked = HashMap::new();
-    for id in entry_ids {
-        locked.insert(id, content::service::lock_entry(&txn, id).await?);
-    }
+    // The touched entries, their kinds and the revisions to merge: a few statements for the whole submission.
+    let locked = content::service::lock_entries(&txn, changes.iter().filter_map(|c| c.entry_id).collect()).await?;
+    let kind_ids = changes.iter().filter_map(|c| c.kind_id).chain(locked.values().map(|e| e.kind_id));
+    let kinds = content_selectors::kinds_by_id(&txn, kind_ids).await?;
+    let kind_of =
+        |id: Option<i64>| kinds.get(&id.unwrap_or_default()).cloned().ok_or_else(|| AppError::not_found("kind"));
+    let revision_ids = changes.iter().filter_map(|c| c.base_revision_id);
+    let snapshots =
+        selectors::snapshots_by_id(&txn, revision_ids.chain(locked.values().filter_map(|e| e.current_revision_id)))
+            .await?;
+    let snapshot_of =
+        |id: Option<i64>| snapshots.get(&id.unwrap_or_default()).ok_or_else(|| AppError::not_found("revision"));
 
     let mut plans = Vec::new();
     let mut conflicts = Vec::new();
@@ -760,7 +775,7 @@ async fn merge(
         let patch = patch_of(&change);
         match ChangeOp::parse(&change.op) {
             ChangeOp::Create => {
-                let kind = kind_by_id(&txn, change.kind_id.unwrap_or_default()).await?;
+                let kind = kind_of(change.kind_id)?;
                 let snapshot = patch.apply(&Snapshot::default()).map_err(|(f, e)| AppError::bad_input(f.name(), e))?;
                 if content_selectors::entry_by_slug_in(&txn, kind.id, &snapshot.slug).await?.is_some() {
                     let taken = Value::from(snapshot.slug.clone());
@@ -774,14 +789,14 @@ async fn merge(
                 plans.push(Planned { index, change, kind, entry: None, snapshot });
             }
             ChangeOp::Update | ChangeOp::Delete => {
-                let entry = locked[&change.entry_id.unwrap_or_default()].clone();
-                let kind = kind_by_id(&txn, entry.kind_id).await?;
-                let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
-                let current = entry.current_revision_id.unwrap_or_default();
-                let theirs = selectors::snapshot_by_id(&txn, current).await?;
-                match merge::merge(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy)) {
+                let entry = locked.get(&change.entry_id.unwrap_or_default()).cloned();
+                let entry = entry.ok_or_else(|| AppError::not_found("entry"))?;
+                let kind = kind_of(Some(entry.kind_id))?;
+                let base = snapshot_of(change.base_revision_id)?;
+                let theirs = snapshot_of(entry.current_revision_id)?;
+                match merge::merge(base, theirs, &patch, MergePolicy::parse(&kind.merge_policy)) {
                     Ok(snapshot) => plans.push(Planned { index, change, kind, entry: Some(entry), snapshot }),
-                    Err(found) => conflicts.push((change, Some(current), found)),
+                    Err(found) => conflicts.push((change, entry.current_revision_id, found)),
                 }
             }
         }
@@ -803,22 +818,34 @@ async fn merge(
         return Ok(MergeOutcome { submission, revisions: Vec::new(), conflicts: listed });
     }
 
+    let targets = Targets::load(&txn, plans.iter().map(|p| &p.snapshot)).await?;
     let mut errors = Vec::new();
     for plan in &plans {
         let itself = plan.entry.as_ref().map(|e| e.uuid);
         let prefix = format!("changes.{}.", plan.index);
-        errors.extend(checker.errors(&txn, &plan.kind, &plan.snapshot, itself, &prefix).await?);
+        errors.extend(checker.errors(&plan.kind, &plan.snapshot, itself, &prefix, &targets)?);
     }
     if !errors.is_empty() {
         return Err(AppError::BadInput(errors));
     }
-    let mut revisions = Vec::new();
-    for plan in plans {
-        let entry = match plan.entry {
-            Some(entry) => entry,
-            None => content::service::insert_entry(&txn, &plan.kind, &plan.snapshot, submission.author_id).await?,
-        };
-        let revision = revision::ActiveModel {
+    let mut entries = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        entries.push(match &plan.entry {
+            Some(entry) => entry.clone(),
+            None => {
+                let entry =
+                    content::service::insert_entry(&txn, &plan.kind, &plan.snapshot, submission.author_id).await?;
+                // A CREATE's change now points at the entry it made.
+                let mut change: change::ActiveModel = plan.change.clone().into();
+                change.entry_id = Set(Some(entry.id));
+                change.update(&txn).await?;
+                entry
+            }
+        });
+    }
+    let summary: String = submission.title.chars().take(500).collect();
+    let rows = plans.iter().zip(&entries).map(|(plan, entry)| {
+        Ok(revision::ActiveModel {
             uuid: Set(new_uuid()),
             entry_id: Set(entry.id),
             number: Set(entry.version + 1),
@@ -826,23 +853,24 @@ async fn merge(
             author_id: Set(submission.author_id),
             merger_id: Set(Some(merger.id.0)),
             submission_id: Set(Some(submission.id)),
-            summary: Set(submission.title.chars().take(500).collect()),
+            summary: Set(summary.clone()),
             snapshot: Set(serde_json::to_value(&plan.snapshot).map_err(AppError::internal)?),
             created_at: Set(Utc::now()),
             archived: Set(false),
             ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        content::service::write_entry(&txn, entry, &plan.snapshot, revision.number, revision.id).await?;
-        // A CREATE's change now points at the entry it made.
-        if plan.change.entry_id.is_none() {
-            let mut change: change::ActiveModel = plan.change.into();
-            change.entry_id = Set(Some(revision.entry_id));
-            change.update(&txn).await?;
-        }
-        revisions.push(revision);
-    }
+        })
+    });
+    let mut revisions = db::insert_rows(&txn, rows.collect::<AppResult<_>>()?, None).await?;
+    // In the submission's order, whatever order RETURNING gave.
+    let order: HashMap<i64, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    revisions.sort_by_key(|r| order[&r.entry_id]);
+    let writes = plans.iter().zip(entries).zip(&revisions).map(|((plan, entry), revision)| EntryWrite {
+        entry,
+        snapshot: &plan.snapshot,
+        version: revision.number,
+        revision_id: revision.id,
+    });
+    content::service::write_entries(&txn, writes.collect(), &targets).await?;
     identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
     merged_events(&txn, &submission, &revisions, merger, reviewed).await?;
     txn.commit().await?;
