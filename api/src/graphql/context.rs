@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use async_graphql::{Context, dataloader::DataLoader};
+use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -45,37 +46,29 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
+    /// Loaders whose batches go to `spawn`: [`Batches`](super::batches::Batches)
+    /// for a request, so a batch holds a whole level's keys.
+    pub fn new(
+        db: &DatabaseConnection,
+        spawn: impl Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
+    ) -> Self {
         Self {
-            users: loader(UserLoader::new(db.clone())),
-            content: loader(ContentLoader::new(db.clone())),
-            versioning: loader(VersioningLoader::new(db.clone())),
-            reviews: loader(ReviewLoader::new(db.clone())),
-            media: loader(MediaLoader::new(db.clone())),
+            users: loader(UserLoader::new(db.clone()), spawn.clone()),
+            content: loader(ContentLoader::new(db.clone()), spawn.clone()),
+            versioning: loader(VersioningLoader::new(db.clone()), spawn.clone()),
+            reviews: loader(ReviewLoader::new(db.clone()), spawn.clone()),
+            media: loader(MediaLoader::new(db.clone()), spawn),
         }
     }
 }
 
-/// Batches start after the request task has had its turns, not after a timer.
-/// async-graphql resolves a level of a query in one task, yielding after
-/// every 32 list items; a batch that waits a fixed 1 ms (the default) can
-/// fire half-way through a long page, splitting it into two statements. A
-/// few yields let the whole level queue its loads first — deterministically,
-/// and without the millisecond of latency per level.
-fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
-    let spawn = |batch| {
-        tokio::spawn(async move {
-            for _ in 0..BATCH_YIELDS {
-                tokio::task::yield_now().await;
-            }
-            batch.await
-        })
-    };
+/// No timer: when a batch starts is up to its spawner.
+fn loader<T: Send + Sync + 'static>(
+    inner: T,
+    spawn: impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static,
+) -> DataLoader<T> {
     DataLoader::new(inner, spawn).delay(std::time::Duration::ZERO)
 }
-
-/// Enough turns for the largest page (100 items, yielding every 32) with room to spare.
-const BATCH_YIELDS: usize = 8;
 
 pub trait ContextExt {
     fn state(&self) -> &AppState;

@@ -1,6 +1,7 @@
 //! Schema assembly: one merged root per operation type, the `Node` interface,
 //! and the depth and complexity limits.
 
+pub mod batches;
 pub mod context;
 pub mod enums;
 pub mod pagination;

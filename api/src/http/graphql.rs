@@ -21,7 +21,10 @@ use tracing::Instrument;
 use super::HttpState;
 use crate::{
     auth::Auth,
-    graphql::context::{ClientInfo, Loaders, RequestContext},
+    graphql::{
+        batches::Batches,
+        context::{ClientInfo, Loaders, RequestContext},
+    },
     metrics::OperationLabels,
     modules::identity::selectors,
 };
@@ -284,9 +287,10 @@ async fn run(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(response);
     }
-    let request = request.data(context.clone()).data(Loaders::new(&state.app.db));
+    let batches = Batches::default();
+    let request = request.data(context.clone()).data(Loaders::new(&state.app.db, batches.spawner()));
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
-    let mut response = state.schema.execute(request).instrument(span).await;
+    let mut response = batches.run(state.schema.execute(request)).instrument(span).await;
 
     // Errors before execution have no path and leave `data` null.
     let request_error = response.data == Value::Null

@@ -189,7 +189,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
             initialized.store(true, Ordering::SeqCst);
             let mut data = Data::default();
             data.insert(RequestContext { auth, client });
-            data.insert(Loaders::new(&state.app.db));
+            // Subscription events resolve one item at a time: batches may simply run as tasks.
+            data.insert(Loaders::new(&state.app.db, |batch| drop(tokio::spawn(batch))));
             data.insert(slots);
             Ok(data)
         }
