@@ -43,7 +43,7 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 }
 
 /// Rows per multi-row `INSERT`: SQLite binds at most 32,766 values per statement.
-const ROWS_PER_INSERT: usize = 1_000;
+pub const ROWS_PER_INSERT: usize = 1_000;
 
 /// Inserts `rows` in as few statements as the backends allow and returns them as stored
 /// (without those `on_conflict` skipped).

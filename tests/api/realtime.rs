@@ -145,6 +145,49 @@ async fn notifying_watchers_takes_the_same_statements_for_one_or_twenty_watchers
 }
 
 #[tokio::test]
+async fn a_notification_reaches_each_subscriber_without_a_read_of_its_own() {
+    let w = world_with(&[]).await;
+    let entry = w.entry("watched").await;
+    let mut watchers = Vec::new();
+    for i in 0..8 {
+        let watcher = w.app.register(&format!("subscriber{i}")).await;
+        w.gql(&watcher, "mutation($e: ID!) { watchEntry(entryId: $e) { id } }", json!({ "e": entry })).await;
+        watchers.push(watcher);
+    }
+    let mut sockets = Vec::new();
+    let mut counts = Vec::new();
+    let mut version = 1;
+    // The same eight watchers each time; first one of them subscribed, then all.
+    for subscribed in [1, 8] {
+        for watcher in &watchers[sockets.len()..subscribed] {
+            let mut socket = w.app.ws(Some(&watcher.access)).await;
+            socket.subscribe("n", NOTIFIED, json!({})).await;
+            sockets.push(socket);
+        }
+        // Twice: the first delivery shows each subscription past its opening read.
+        for measured in [false, true] {
+            let edit = w.edit(&w.alice, &entry, version, &format!("Title {version}")).await;
+            version += 1;
+            let before = w.app.sql_statements().await;
+            w.gql(&w.moderator, APPROVE, json!({ "id": edit })).await;
+            let mut got = Vec::new();
+            for socket in &mut sockets {
+                got.push(socket.next_data("n").await["data"]["notificationReceived"].clone());
+            }
+            if measured {
+                counts.push(w.app.sql_statements().await - before);
+            }
+            for (got, watcher) in got.iter().zip(&watchers) {
+                let stored = w.gql(watcher, "{ notifications(first: 1) { edges { node { id } } } }", json!({})).await;
+                assert_eq!(got["kind"], "WATCHED_ENTRY_UPDATED");
+                assert_eq!(got["id"], stored["data"]["notifications"]["edges"][0]["node"]["id"], "the stored row");
+            }
+        }
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+}
+
+#[tokio::test]
 async fn subscribers_get_only_their_own_notifications() {
     let w = world_with(&[]).await;
     let mut alice = w.app.ws(Some(&w.alice.access)).await;

@@ -15,12 +15,13 @@ use std::{
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription, connection::Connection};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, stream};
+use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 use xpr_entity::{notification, outbox_event, submission};
 
 use super::{
-    bus::Signal,
+    bus::{Event, Signal},
     domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, entry_channel, submission_channel},
     selectors, service,
 };
@@ -161,16 +162,34 @@ async fn watch(ctx: &Context<'_>, entry_id: &ID, how: Watch) -> AppResult<Entry>
     Ok(Entry::new(service::watch(ctx.state(), viewer, id, how == Watch::Watch).await?))
 }
 
+/// Why a subscription wakes up.
+enum Wake<T> {
+    /// A signal arrived at this instant: read what came after the cursor.
+    Read(Instant),
+    /// The event carried its item, with the item's cursor: no read needed.
+    Item(i64, T),
+}
+
 /// Wakes when the bus carries an event of the channel `rx` listens to, or may
-/// have dropped one; yields when the signal arrived.
-fn wake_ups(rx: broadcast::Receiver<Signal>) -> impl Stream<Item = Instant> + Send {
-    stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await {
-            Ok(Signal::Event(_, at) | Signal::Resync(at)) => Some((at, rx)),
-            Err(RecvError::Lagged(_)) => Some((Instant::now(), rx)),
-            Err(RecvError::Closed) => None,
-        }
+/// have dropped one. `carried` takes the item out of an event that has one.
+fn wake_ups<T: Send + 'static>(
+    rx: broadcast::Receiver<Signal>,
+    carried: fn(&Event) -> Option<(i64, T)>,
+) -> impl Stream<Item = Wake<T>> + Send {
+    stream::unfold(rx, move |mut rx| async move {
+        let wake = match rx.recv().await {
+            Ok(Signal::Event(event, at)) => carried(&event).map_or(Wake::Read(at), |(at, item)| Wake::Item(at, item)),
+            Ok(Signal::Resync(at)) => Wake::Read(at),
+            Err(RecvError::Lagged(_)) => Wake::Read(Instant::now()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((wake, rx))
     })
+}
+
+/// For subscriptions whose events carry no item.
+fn nothing<T>(_: &Event) -> Option<(i64, T)> {
+    None
 }
 
 /// A cursor's integer value; a bad one is the client's error.
@@ -220,7 +239,7 @@ impl Delivered {
 /// every wake-up. Nothing is delivered twice, nor at or below `cursor`.
 /// `fetch` is told the cursor and when the signal it answers arrived.
 fn after_cursor<T, F, Fut>(
-    wake: impl Stream<Item = Instant> + Send + 'static,
+    wake: impl Stream<Item = Wake<T>> + Send + 'static,
     cursor: i64,
     fetch: F,
     slot: Option<SubscriptionSlot>,
@@ -230,7 +249,7 @@ where
     F: Fn(i64, Instant) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<Vec<(i64, T)>>> + Send,
 {
-    let wake = stream::once(async { Instant::now() }).chain(wake).boxed();
+    let wake = stream::once(async { Wake::Read(Instant::now()) }).chain(wake).boxed();
     let delivered = Delivered { floor: cursor, recent: VecDeque::new() };
     stream::unfold((wake, delivered, VecDeque::new(), false, fetch, slot), |state| async move {
         let (mut wake, mut delivered, mut buffer, mut more, fetch, slot) = state;
@@ -239,7 +258,15 @@ where
                 delivered.mark(at);
                 return Some((item, (wake, delivered, buffer, more, fetch, slot)));
             }
-            let woken = if more { Instant::now() } else { wake.next().await? };
+            let woken = match if more { Wake::Read(Instant::now()) } else { wake.next().await? } {
+                Wake::Read(at) => at,
+                Wake::Item(at, item) => {
+                    if delivered.is_new(at) {
+                        buffer.push_back((at, item));
+                    }
+                    continue;
+                }
+            };
             let mut from = delivered.read_from();
             more = false;
             // Twice at most: when a full page holds only recent cursors, read past them.
@@ -296,7 +323,11 @@ impl RealtimeSubscription {
                 Some(rows.iter().map(|n| (n.id, Notification(n.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
+        let carried = |event: &Event| {
+            let row = notification::Model::deserialize(&event.payload["notification"]).ok()?;
+            Some((row.id, Notification(row)))
+        };
+        Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
     }
 
     /// The entry each time a merge changes it. With `afterVersion`, the entry
@@ -322,7 +353,7 @@ impl RealtimeSubscription {
                 Some(entry.iter().map(|e| (i64::from(e.version), Entry::new(e.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
     }
 
     /// The submission each time its state changes (its author and moderators only).
@@ -350,7 +381,7 @@ impl RealtimeSubscription {
                 Some(found.iter().map(|s| (s.updated_at.timestamp_micros(), Submission(s.clone()))).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
     }
 
     /// Moderators: the queue's changes. With `after` (an event's `cursor`),
@@ -392,7 +423,7 @@ impl RealtimeSubscription {
                 Some(events.iter().map(event).collect())
             }
         };
-        Ok(after_cursor(wake_ups(rx), cursor, fetch, slot))
+        Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
     }
 }
 

@@ -2,6 +2,8 @@
 //! caller's transaction so they exist exactly when the change does; watches;
 //! marking notifications read.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
@@ -12,19 +14,18 @@ use super::domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, submis
 use crate::{
     app::AppState,
     auth::Viewer,
+    db,
     error::{AppError, AppResult},
     graphql::enums,
     ids::{UserId, new_uuid, user_channel},
     modules::{content::selectors as content_selectors, moderation::domain::TargetType},
 };
 
-/// Rows per INSERT: stays far below PostgreSQL's bind-parameter limit.
-const CHUNK: usize = 1000;
-
 /// Queues events for the relay.
 pub async fn emit(db: &impl ConnectionTrait, events: Vec<(String, Value)>) -> AppResult<()> {
     let now = Utc::now();
-    for chunk in events.chunks(CHUNK) {
+    // Without RETURNING: payloads need not travel back.
+    for chunk in events.chunks(db::ROWS_PER_INSERT) {
         let rows = chunk.iter().map(|(channel, payload)| outbox_event::ActiveModel {
             channel: Set(channel.clone()),
             payload: Set(payload.clone()),
@@ -45,27 +46,31 @@ pub struct Note {
     pub actor: Option<UserId>,
 }
 
-/// Writes notifications and one event per recipient on their own channel, in batches.
+/// Writes notifications and one event per recipient on their own channel, in
+/// batches. The event carries the row, so a subscriber delivers it without a
+/// read of its own: a merge can notify thousands of watchers at once.
 pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()> {
     if notes.is_empty() {
         return Ok(());
     }
     let now = Utc::now();
-    let events = notes.iter().map(|n| (user_channel(n.user.1), json!({ "kind": enums::name(n.kind) }))).collect();
-    for chunk in notes.chunks(CHUNK) {
-        let rows = chunk.iter().map(|n| notification::ActiveModel {
-            uuid: Set(new_uuid()),
-            user_id: Set(n.user.0.0),
-            kind: Set(enums::name(n.kind).to_owned()),
-            subject_type: Set(enums::name(n.subject.0).to_owned()),
-            subject_id: Set(n.subject.1),
-            message: Set(n.message.clone()),
-            actor_id: Set(n.actor.map(|a| a.0)),
-            created_at: Set(now),
-            ..Default::default()
-        });
-        notification::Entity::insert_many(rows).exec(db).await?;
-    }
+    let channels: HashMap<i64, String> = notes.iter().map(|n| (n.user.0.0, user_channel(n.user.1))).collect();
+    let rows = notes.into_iter().map(|n| notification::ActiveModel {
+        uuid: Set(new_uuid()),
+        user_id: Set(n.user.0.0),
+        kind: Set(enums::name(n.kind).to_owned()),
+        subject_type: Set(enums::name(n.subject.0).to_owned()),
+        subject_id: Set(n.subject.1),
+        message: Set(n.message),
+        actor_id: Set(n.actor.map(|a| a.0)),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    let stored = db::insert_rows(db, rows.collect(), None).await?;
+    let events = stored
+        .into_iter()
+        .map(|row| (channels[&row.user_id].clone(), json!({ "kind": row.kind, "notification": row })))
+        .collect();
     emit(db, events).await
 }
 

@@ -55,6 +55,19 @@ async fn load_snapshot(ctx: &Context<'_>, revision: i64) -> AppResult<Snapshot> 
         .ok_or_else(|| AppError::not_found("revision"))
 }
 
+/// The diff from one revision (or from nothing) to another; both snapshots in one batch.
+async fn load_diff(ctx: &Context<'_>, from: Option<i64>, to: i64) -> AppResult<EntryDiff> {
+    let keys = from.into_iter().chain([to]).map(SnapshotKey);
+    let loaded = ctx.loaders().versioning.load_many(keys).await.map_err(AppError::internal)?;
+    let get = |id| loaded.get(&SnapshotKey(id)).ok_or_else(|| AppError::not_found("revision"));
+    let to = get(to)?;
+    let changes = match from {
+        Some(id) => diff::diff(get(id)?, to),
+        None => diff::diff(&Snapshot::default(), to),
+    };
+    Ok(EntryDiff { changes: changes.into_iter().map(FieldChange).collect() })
+}
+
 fn visible(viewer: Option<&Viewer>, submission: &submission::Model) -> bool {
     SubmissionStatus::parse(&submission.status) == SubmissionStatus::Merged
         || viewer.is_some_and(|v| v.role.is_moderator() || v.is(UserId(submission.author_id)))
@@ -107,12 +120,7 @@ impl Revision {
     }
     /// What this revision changed, against its parent.
     async fn diff(&self, ctx: &Context<'_>) -> AppResult<EntryDiff> {
-        let to = load_snapshot(ctx, self.0.id).await?;
-        let from = match self.0.parent_id {
-            Some(parent) => load_snapshot(ctx, parent).await?,
-            None => Snapshot::default(),
-        };
-        Ok(EntryDiff { changes: diff::diff(&from, &to).into_iter().map(FieldChange).collect() })
+        load_diff(ctx, self.0.parent_id, self.0.id).await
     }
 }
 
@@ -599,8 +607,7 @@ impl VersioningQuery {
         let to = selectors::revision_meta_by_uuid(db, parse_uuid("to", &to)?)
             .await?
             .ok_or_else(|| AppError::not_found("revision"))?;
-        let (from, to) = (load_snapshot(ctx, from.id).await?, load_snapshot(ctx, to.id).await?);
-        Ok(EntryDiff { changes: diff::diff(&from, &to).into_iter().map(FieldChange).collect() })
+        load_diff(ctx, Some(from.id), to.id).await
     }
 }
 
