@@ -22,6 +22,9 @@ pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnec
         .max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A ping on every checkout would add a round trip to each statement;
+        // only connections idle long enough to have been dropped are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)

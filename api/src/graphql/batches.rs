@@ -41,7 +41,15 @@ impl Batches {
             // Idle at the end of the last poll, and no wake since (not even one
             // the scheduler deferred until after that poll): start the batches.
             if std::mem::take(&mut confirming) && !woken.woken.load(Ordering::Acquire) {
-                running.extend(self.0.lock().expect("batches lock").drain(..));
+                // Each batch takes its keys now, before the first to finish lets
+                // its callers queue the next level's loads (which would join a
+                // batch not yet polled and make statement counts vary).
+                let started = std::mem::take(&mut *self.0.lock().expect("batches lock"));
+                for mut batch in started {
+                    if batch.as_mut().poll(cx).is_pending() {
+                        running.push(batch);
+                    }
+                }
             }
             loop {
                 woken.reset(cx.waker());

@@ -1,6 +1,8 @@
 //! Identity's GraphQL types and fields: parse input, call a service or
 //! selector, map the result. No rules and no SQL here.
 
+use std::sync::Arc;
+
 use async_graphql::{
     ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject, connection::Connection,
 };
@@ -27,15 +29,15 @@ use crate::{
 
 /// A member of the community.
 pub struct User {
-    model: user::Model,
+    model: Arc<user::Model>,
     /// Set when the request itself signed this user in (register, login):
     /// private fields show although the request came without a token.
     signed_in: bool,
 }
 
 impl User {
-    pub fn new(model: user::Model) -> Self {
-        Self { model, signed_in: false }
+    pub fn new(model: impl Into<Arc<user::Model>>) -> Self {
+        Self { model: model.into(), signed_in: false }
     }
 
     /// The user with this id, through the request's loader.
@@ -212,7 +214,7 @@ impl From<service::SignedIn> for AuthPayload {
             access_token: s.access_token,
             access_token_expires_at: s.access_token_expires_at,
             refresh_token: s.refresh_token,
-            user: User { model: s.user, signed_in: true },
+            user: User { model: s.user.into(), signed_in: true },
         }
     }
 }

@@ -180,16 +180,17 @@ impl UserLoader {
     }
 }
 
+/// Shared, not cloned, by the fields that ask for the same user.
 impl Loader<UserId> for UserLoader {
-    type Value = user::Model;
+    type Value = Arc<user::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, user::Model>, Self::Error> {
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
         let rows = user::Entity::find()
             .filter(user::Column::Id.is_in(keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await
             .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|row| (UserId(row.id), row)).collect())
+        Ok(rows.into_iter().map(|row| (UserId(row.id), Arc::new(row))).collect())
     }
 }

@@ -44,8 +44,7 @@ impl Review {
         Ok(entry.map(Entry::new))
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let user = ctx.loaders().users.load_one(UserId(self.0.author_id)).await.map_err(AppError::internal)?;
-        Ok(user.map(User::new))
+        User::load(ctx, UserId(self.0.author_id)).await
     }
     /// 1 to 5 stars.
     async fn rating(&self) -> i32 {
