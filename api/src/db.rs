@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, IntoActiveModel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, EntityTrait, InsertMany, IntoActiveModel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sea_query::OnConflict, sqlx,
 };
 use xpr_migration::{Migrator, MigratorTrait};
@@ -46,10 +46,22 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 }
 
 /// Rows per multi-row `INSERT`: SQLite binds at most 32,766 values per statement.
-pub const ROWS_PER_INSERT: usize = 1_000;
+const ROWS_PER_INSERT: usize = 1_000;
 
-/// Inserts `rows` in as few statements as the backends allow and returns them as stored
-/// (without those `on_conflict` skipped).
+/// `rows` as multi-row `INSERT`s, as few as the backends allow.
+fn inserts<A: ActiveModelTrait>(rows: Vec<A>, on_conflict: Option<OnConflict>) -> impl Iterator<Item = InsertMany<A>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        let insert = A::Entity::insert_many(rows.by_ref().take(ROWS_PER_INSERT));
+        Some(match &on_conflict {
+            Some(on_conflict) => insert.on_conflict(on_conflict.clone()),
+            None => insert,
+        })
+    })
+}
+
+/// Inserts `rows` and returns them as stored (without those `on_conflict` skipped).
 pub async fn insert_rows<A>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
@@ -60,15 +72,22 @@ where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
     let mut stored = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut insert = A::Entity::insert_many(rows.by_ref().take(ROWS_PER_INSERT));
-        if let Some(on_conflict) = &on_conflict {
-            insert = insert.on_conflict(on_conflict.clone());
-        }
+    for insert in inserts(rows, on_conflict) {
         stored.extend(insert.exec_with_returning(db).await?);
     }
     Ok(stored)
+}
+
+/// Inserts `rows` without reading them back.
+pub async fn insert_all<A: ActiveModelTrait>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+) -> Result<(), DbErr> {
+    for insert in inserts(rows, on_conflict) {
+        insert.exec_without_returning(db).await?;
+    }
+    Ok(())
 }
 
 /// Applies pending migrations. On PostgreSQL they run in one transaction under

@@ -312,13 +312,13 @@ pub async fn write_entries(txn: &DatabaseTransaction, writes: Vec<EntryWrite<'_>
         }
     }
     entry_tag::Entity::delete_many().filter(entry_tag::Column::EntryId.is_in(ids.clone())).exec(txn).await?;
-    db::insert_rows(txn, tags, None).await?;
+    db::insert_all(txn, tags, None).await?;
     entry_link::Entity::delete_many().filter(entry_link::Column::FromEntryId.is_in(ids.clone())).exec(txn).await?;
-    db::insert_rows(txn, links, None).await?;
+    db::insert_all(txn, links, None).await?;
     entry_media::Entity::delete_many().filter(entry_media::Column::EntryId.is_in(ids)).exec(txn).await?;
-    db::insert_rows(txn, shown, None).await?;
+    db::insert_all(txn, shown, None).await?;
     let on_record =
         OnConflict::columns([revision_media::Column::MediaId, revision_media::Column::EntryId]).do_nothing().to_owned();
-    db::insert_rows(txn, kept, Some(on_record)).await?;
+    db::insert_all(txn, kept, Some(on_record)).await?;
     Ok(())
 }

@@ -258,7 +258,8 @@ where
                 delivered.mark(at);
                 return Some((item, (wake, delivered, buffer, more, fetch, slot)));
             }
-            let woken = match if more { Wake::Read(Instant::now()) } else { wake.next().await? } {
+            let next = if more { Wake::Read(Instant::now()) } else { wake.next().await? };
+            let woken = match next {
                 Wake::Read(at) => at,
                 Wake::Item(at, item) => {
                     if delivered.is_new(at) {

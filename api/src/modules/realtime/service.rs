@@ -24,17 +24,13 @@ use crate::{
 /// Queues events for the relay.
 pub async fn emit(db: &impl ConnectionTrait, events: Vec<(String, Value)>) -> AppResult<()> {
     let now = Utc::now();
-    // Without RETURNING: payloads need not travel back.
-    for chunk in events.chunks(db::ROWS_PER_INSERT) {
-        let rows = chunk.iter().map(|(channel, payload)| outbox_event::ActiveModel {
-            channel: Set(channel.clone()),
-            payload: Set(payload.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        });
-        outbox_event::Entity::insert_many(rows).exec(db).await?;
-    }
-    Ok(())
+    let rows = events.into_iter().map(|(channel, payload)| outbox_event::ActiveModel {
+        channel: Set(channel),
+        payload: Set(payload),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    Ok(db::insert_all(db, rows.collect(), None).await?)
 }
 
 /// A notification to write.
@@ -67,10 +63,8 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
         ..Default::default()
     });
     let stored = db::insert_rows(db, rows.collect(), None).await?;
-    let events = stored
-        .into_iter()
-        .map(|row| (channels[&row.user_id].clone(), json!({ "kind": row.kind, "notification": row })))
-        .collect();
+    let events =
+        stored.into_iter().map(|row| (channels[&row.user_id].clone(), json!({ "notification": row }))).collect();
     emit(db, events).await
 }
 
