@@ -328,6 +328,24 @@ async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries(
     }
     println!("statements for 10 and 50 entries with reviews: {counts:?}");
     assert_eq!(counts[0], counts[1], "statements must not grow with the page size: {counts:?}");
+
+    // Users found at three levels (creators, revision authors, review authors) are read in one statement.
+    let statements = async |query: &str| {
+        let before = w.app.sql_statements().await;
+        let body = w.app.gql(None, query, json!({})).await;
+        assert_eq!(body["data"]["entries"]["edges"].as_array().map(Vec::len), Some(20), "{body}");
+        w.app.sql_statements().await - before
+    };
+    let without_users = statements(
+        "{ entries(first: 20) { edges { node { currentRevision { number } reviews(first: 3) { edges { node { rating } } } } } } }",
+    )
+    .await;
+    let with_users = statements(
+        "{ entries(first: 20) { edges { node { creator { handle } currentRevision { number author { handle } } \
+        reviews(first: 3) { edges { node { rating author { handle } } } } } } } }",
+    )
+    .await;
+    assert_eq!(with_users, without_users + 1, "one read of users for all levels");
 }
 
 const QUEUE: &str = "query($n: Int, $a: String) { reviewQueue(first: $n, after: $a) { \

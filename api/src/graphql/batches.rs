@@ -8,6 +8,10 @@
 //! Here a batch waits until the execution returns `Pending` without having
 //! woken itself: every resolver of the level is then waiting on a loader, so
 //! the batch holds all their keys, whatever the page size or the thread count.
+//!
+//! Batches of leaf loaders (users: creators, authors, mergers, found at every
+//! level of a query) wait longer, until no other batch runs or waits: the keys
+//! of every level then meet in one batch, and a request reads its users once.
 
 use std::{
     future::Future,
@@ -22,13 +26,40 @@ use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 
 /// Batches a request's loaders queued, for [`Batches::run`] to start.
 #[derive(Clone, Default)]
-pub struct Batches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+pub struct Batches(Arc<Mutex<Queued>>);
+
+#[derive(Default)]
+struct Queued {
+    batches: Vec<BoxFuture<'static, ()>>,
+    leaves: Vec<BoxFuture<'static, ()>>,
+}
+
+impl Queued {
+    /// The batches to start now that the execution waits: leaves only once nothing else runs.
+    fn take(&mut self, running: bool) -> Vec<BoxFuture<'static, ()>> {
+        if self.batches.is_empty() && !running {
+            std::mem::take(&mut self.leaves)
+        } else {
+            std::mem::take(&mut self.batches)
+        }
+    }
+
+    fn any(&self, running: bool) -> bool {
+        !self.batches.is_empty() || (!running && !self.leaves.is_empty())
+    }
+}
 
 impl Batches {
     /// The spawner for the request's loaders.
     pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static {
         let queued = self.0.clone();
-        move |batch| queued.lock().expect("batches lock").push(batch)
+        move |batch| queued.lock().expect("batches lock").batches.push(batch)
+    }
+
+    /// The spawner for loaders of leaves, whose batches start last.
+    pub fn leaf_spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static {
+        let queued = self.0.clone();
+        move |batch| queued.lock().expect("batches lock").leaves.push(batch)
     }
 
     /// Drives `execution` and the batches its loaders queue, until it completes.
@@ -44,7 +75,7 @@ impl Batches {
                 // Each batch takes its keys now, before the first to finish lets
                 // its callers queue the next level's loads (which would join a
                 // batch not yet polled and make statement counts vary).
-                let started = std::mem::take(&mut *self.0.lock().expect("batches lock"));
+                let started = self.0.lock().expect("batches lock").take(!running.is_empty());
                 for mut batch in started {
                     if batch.as_mut().poll(cx).is_pending() {
                         running.push(batch);
@@ -57,7 +88,8 @@ impl Batches {
                 if let Poll::Ready(output) = execution.as_mut().poll(&mut Context::from_waker(&waker)) {
                     return Poll::Ready(output);
                 }
-                if !woken.woken.load(Ordering::Acquire) && !self.0.lock().expect("batches lock").is_empty() {
+                if !woken.woken.load(Ordering::Acquire) && self.0.lock().expect("batches lock").any(!running.is_empty())
+                {
                     confirming = true;
                     cx.waker().wake_by_ref();
                 }
@@ -131,5 +163,35 @@ mod tests {
         };
         batches.run(execution).await;
         assert_eq!(*seen.lock().unwrap(), vec![100], "the batch ran once, after all the keys");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leaf_batch_waits_for_the_other_batches() {
+        let batches = Batches::default();
+        let (spawn, spawn_leaf) = (batches.spawner(), batches.leaf_spawner());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let execution = {
+            let order = order.clone();
+            async move {
+                let (leaf_done, leaf_wait) = tokio::sync::oneshot::channel();
+                let log = order.clone();
+                spawn_leaf(Box::pin(async move {
+                    log.lock().unwrap().push("leaf");
+                    let _ = leaf_done.send(());
+                }));
+                let (done, wait) = tokio::sync::oneshot::channel();
+                let log = order.clone();
+                spawn(Box::pin(async move {
+                    log.lock().unwrap().push("started");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    log.lock().unwrap().push("finished");
+                    let _ = done.send(());
+                }));
+                let (_, leaf) = tokio::join!(wait, leaf_wait);
+                leaf.unwrap();
+            }
+        };
+        batches.run(execution).await;
+        assert_eq!(*order.lock().unwrap(), ["started", "finished", "leaf"]);
     }
 }

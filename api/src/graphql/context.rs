@@ -46,14 +46,16 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Loaders whose batches go to `spawn`: [`Batches`](super::batches::Batches)
-    /// for a request, so a batch holds a whole level's keys.
+    /// Loaders whose batches go to `spawn`, and the users' to `spawn_users`:
+    /// [`Batches`](super::batches::Batches) for a request, so a batch holds a
+    /// whole level's keys, and the users' those of all levels.
     pub fn new(
         db: &DatabaseConnection,
         spawn: impl Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
+        spawn_users: impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static,
     ) -> Self {
         Self {
-            users: loader(UserLoader::new(db.clone()), spawn.clone()),
+            users: loader(UserLoader::new(db.clone()), spawn_users),
             content: loader(ContentLoader::new(db.clone()), spawn.clone()),
             versioning: loader(VersioningLoader::new(db.clone()), spawn.clone()),
             reviews: loader(ReviewLoader::new(db.clone()), spawn.clone()),

@@ -3,7 +3,7 @@
 
 use async_graphql::{
     OutputType,
-    connection::{Connection, Edge},
+    connection::{Connection, CursorType, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
@@ -24,6 +24,7 @@ pub fn complexity(child: usize, first: Option<i32>) -> usize {
 
 /// A position in an ordered list: the sort key of the last row seen (for
 /// orders other than newest-first) and its public id as the tie-breaker.
+/// Encoded only when a client asks for an edge's `cursor`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
@@ -37,7 +38,7 @@ impl Cursor {
         Self { key, id }
     }
 
-    pub fn encode(&self) -> String {
+    fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("cursor serializes"))
     }
 
@@ -47,6 +48,19 @@ impl Cursor {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))
+    }
+}
+
+/// For async-graphql's connections; `after` arguments go through [`Page::parse`].
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(cursor: &str) -> Result<Self, Self::Error> {
+        Self::decode(cursor).map_err(|_| "not a valid cursor")
+    }
+
+    fn encode_cursor(&self) -> String {
+        self.encode()
     }
 }
 
@@ -142,8 +156,8 @@ pub fn connection<T, N: OutputType>(
     page: &Page,
     cursor_of: impl Fn(&T) -> Cursor,
     node: impl Fn(T) -> N,
-) -> Connection<String, N> {
+) -> Connection<Cursor, N> {
     let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|row| Edge::new(cursor_of(&row).encode(), node(row))));
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(cursor_of(&row), node(row))));
     connection
 }

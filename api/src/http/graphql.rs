@@ -4,10 +4,12 @@
 //! queries only over GET, capped batches, and every error with an
 //! `extensions.code`. WebSocket upgrades on the same path.
 
+use std::{num::NonZeroUsize, sync::Mutex};
+
 use async_graphql::{
     BatchRequest, ParseRequestError, Request, Response, ServerError, Value,
     http::MultipartOptions,
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 use axum::{
     body::{Body, Bytes},
@@ -15,6 +17,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
+use lru::LruCache;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -262,6 +265,35 @@ fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpRespo
     (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
 }
 
+/// Parsed documents by their text. Clients send the same few operations over
+/// and over, and copying a parsed document costs a fraction of parsing it.
+pub struct Documents(Mutex<LruCache<String, ExecutableDocument>>);
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self(Mutex::new(LruCache::new(NonZeroUsize::new(Self::CAPACITY).expect("non-zero"))))
+    }
+}
+
+impl Documents {
+    const CAPACITY: usize = 256;
+    /// Longer documents are parsed every time, so the cache stays small.
+    const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+    fn parse<'r>(&self, request: &'r mut Request) -> Result<&'r ExecutableDocument, ServerError> {
+        let cached = self.0.lock().expect("documents lock").get(&request.query).cloned();
+        match cached {
+            Some(document) => request.set_parsed_query(document),
+            None if request.query.len() <= Self::MAX_QUERY_BYTES => {
+                let document = request.parsed_query()?.clone();
+                self.0.lock().expect("documents lock").put(request.query.clone(), document);
+            }
+            None => {}
+        }
+        request.parsed_query()
+    }
+}
+
 /// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
 async fn run(
     state: &HttpState,
@@ -270,7 +302,7 @@ async fn run(
     get: bool,
 ) -> Result<Outcome, HttpResponse> {
     let operation = request.operation_name.clone();
-    let kind = match request.parsed_query() {
+    let kind = match state.documents.parse(&mut request) {
         Ok(document) => operation_type(&document.operations, operation.as_deref()),
         Err(err) => {
             let response = Response::from_errors(vec![coded(&err.message, "GRAPHQL_PARSE_FAILED")]);
@@ -288,7 +320,8 @@ async fn run(
         return Err(response);
     }
     let batches = Batches::default();
-    let request = request.data(context.clone()).data(Loaders::new(&state.app.db, batches.spawner()));
+    let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
+    let request = request.data(context.clone()).data(loaders);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
     let mut response = batches.run(state.schema.execute(request)).instrument(span).await;
 
@@ -318,5 +351,23 @@ fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_keep_what_parsed_and_nothing_else() {
+        let documents = Documents::default();
+        let cached = || documents.0.lock().unwrap().len();
+        let parsed = |query: &str| documents.parse(&mut Request::new(query)).map(|d| d.operations.iter().count());
+        assert_eq!(parsed("{ a b }"), Ok(1));
+        assert_eq!((parsed("{ a b }"), cached()), (Ok(1), 1), "the second parse is the cached document");
+        assert!(parsed("{ a").is_err());
+        let long = format!("{{ a{} }}", " ".repeat(Documents::MAX_QUERY_BYTES));
+        assert_eq!(parsed(&long), Ok(1));
+        assert_eq!(cached(), 1, "neither errors nor long documents are kept");
     }
 }

@@ -30,12 +30,13 @@ pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
     pub sockets: std::sync::Arc<websocket::Sockets>,
+    pub documents: std::sync::Arc<graphql::Documents>,
 }
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.cors_origins);
     let graphiql = graphiql::routes(&app.config.graphiql_dir());
-    let state = HttpState { app, schema, sockets: Default::default() };
+    let state = HttpState { app, schema, sockets: Default::default(), documents: Default::default() };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(|| async { "ok" }))

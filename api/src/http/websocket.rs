@@ -190,7 +190,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
             let mut data = Data::default();
             data.insert(RequestContext { auth, client });
             // Subscription events resolve one item at a time: batches may simply run as tasks.
-            data.insert(Loaders::new(&state.app.db, |batch| drop(tokio::spawn(batch))));
+            let spawn = |batch| drop(tokio::spawn(batch));
+            data.insert(Loaders::new(&state.app.db, spawn, spawn));
             data.insert(slots);
             Ok(data)
         }

@@ -114,6 +114,9 @@ fn links(rows: Vec<entry_link::Model>, outgoing: bool) -> Vec<EntryLink> {
         .collect()
 }
 
+// Fields that query the database themselves box that query: async-graphql
+// allocates (and copies) every field of an object in a future as large as
+// its largest resolver's, which unboxed would be kilobytes for each title.
 #[Object]
 impl Entry {
     pub async fn id(&self) -> ID {
@@ -158,7 +161,7 @@ impl Entry {
     async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Entry>> {
         match self.snapshot() {
             Some(s) => match s.parent {
-                Some(parent) => Ok(selectors::entry_by_uuid(&ctx.state().db, parent).await?.map(Entry::new)),
+                Some(parent) => Ok(Box::pin(selectors::entry_by_uuid(&ctx.state().db, parent)).await?.map(Entry::new)),
                 None => Ok(None),
             },
             None => match self.model.parent_id {
@@ -170,7 +173,7 @@ impl Entry {
     /// Links from this entry.
     async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<EntryLink>> {
         if let Some(s) = self.snapshot() {
-            let ids = service::entry_ids(&ctx.state().db, s.links.iter().map(|l| l.target)).await?;
+            let ids = Box::pin(service::entry_ids(&ctx.state().db, s.links.iter().map(|l| l.target))).await?;
             return Ok(s
                 .links
                 .iter()
@@ -192,7 +195,7 @@ impl Entry {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Entry>> {
+    ) -> AppResult<Connection<Cursor, Entry>> {
         let page = Page::parse(first, after)?;
         // First pages (the common case, also in lists) come batched; later pages query directly.
         let (rows, has_next) = if page.after.is_none() {
@@ -201,7 +204,7 @@ impl Entry {
             page.finish(rows)
         } else {
             let filter = Filter { parent: Some(self.model.uuid), ..Default::default() };
-            selectors::entries(&ctx.state().db, &filter, Order::Title, &page).await?
+            Box::pin(selectors::entries(&ctx.state().db, &filter, Order::Title, &page)).await?
         };
         Ok(pagination::connection(rows, has_next, &page, |e| Order::Title.cursor(e), Entry::new))
     }
@@ -221,7 +224,9 @@ impl Entry {
     }
     /// One revision by number.
     async fn revision(&self, ctx: &Context<'_>, number: i32) -> AppResult<Option<Revision>> {
-        Ok(versioning::revision_meta_by_number(&ctx.state().db, self.model.id, number).await?.map(Revision::new))
+        Ok(Box::pin(versioning::revision_meta_by_number(&ctx.state().db, self.model.id, number))
+            .await?
+            .map(Revision::new))
     }
     /// Revisions, newest first; pages stay fast however long the history.
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
@@ -230,9 +235,9 @@ impl Entry {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Revision>> {
+    ) -> AppResult<Connection<Cursor, Revision>> {
         let page = Page::parse(first, after)?;
-        let (rows, has_next) = versioning::history(ctx.state(), &self.model, &page).await?;
+        let (rows, has_next) = Box::pin(versioning::history(ctx.state(), &self.model, &page)).await?;
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
     }
     /// Published reviews (plus your own, or all for moderators).
@@ -243,7 +248,7 @@ impl Entry {
         order_by: Option<ReviewOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Review>> {
+    ) -> AppResult<Connection<Cursor, Review>> {
         reviews::connection(ctx, ReviewsOf::Entry(self.model.id), order_by, first, after).await
     }
     /// Number of published reviews (the rating is over these).
@@ -355,7 +360,7 @@ impl ContentQuery {
         order_by: Option<EntryOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Entry>> {
+    ) -> AppResult<Connection<Cursor, Entry>> {
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
         let filter = Filter {
@@ -381,7 +386,7 @@ impl ContentQuery {
         query: String,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Entry>> {
+    ) -> AppResult<Connection<Cursor, Entry>> {
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::search(&ctx.state().db, &query, &page).await?;
         Ok(pagination::connection(

@@ -128,7 +128,7 @@ impl User {
         order_by: Option<ReviewOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Review>> {
+    ) -> AppResult<Connection<Cursor, Review>> {
         reviews::connection(ctx, ReviewsOf::Author(self.model.id), order_by, first, after).await
     }
 }
@@ -285,7 +285,7 @@ impl IdentityQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Session>> {
+    ) -> AppResult<Connection<Cursor, Session>> {
         let viewer = ctx.auth().require()?;
         viewer.require_session()?;
         let page = Page::parse(first, after)?;
@@ -300,7 +300,7 @@ impl IdentityQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, ApiToken>> {
+    ) -> AppResult<Connection<Cursor, ApiToken>> {
         let viewer = ctx.auth().require()?;
         viewer.require_session()?;
         let page = Page::parse(first, after)?;

@@ -137,7 +137,7 @@ impl ModerationQuery {
         filter: Option<ModerationLogFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, ModerationAction>> {
+    ) -> AppResult<Connection<Cursor, ModerationAction>> {
         service::require_moderator(ctx.auth().require()?)?;
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
@@ -163,7 +163,7 @@ impl ModerationQuery {
         status: Option<ReportStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Report>> {
+    ) -> AppResult<Connection<Cursor, Report>> {
         let viewer = ctx.auth().require()?;
         let page = Page::parse(first, after)?;
         let reporter = (!viewer.role.is_moderator()).then_some(viewer.id);

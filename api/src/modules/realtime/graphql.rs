@@ -109,7 +109,7 @@ impl RealtimeQuery {
         #[graphql(default)] unread_only: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Notification>> {
+    ) -> AppResult<Connection<Cursor, Notification>> {
         let viewer = ctx.auth().require()?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::notifications(&ctx.state().db, viewer.id, unread_only, &page).await?;

@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
-        pagination::{self, Page},
+        pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -137,7 +137,7 @@ pub async fn connection(
     order: Option<ReviewOrder>,
     first: Option<i32>,
     after: Option<String>,
-) -> AppResult<Connection<String, Review>> {
+) -> AppResult<Connection<Cursor, Review>> {
     let page = Page::parse(first, after)?;
     let order: Order = order.unwrap_or_default().into();
     let visibility = Visibility::of(ctx.auth().viewer());
@@ -146,7 +146,8 @@ pub async fn connection(
         let rows = ctx.loaders().reviews.load_one(key).await.map_err(AppError::internal)?.unwrap_or_default();
         page.finish(rows)
     } else {
-        selectors::reviews(&ctx.state().db, of, visibility, order, &page).await?
+        // Boxed: this future is part of every field of an Entry and a User (see `Entry`).
+        Box::pin(selectors::reviews(&ctx.state().db, of, visibility, order, &page)).await?
     };
     Ok(pagination::connection(rows, has_next, &page, |r| order.cursor(r), Review))
 }
@@ -184,7 +185,7 @@ impl ReviewsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Review>> {
+    ) -> AppResult<Connection<Cursor, Review>> {
         let viewer = ctx.auth().require()?;
         require_moderator(viewer)?;
         let page = Page::parse(first, after)?;

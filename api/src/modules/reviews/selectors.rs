@@ -8,8 +8,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select, Value,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
@@ -227,7 +227,7 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
             let of = keys[0].of;
             let limit = keys.iter().map(|k| k.first + 1).max().unwrap_or(1);
             let ranked = Query::select()
-                .column(Asterisk)
+                .columns(review::Column::iter())
                 .expr_as(
                     Expr::cust(format!(
                         "ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {})",
@@ -245,10 +245,9 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .and_where(Expr::col(Alias::new("review_rank")).lte(limit))
                 .order_by(Alias::new("review_rank"), sea_orm::Order::Asc)
                 .to_owned();
-            let rows =
-                review::Model::find_by_statement(self.db.get_database_backend().build(&page)).all(&self.db).await?;
             let mut by_owner: HashMap<i64, Vec<review::Model>> = HashMap::new();
-            for row in rows {
+            for row in self.db.query_all(&page).await? {
+                let row = review_row(&row)?;
                 by_owner.entry(of.id_of(&row)).or_default().push(row);
             }
             for key in keys {
@@ -258,6 +257,32 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
         }
         Ok(found)
     }
+}
+
+/// A row whose first columns are a review's, in declaration order, read by
+/// position (see `identity::selectors::user_row`: the same cost, for the
+/// reviews of a list page).
+fn review_row(row: &QueryResult) -> Result<review::Model, DbErr> {
+    use review::Column as C;
+    Ok(review::Model {
+        id: row.try_get_by_index(C::Id as usize)?,
+        uuid: row.try_get_by_index(C::Uuid as usize)?,
+        entry_id: row.try_get_by_index(C::EntryId as usize)?,
+        author_id: row.try_get_by_index(C::AuthorId as usize)?,
+        rating: row.try_get_by_index(C::Rating as usize)?,
+        title: row.try_get_by_index(C::Title as usize)?,
+        body: row.try_get_by_index(C::Body as usize)?,
+        status: row.try_get_by_index(C::Status as usize)?,
+        status_reason: row.try_get_by_index(C::StatusReason as usize)?,
+        moderated_by: row.try_get_by_index(C::ModeratedBy as usize)?,
+        moderated_at: row.try_get_by_index(C::ModeratedAt as usize)?,
+        helpful_count: row.try_get_by_index(C::HelpfulCount as usize)?,
+        unhelpful_count: row.try_get_by_index(C::UnhelpfulCount as usize)?,
+        created_at: row.try_get_by_index(C::CreatedAt as usize)?,
+        updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
+        edited_at: row.try_get_by_index(C::EditedAt as usize)?,
+        creator_notified: row.try_get_by_index(C::CreatorNotified as usize)?,
+    })
 }
 
 impl Loader<ReviewMediaKey> for ReviewLoader {

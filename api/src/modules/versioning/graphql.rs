@@ -558,7 +558,7 @@ impl VersioningQuery {
         filter: Option<SubmissionFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Submission>> {
+    ) -> AppResult<Connection<Cursor, Submission>> {
         use sea_orm::{ColumnTrait, QueryFilter};
         use xpr_entity::submission::Column;
         let page = Page::parse(first, after)?;
@@ -584,7 +584,7 @@ impl VersioningQuery {
         filter: Option<QueueFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Submission>> {
+    ) -> AppResult<Connection<Cursor, Submission>> {
         let viewer = ctx.auth().require()?;
         require_moderator(viewer)?;
         let page = Page::parse(first, after)?;
