@@ -52,6 +52,7 @@ pub struct Mutation(
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
+#[expect(clippy::large_enum_variant, reason = "one value per `node` call; async-graphql wants the objects themselves")]
 pub enum Node {
     User(User),
     Entry(Entry),
@@ -73,7 +74,9 @@ impl NodeQuery {
         if let Some(entry) = content::selectors::entry_by_uuid(db, uuid).await? {
             return Ok(Some(Node::Entry(Entry::new(entry))));
         }
-        Ok(reviews::selectors::visible_review(db, ctx.auth().viewer(), uuid).await?.map(|r| Node::Review(Review(r))))
+        Ok(reviews::selectors::visible_review(db, ctx.auth().viewer(), uuid)
+            .await?
+            .map(|r| Node::Review(Review::from(r))))
     }
 }
 

@@ -261,7 +261,9 @@ async fn execute(
 }
 
 fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpResponse {
-    let bytes = serde_json::to_vec(body).map(Bytes::from).unwrap_or_default();
+    // Pages of lists run to tens of kilobytes: start past the smallest doublings.
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    let bytes = serde_json::to_writer(&mut bytes, body).map(|()| Bytes::from(bytes)).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
 }
 

@@ -1,6 +1,8 @@
 //! Reviews' GraphQL types and fields: reviews, the lists on entries and
 //! users, votes, moderation and the review queue. Relations resolve through the request's loaders.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use xpr_entity::review;
@@ -25,8 +27,15 @@ use crate::{
     },
 };
 
-/// A user's review of an entry: one per user per entry.
-pub struct Review(pub review::Model);
+/// A user's review of an entry: one per user per entry. Rows from a loader are
+/// shared with it, not copied.
+pub struct Review(pub Arc<review::Model>);
+
+impl From<review::Model> for Review {
+    fn from(row: review::Model) -> Self {
+        Self(Arc::new(row))
+    }
+}
 
 impl Review {
     fn shows_moderation(&self, ctx: &Context<'_>) -> bool {
@@ -147,7 +156,8 @@ pub async fn connection(
         page.finish(rows)
     } else {
         // Boxed: this future is part of every field of an Entry and a User (see `Entry`).
-        Box::pin(selectors::reviews(&ctx.state().db, of, visibility, order, &page)).await?
+        let (rows, has_next) = Box::pin(selectors::reviews(&ctx.state().db, of, visibility, order, &page)).await?;
+        (rows.into_iter().map(Arc::new).collect(), has_next)
     };
     Ok(pagination::connection(rows, has_next, &page, |r| order.cursor(r), Review))
 }
@@ -174,7 +184,7 @@ impl ReviewsQuery {
     /// A review by id; null when it doesn't exist or isn't visible to the viewer.
     async fn review(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Review>> {
         let id = parse_uuid("id", &id)?;
-        Ok(selectors::visible_review(&ctx.state().db, ctx.auth().viewer(), id).await?.map(Review))
+        Ok(selectors::visible_review(&ctx.state().db, ctx.auth().viewer(), id).await?.map(Review::from))
     }
 
     /// Moderators: reviews the content filter holds (PENDING), oldest first.
@@ -190,7 +200,7 @@ impl ReviewsQuery {
         require_moderator(viewer)?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::held(&ctx.state().db, viewer, &page).await?;
-        Ok(pagination::connection(rows, has_next, &page, selectors::held_cursor, Review))
+        Ok(pagination::connection(rows, has_next, &page, selectors::held_cursor, Review::from))
     }
 }
 
@@ -210,7 +220,7 @@ impl ReviewsMutation {
             body: input.body,
             media,
         };
-        Ok(Review(service::upsert(ctx.state(), ctx.auth().require()?, input).await?))
+        Ok(Review::from(service::upsert(ctx.state(), ctx.auth().require()?, input).await?))
     }
 
     /// Deletes your own review.
@@ -223,18 +233,18 @@ impl ReviewsMutation {
     /// changes your vote. Voting on your own review is FORBIDDEN.
     async fn vote_review_helpful(&self, ctx: &Context<'_>, review_id: ID, helpful: bool) -> AppResult<Review> {
         let id = parse_uuid("reviewId", &review_id)?;
-        Ok(Review(service::vote(ctx.state(), ctx.auth().require()?, id, helpful).await?))
+        Ok(Review::from(service::vote(ctx.state(), ctx.auth().require()?, id, helpful).await?))
     }
 
     /// Moderators: hides a review (it leaves the entry's rating), with a reason.
     async fn hide_review(&self, ctx: &Context<'_>, id: ID, reason: String) -> AppResult<Review> {
         let id = parse_uuid("id", &id)?;
-        Ok(Review(service::moderate(ctx.state(), ctx.auth().require()?, id, Moderation::Hide, &reason).await?))
+        Ok(Review::from(service::moderate(ctx.state(), ctx.auth().require()?, id, Moderation::Hide, &reason).await?))
     }
 
     /// Moderators: publishes a hidden or pending review (it counts in the entry's rating again), with a reason.
     async fn show_review(&self, ctx: &Context<'_>, id: ID, reason: String) -> AppResult<Review> {
         let id = parse_uuid("id", &id)?;
-        Ok(Review(service::moderate(ctx.state(), ctx.auth().require()?, id, Moderation::Show, &reason).await?))
+        Ok(Review::from(service::moderate(ctx.state(), ctx.auth().require()?, id, Moderation::Show, &reason).await?))
     }
 }

@@ -212,7 +212,7 @@ pub struct FirstReviewsKey {
 pub struct ReviewMediaKey(pub i64);
 
 impl Loader<FirstReviewsKey> for ReviewLoader {
-    type Value = Vec<review::Model>;
+    type Value = Vec<Arc<review::Model>>;
     type Error = Arc<DbErr>;
 
     /// First pages of many lists in one statement per kind of list: rows are
@@ -245,10 +245,10 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .and_where(Expr::col(Alias::new("review_rank")).lte(limit))
                 .order_by(Alias::new("review_rank"), sea_orm::Order::Asc)
                 .to_owned();
-            let mut by_owner: HashMap<i64, Vec<review::Model>> = HashMap::new();
+            let mut by_owner: HashMap<i64, Vec<Arc<review::Model>>> = HashMap::new();
             for row in self.db.query_all(&page).await? {
                 let row = review_row(&row)?;
-                by_owner.entry(of.id_of(&row)).or_default().push(row);
+                by_owner.entry(of.id_of(&row)).or_default().push(Arc::new(row));
             }
             for key in keys {
                 let rows = by_owner.get(&key.of.id()).map(|rows| rows.iter().take(key.first as usize + 1).cloned());
