@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 MODE=full
 [[ "${1:-}" == "--quick" ]] && MODE=quick
 if [[ $MODE == quick ]]; then
-  USERS=200 ENTRIES=1000 REVISIONS=3 REVIEWS=5000 LONG_HISTORY=10000 DURATION=5 SUBSCRIBERS=1000 REPEAT=3
+  USERS=200 ENTRIES=1000 REVISIONS=3 REVIEWS=5000 LONG_HISTORY=10000 DURATION=5 ROUNDS=2 SUBSCRIBERS=1000 REPEAT=3
 else
-  USERS=1000 ENTRIES=10000 REVISIONS=10 REVIEWS=50000 LONG_HISTORY=10000 DURATION=15 SUBSCRIBERS=10000 REPEAT=5
+  USERS=1000 ENTRIES=10000 REVISIONS=10 REVIEWS=50000 LONG_HISTORY=10000 DURATION=15 ROUNDS=3 SUBSCRIBERS=10000 REPEAT=5
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xpr-target}"
@@ -117,8 +117,12 @@ http() { "$BENCH" http --out "$RESULTS" --duration-secs "$DURATION" "$@"; }
 
 step "1. dashboard read"
 "$BENCH" statements --name "dashboard read" --url "$URL1" --query "$DASHBOARD" --sizes 10,100 --out "$RESULTS"
-http --name "dashboard read" --url "$URL1" --query "$DASHBOARD" --variables '{"first":50}' --concurrency 16
-http --name "dashboard read" --target postgraphile --url "$PEER" --query "$PEER_DASHBOARD" --variables '{"first":50}' --concurrency 16
+# Rounds alternate between the two servers, so the machine's drift (up to 15 % within minutes
+# on shared cores) weighs on both alike; the report compares their mean throughput.
+for _ in $(seq "$ROUNDS"); do
+  http --name "dashboard read" --url "$URL1" --query "$DASHBOARD" --variables '{"first":50}' --concurrency 16
+  http --name "dashboard read" --target postgraphile --url "$PEER" --query "$PEER_DASHBOARD" --variables '{"first":50}' --concurrency 16
+done
 
 step "2. entry page"
 http --name "entry page" --url "$URL1" --query "$ENTRY_PAGE" --variables "{\"id\":\"$SHIP\"}" --concurrency 8

@@ -103,3 +103,90 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     txn.commit().await?;
     Ok(())
 }
+
+/// Rows of the lists and loaders a page reads most, decoded by position.
+/// SeaORM's derived models look each column up by name (a hash per column per
+/// row) and format an error text for every NULL column, only to drop it: for
+/// the entries, users and reviews of a dashboard page that was a third of the
+/// server's instructions (docs/benchmarks.md). Each function reads a row whose
+/// first columns are the entity's, in declaration order (what `Entity::find()`
+/// selects); positions come from the column enum, so they follow the entity.
+pub mod rows {
+    use sea_orm::{DbErr, QueryResult};
+    use xpr_entity::{entry, review, user};
+
+    pub fn entry(row: &QueryResult) -> Result<entry::Model, DbErr> {
+        use entry::Column as C;
+        Ok(entry::Model {
+            id: row.try_get_by_index(C::Id as usize)?,
+            uuid: row.try_get_by_index(C::Uuid as usize)?,
+            kind_id: row.try_get_by_index(C::KindId as usize)?,
+            slug: row.try_get_by_index(C::Slug as usize)?,
+            title: row.try_get_by_index(C::Title as usize)?,
+            summary: row.try_get_by_index(C::Summary as usize)?,
+            body: row.try_get_by_index(C::Body as usize)?,
+            attributes: row.try_get_by_index(C::Attributes as usize)?,
+            parent_id: row.try_get_by_index(C::ParentId as usize)?,
+            version: row.try_get_by_index(C::Version as usize)?,
+            current_revision_id: row.try_get_by_index(C::CurrentRevisionId as usize)?,
+            deleted: row.try_get_by_index(C::Deleted as usize)?,
+            created_by: row.try_get_by_index(C::CreatedBy as usize)?,
+            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
+            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
+            rating_count: row.try_get_by_index(C::RatingCount as usize)?,
+            rating_average: row.try_get_by_index(C::RatingAverage as usize)?,
+            rating1: row.try_get_by_index(C::Rating1 as usize)?,
+            rating2: row.try_get_by_index(C::Rating2 as usize)?,
+            rating3: row.try_get_by_index(C::Rating3 as usize)?,
+            rating4: row.try_get_by_index(C::Rating4 as usize)?,
+            rating5: row.try_get_by_index(C::Rating5 as usize)?,
+        })
+    }
+
+    pub fn user(row: &QueryResult) -> Result<user::Model, DbErr> {
+        use user::Column as C;
+        Ok(user::Model {
+            id: row.try_get_by_index(C::Id as usize)?,
+            uuid: row.try_get_by_index(C::Uuid as usize)?,
+            handle: row.try_get_by_index(C::Handle as usize)?,
+            handle_key: row.try_get_by_index(C::HandleKey as usize)?,
+            email: row.try_get_by_index(C::Email as usize)?,
+            email_verified_at: row.try_get_by_index(C::EmailVerifiedAt as usize)?,
+            password_hash: row.try_get_by_index(C::PasswordHash as usize)?,
+            display_name: row.try_get_by_index(C::DisplayName as usize)?,
+            bio: row.try_get_by_index(C::Bio as usize)?,
+            avatar_url: row.try_get_by_index(C::AvatarUrl as usize)?,
+            role: row.try_get_by_index(C::Role as usize)?,
+            status: row.try_get_by_index(C::Status as usize)?,
+            suspended_until: row.try_get_by_index(C::SuspendedUntil as usize)?,
+            status_reason: row.try_get_by_index(C::StatusReason as usize)?,
+            reputation: row.try_get_by_index(C::Reputation as usize)?,
+            last_seen_at: row.try_get_by_index(C::LastSeenAt as usize)?,
+            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
+            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
+        })
+    }
+
+    pub fn review(row: &QueryResult) -> Result<review::Model, DbErr> {
+        use review::Column as C;
+        Ok(review::Model {
+            id: row.try_get_by_index(C::Id as usize)?,
+            uuid: row.try_get_by_index(C::Uuid as usize)?,
+            entry_id: row.try_get_by_index(C::EntryId as usize)?,
+            author_id: row.try_get_by_index(C::AuthorId as usize)?,
+            rating: row.try_get_by_index(C::Rating as usize)?,
+            title: row.try_get_by_index(C::Title as usize)?,
+            body: row.try_get_by_index(C::Body as usize)?,
+            status: row.try_get_by_index(C::Status as usize)?,
+            status_reason: row.try_get_by_index(C::StatusReason as usize)?,
+            moderated_by: row.try_get_by_index(C::ModeratedBy as usize)?,
+            moderated_at: row.try_get_by_index(C::ModeratedAt as usize)?,
+            helpful_count: row.try_get_by_index(C::HelpfulCount as usize)?,
+            unhelpful_count: row.try_get_by_index(C::UnhelpfulCount as usize)?,
+            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
+            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
+            edited_at: row.try_get_by_index(C::EditedAt as usize)?,
+            creator_notified: row.try_get_by_index(C::CreatorNotified as usize)?,
+        })
+    }
+}

@@ -50,23 +50,33 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
         )?;
     }
     // Ratios between runs of one scenario: against the peer, and two processes against one.
+    // A scenario run in several rounds counts with its mean throughput.
     let rps = |scenario: &str, target: &str, processes: u64| {
-        of("http")
-            .find(|r| r["scenario"] == scenario && r["target"] == target && r["processes"] == processes)
-            .and_then(|r| r["rps"].as_f64())
+        let runs: Vec<f64> = of("http")
+            .filter(|r| r["scenario"] == scenario && r["target"] == target && r["processes"] == processes)
+            .filter_map(|r| r["rps"].as_f64())
+            .collect();
+        (!runs.is_empty()).then(|| runs.iter().sum::<f64>() / runs.len() as f64)
     };
     let mut ratios = Vec::new();
-    for r in of("http").filter(|r| r["target"] != "xpr") {
-        let (scenario, peer) = (r["scenario"].as_str().unwrap_or_default(), r["target"].as_str().unwrap_or_default());
-        if let (Some(ours), Some(theirs)) = (rps(scenario, "xpr", 1), r["rps"].as_f64()) {
-            ratios.push(format!("- {scenario}: XP-R / {peer} throughput = **{}**", ratio(ours, theirs)));
+    let mut seen = Vec::new();
+    for r in of("http") {
+        let (scenario, target) = (r["scenario"].as_str().unwrap_or_default(), r["target"].as_str().unwrap_or_default());
+        let processes = r["processes"].as_u64().unwrap_or(1);
+        if seen.contains(&(scenario, target, processes)) {
+            continue;
         }
-    }
-    for r in of("http").filter(|r| r["target"] == "xpr" && r["processes"] == 2) {
-        let scenario = r["scenario"].as_str().unwrap_or_default();
-        if let (Some(two), Some(one)) = (r["rps"].as_f64(), rps(scenario, "xpr", 1)) {
-            ratios.push(format!("- {scenario}: two processes / one = **{}**", ratio(two, one)));
-        }
+        seen.push((scenario, target, processes));
+        let (ours, theirs) = (rps(scenario, "xpr", 1), rps(scenario, target, processes));
+        ratios.extend(match (target, processes, ours.zip(theirs)) {
+            ("xpr", 1, _) | (_, _, None) => None,
+            ("xpr", _, Some((one, two))) => {
+                Some(format!("- {scenario}: two processes / one = **{}**", ratio(two, one)))
+            }
+            (peer, _, Some((ours, theirs))) => {
+                Some(format!("- {scenario}: XP-R / {peer} throughput = **{}**", ratio(ours, theirs)))
+            }
+        });
     }
     let latency =
         |scenario: &str| of("http").find(|r| r["scenario"] == scenario).and_then(|r| r["latency"]["p50_ms"].as_f64());

@@ -9,14 +9,15 @@ use std::{
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
 
 use crate::{
+    db::rows,
     error::{AppError, AppResult},
     graphql::pagination::{Cursor, Page},
 };
@@ -209,7 +210,8 @@ pub async fn entries(
                 .order_by_asc(entry::Column::Uuid)
         }
     };
-    Ok(page.finish(select.limit(page.first + 1).all(db).await?))
+    let found = db.query_all(&select.limit(page.first + 1).into_query()).await?;
+    Ok(page.finish(found.iter().map(rows::entry).collect::<Result<_, _>>()?))
 }
 
 /// Live entries matching `query`, most relevant first: PostgreSQL full-text
@@ -308,9 +310,12 @@ impl Loader<EntryKey> for ContentLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[EntryKey]) -> Result<HashMap<EntryKey, entry::Model>, Self::Error> {
-        let rows =
-            entry::Entity::find().filter(entry::Column::Id.is_in(keys.iter().map(|k| k.0))).all(&self.db).await?;
-        Ok(rows.into_iter().map(|row| (EntryKey(row.id), row)).collect())
+        let select = entry::Entity::find().filter(entry::Column::Id.is_in(keys.iter().map(|k| k.0)));
+        let found = self.db.query_all(&select.into_query()).await?;
+        Ok(found
+            .iter()
+            .map(|row| rows::entry(row).map(|entry| (EntryKey(entry.id), entry)))
+            .collect::<Result<_, _>>()?)
     }
 }
 

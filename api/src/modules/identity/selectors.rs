@@ -6,8 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::Loader;
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult, QuerySelect,
-    QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 use xpr_entity::{api_token, session, user};
@@ -16,6 +15,7 @@ use super::domain::{Handle, Role, Scope, UserStatus};
 use crate::{
     app::AppState,
     auth::{Auth, Credential, Viewer, hash_token},
+    db::rows,
     error::{AppError, AppResult},
     graphql::pagination::{self, Page},
     ids::UserId,
@@ -190,35 +190,8 @@ impl Loader<UserId> for UserLoader {
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
         let select = user::Entity::find().filter(user::Column::Id.is_in(keys.iter().map(|k| k.0))).into_query();
-        let rows = self.db.query_all(&select).await?;
-        let users = rows.iter().map(|row| user_row(row).map(|user| (UserId(user.id), Arc::new(user))));
+        let found = self.db.query_all(&select).await?;
+        let users = found.iter().map(|row| rows::user(row).map(|user| (UserId(user.id), Arc::new(user))));
         Ok(users.collect::<Result<_, _>>()?)
     }
-}
-
-/// A row of `user::Entity::find()`, read by position. SeaORM's derived
-/// decoding looks each column up by name and formats an error text for each
-/// NULL: for the users of a list page, a sixth of the server's instructions.
-fn user_row(row: &QueryResult) -> Result<user::Model, DbErr> {
-    use user::Column as C;
-    Ok(user::Model {
-        id: row.try_get_by_index(C::Id as usize)?,
-        uuid: row.try_get_by_index(C::Uuid as usize)?,
-        handle: row.try_get_by_index(C::Handle as usize)?,
-        handle_key: row.try_get_by_index(C::HandleKey as usize)?,
-        email: row.try_get_by_index(C::Email as usize)?,
-        email_verified_at: row.try_get_by_index(C::EmailVerifiedAt as usize)?,
-        password_hash: row.try_get_by_index(C::PasswordHash as usize)?,
-        display_name: row.try_get_by_index(C::DisplayName as usize)?,
-        bio: row.try_get_by_index(C::Bio as usize)?,
-        avatar_url: row.try_get_by_index(C::AvatarUrl as usize)?,
-        role: row.try_get_by_index(C::Role as usize)?,
-        status: row.try_get_by_index(C::Status as usize)?,
-        suspended_until: row.try_get_by_index(C::SuspendedUntil as usize)?,
-        status_reason: row.try_get_by_index(C::StatusReason as usize)?,
-        reputation: row.try_get_by_index(C::Reputation as usize)?,
-        last_seen_at: row.try_get_by_index(C::LastSeenAt as usize)?,
-        created_at: row.try_get_by_index(C::CreatedAt as usize)?,
-        updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
-    })
 }

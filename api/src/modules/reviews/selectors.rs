@@ -9,7 +9,7 @@ use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, Select, Value,
+    QuerySelect, Select, Value,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use xpr_entity::{review, review_media};
 use super::domain::ReviewStatus;
 use crate::{
     auth::Viewer,
+    db::rows,
     error::{AppError, AppResult},
     graphql::pagination::{self, Cursor, Page},
 };
@@ -247,7 +248,7 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .to_owned();
             let mut by_owner: HashMap<i64, Vec<Arc<review::Model>>> = HashMap::new();
             for row in self.db.query_all(&page).await? {
-                let row = review_row(&row)?;
+                let row = rows::review(&row)?;
                 by_owner.entry(of.id_of(&row)).or_default().push(Arc::new(row));
             }
             for key in keys {
@@ -257,32 +258,6 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
         }
         Ok(found)
     }
-}
-
-/// A row whose first columns are a review's, in declaration order, read by
-/// position (see `identity::selectors::user_row`: the same cost, for the
-/// reviews of a list page).
-fn review_row(row: &QueryResult) -> Result<review::Model, DbErr> {
-    use review::Column as C;
-    Ok(review::Model {
-        id: row.try_get_by_index(C::Id as usize)?,
-        uuid: row.try_get_by_index(C::Uuid as usize)?,
-        entry_id: row.try_get_by_index(C::EntryId as usize)?,
-        author_id: row.try_get_by_index(C::AuthorId as usize)?,
-        rating: row.try_get_by_index(C::Rating as usize)?,
-        title: row.try_get_by_index(C::Title as usize)?,
-        body: row.try_get_by_index(C::Body as usize)?,
-        status: row.try_get_by_index(C::Status as usize)?,
-        status_reason: row.try_get_by_index(C::StatusReason as usize)?,
-        moderated_by: row.try_get_by_index(C::ModeratedBy as usize)?,
-        moderated_at: row.try_get_by_index(C::ModeratedAt as usize)?,
-        helpful_count: row.try_get_by_index(C::HelpfulCount as usize)?,
-        unhelpful_count: row.try_get_by_index(C::UnhelpfulCount as usize)?,
-        created_at: row.try_get_by_index(C::CreatedAt as usize)?,
-        updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
-        edited_at: row.try_get_by_index(C::EditedAt as usize)?,
-        creator_notified: row.try_get_by_index(C::CreatorNotified as usize)?,
-    })
 }
 
 impl Loader<ReviewMediaKey> for ReviewLoader {
