@@ -346,6 +346,13 @@ async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries(
     )
     .await;
     assert_eq!(with_users, without_users + 1, "one read of users for all levels");
+
+    // An empty first page still tells whether reviews follow.
+    let empty = "{ entries(first: 2) { edges { node { reviews(first: 0) { edges { node { rating } } pageInfo { hasNextPage } } } } } }";
+    let body = w.app.gql(None, empty, json!({})).await;
+    for edge in body["data"]["entries"]["edges"].as_array().unwrap_or_else(|| panic!("{body}")) {
+        assert_eq!(edge["node"]["reviews"], json!({ "edges": [], "pageInfo": { "hasNextPage": true } }));
+    }
 }
 
 const QUEUE: &str = "query($n: Int, $a: String) { reviewQueue(first: $n, after: $a) { \

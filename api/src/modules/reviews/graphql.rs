@@ -152,8 +152,8 @@ pub async fn connection(
     let visibility = Visibility::of(ctx.auth().viewer());
     let (rows, has_next) = if page.after.is_none() {
         let key = FirstReviewsKey { of, visibility, order, first: page.first };
-        let rows = ctx.loaders().reviews.load_one(key).await.map_err(AppError::internal)?.unwrap_or_default();
-        page.finish(rows)
+        let first = ctx.loaders().reviews.load_one(key).await.map_err(AppError::internal)?.unwrap_or_default();
+        (first.rows, first.more)
     } else {
         // Boxed: this future is part of every field of an Entry and a User (see `Entry`).
         let (rows, has_next) = Box::pin(selectors::reviews(&ctx.state().db, of, visibility, order, &page)).await?;

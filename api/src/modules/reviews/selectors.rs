@@ -199,7 +199,7 @@ impl ReviewLoader {
     }
 }
 
-/// The first `first + 1` reviews of a list (one more tells whether a page follows).
+/// The first `first` reviews of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FirstReviewsKey {
     pub of: ReviewsOf,
@@ -212,12 +212,20 @@ pub struct FirstReviewsKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReviewMediaKey(pub i64);
 
+/// A first page of reviews, and whether more follow.
+#[derive(Clone, Default)]
+pub struct FirstReviews {
+    pub rows: Vec<Arc<review::Model>>,
+    pub more: bool,
+}
+
 impl Loader<FirstReviewsKey> for ReviewLoader {
-    type Value = Vec<Arc<review::Model>>;
+    type Value = FirstReviews;
     type Error = Arc<DbErr>;
 
     /// First pages of many lists in one statement per kind of list: rows are
-    /// numbered per entry (or author) by a window function and cut at the largest page.
+    /// numbered and counted per entry (or author) by window functions and cut
+    /// at the largest page (at least one row, which carries the count).
     async fn load(&self, keys: &[FirstReviewsKey]) -> Result<HashMap<FirstReviewsKey, Self::Value>, Self::Error> {
         let mut groups: HashMap<(&str, Visibility, ReviewOrder), Vec<FirstReviewsKey>> = HashMap::new();
         for key in keys {
@@ -226,7 +234,7 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
         let mut found = HashMap::new();
         for ((partition, visibility, order), keys) in groups {
             let of = keys[0].of;
-            let limit = keys.iter().map(|k| k.first + 1).max().unwrap_or(1);
+            let limit = Ord::max(keys.iter().map(|k| k.first).max().unwrap_or(0), 1);
             let ranked = Query::select()
                 .columns(review::Column::iter())
                 .expr_as(
@@ -236,6 +244,7 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                     )),
                     Alias::new("review_rank"),
                 )
+                .expr_as(Expr::cust(format!("COUNT(*) OVER (PARTITION BY {partition})")), Alias::new("review_total"))
                 .from(review::Entity)
                 .cond_where(visibility.condition())
                 .and_where(Expr::col(of.column()).is_in(keys.iter().map(|k| k.of.id())))
@@ -246,14 +255,22 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .and_where(Expr::col(Alias::new("review_rank")).lte(limit))
                 .order_by(Alias::new("review_rank"), sea_orm::Order::Asc)
                 .to_owned();
-            let mut by_owner: HashMap<i64, Vec<Arc<review::Model>>> = HashMap::new();
+            // After the review's columns: its rank, then the list's length.
+            let total_at = review::Column::iter().count() + 1;
+            let mut by_owner: HashMap<i64, (Vec<Arc<review::Model>>, u64)> = HashMap::new();
             for row in self.db.query_all(&page).await? {
+                let total: i64 = row.try_get_by_index(total_at)?;
                 let row = rows::review(&row)?;
-                by_owner.entry(of.id_of(&row)).or_default().push(Arc::new(row));
+                let list = by_owner.entry(of.id_of(&row)).or_default();
+                list.0.push(Arc::new(row));
+                list.1 = total as u64;
             }
             for key in keys {
-                let rows = by_owner.get(&key.of.id()).map(|rows| rows.iter().take(key.first as usize + 1).cloned());
-                found.insert(key, rows.map(Iterator::collect).unwrap_or_default());
+                let page = by_owner.get(&key.of.id()).map(|(rows, total)| FirstReviews {
+                    rows: rows.iter().take(key.first as usize).cloned().collect(),
+                    more: *total > key.first,
+                });
+                found.insert(key, page.unwrap_or_default());
             }
         }
         Ok(found)
