@@ -115,78 +115,91 @@ pub mod rows {
     use sea_orm::{DbErr, QueryResult};
     use xpr_entity::{entry, review, user};
 
+    /// `entity::Model { field: Column, … }`, each field read at its column's position.
+    macro_rules! by_position {
+        ($row:ident, $entity:ident { $($field:ident: $column:ident),* $(,)? }) => {
+            Ok($entity::Model { $($field: $row.try_get_by_index($entity::Column::$column as usize)?),* })
+        };
+    }
+
     pub fn entry(row: &QueryResult) -> Result<entry::Model, DbErr> {
-        use entry::Column as C;
-        Ok(entry::Model {
-            id: row.try_get_by_index(C::Id as usize)?,
-            uuid: row.try_get_by_index(C::Uuid as usize)?,
-            kind_id: row.try_get_by_index(C::KindId as usize)?,
-            slug: row.try_get_by_index(C::Slug as usize)?,
-            title: row.try_get_by_index(C::Title as usize)?,
-            summary: row.try_get_by_index(C::Summary as usize)?,
-            body: row.try_get_by_index(C::Body as usize)?,
-            attributes: row.try_get_by_index(C::Attributes as usize)?,
-            parent_id: row.try_get_by_index(C::ParentId as usize)?,
-            version: row.try_get_by_index(C::Version as usize)?,
-            current_revision_id: row.try_get_by_index(C::CurrentRevisionId as usize)?,
-            deleted: row.try_get_by_index(C::Deleted as usize)?,
-            created_by: row.try_get_by_index(C::CreatedBy as usize)?,
-            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
-            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
-            rating_count: row.try_get_by_index(C::RatingCount as usize)?,
-            rating_average: row.try_get_by_index(C::RatingAverage as usize)?,
-            rating1: row.try_get_by_index(C::Rating1 as usize)?,
-            rating2: row.try_get_by_index(C::Rating2 as usize)?,
-            rating3: row.try_get_by_index(C::Rating3 as usize)?,
-            rating4: row.try_get_by_index(C::Rating4 as usize)?,
-            rating5: row.try_get_by_index(C::Rating5 as usize)?,
-        })
+        by_position!(
+            row,
+            entry {
+                id: Id,
+                uuid: Uuid,
+                kind_id: KindId,
+                slug: Slug,
+                title: Title,
+                summary: Summary,
+                body: Body,
+                attributes: Attributes,
+                parent_id: ParentId,
+                version: Version,
+                current_revision_id: CurrentRevisionId,
+                deleted: Deleted,
+                created_by: CreatedBy,
+                created_at: CreatedAt,
+                updated_at: UpdatedAt,
+                rating_count: RatingCount,
+                rating_average: RatingAverage,
+                rating1: Rating1,
+                rating2: Rating2,
+                rating3: Rating3,
+                rating4: Rating4,
+                rating5: Rating5,
+            }
+        )
     }
 
     pub fn user(row: &QueryResult) -> Result<user::Model, DbErr> {
-        use user::Column as C;
-        Ok(user::Model {
-            id: row.try_get_by_index(C::Id as usize)?,
-            uuid: row.try_get_by_index(C::Uuid as usize)?,
-            handle: row.try_get_by_index(C::Handle as usize)?,
-            handle_key: row.try_get_by_index(C::HandleKey as usize)?,
-            email: row.try_get_by_index(C::Email as usize)?,
-            email_verified_at: row.try_get_by_index(C::EmailVerifiedAt as usize)?,
-            password_hash: row.try_get_by_index(C::PasswordHash as usize)?,
-            display_name: row.try_get_by_index(C::DisplayName as usize)?,
-            bio: row.try_get_by_index(C::Bio as usize)?,
-            avatar_url: row.try_get_by_index(C::AvatarUrl as usize)?,
-            role: row.try_get_by_index(C::Role as usize)?,
-            status: row.try_get_by_index(C::Status as usize)?,
-            suspended_until: row.try_get_by_index(C::SuspendedUntil as usize)?,
-            status_reason: row.try_get_by_index(C::StatusReason as usize)?,
-            reputation: row.try_get_by_index(C::Reputation as usize)?,
-            last_seen_at: row.try_get_by_index(C::LastSeenAt as usize)?,
-            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
-            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
-        })
+        by_position!(
+            row,
+            user {
+                id: Id,
+                uuid: Uuid,
+                handle: Handle,
+                handle_key: HandleKey,
+                email: Email,
+                email_verified_at: EmailVerifiedAt,
+                password_hash: PasswordHash,
+                display_name: DisplayName,
+                bio: Bio,
+                avatar_url: AvatarUrl,
+                role: Role,
+                status: Status,
+                suspended_until: SuspendedUntil,
+                status_reason: StatusReason,
+                reputation: Reputation,
+                last_seen_at: LastSeenAt,
+                created_at: CreatedAt,
+                updated_at: UpdatedAt,
+            }
+        )
     }
 
     pub fn review(row: &QueryResult) -> Result<review::Model, DbErr> {
-        use review::Column as C;
-        Ok(review::Model {
-            id: row.try_get_by_index(C::Id as usize)?,
-            uuid: row.try_get_by_index(C::Uuid as usize)?,
-            entry_id: row.try_get_by_index(C::EntryId as usize)?,
-            author_id: row.try_get_by_index(C::AuthorId as usize)?,
-            rating: row.try_get_by_index(C::Rating as usize)?,
-            title: row.try_get_by_index(C::Title as usize)?,
-            body: row.try_get_by_index(C::Body as usize)?,
-            status: row.try_get_by_index(C::Status as usize)?,
-            status_reason: row.try_get_by_index(C::StatusReason as usize)?,
-            moderated_by: row.try_get_by_index(C::ModeratedBy as usize)?,
-            moderated_at: row.try_get_by_index(C::ModeratedAt as usize)?,
-            helpful_count: row.try_get_by_index(C::HelpfulCount as usize)?,
-            unhelpful_count: row.try_get_by_index(C::UnhelpfulCount as usize)?,
-            created_at: row.try_get_by_index(C::CreatedAt as usize)?,
-            updated_at: row.try_get_by_index(C::UpdatedAt as usize)?,
-            edited_at: row.try_get_by_index(C::EditedAt as usize)?,
-            creator_notified: row.try_get_by_index(C::CreatorNotified as usize)?,
-        })
+        by_position!(
+            row,
+            review {
+                id: Id,
+                uuid: Uuid,
+                entry_id: EntryId,
+                author_id: AuthorId,
+                rating: Rating,
+                title: Title,
+                body: Body,
+                status: Status,
+                status_reason: StatusReason,
+                moderated_by: ModeratedBy,
+                moderated_at: ModeratedAt,
+                helpful_count: HelpfulCount,
+                unhelpful_count: UnhelpfulCount,
+                created_at: CreatedAt,
+                updated_at: UpdatedAt,
+                edited_at: EditedAt,
+                creator_notified: CreatorNotified,
+            }
+        )
     }
 }
