@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, InsertMany, IntoActiveModel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    sea_query::OnConflict, sqlx,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, InsertMany, IntoActiveModel, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+    sea_query::{Expr, OnConflict},
+    sqlx,
 };
 use xpr_migration::{Migrator, MigratorTrait};
 
@@ -43,6 +45,18 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     let options =
         TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     db.begin_with_options(options).await
+}
+
+/// `column` is one of `ids`: a batch's lookup. PostgreSQL gets one array
+/// parameter (`= ANY($1)`), so the statement reads the same for any number of
+/// keys: each connection prepares it once and PostgreSQL reuses its plan,
+/// where an `IN` list of n parameters is a new statement, planned anew on
+/// every execution. SQLite has no arrays and keeps the `IN` list.
+pub fn any_of(backend: DbBackend, column: impl ColumnTrait, ids: impl IntoIterator<Item = i64>) -> Expr {
+    match backend {
+        DbBackend::Postgres => column.eq_any(ids),
+        _ => column.is_in(ids),
+    }
 }
 
 /// Rows per multi-row `INSERT`: SQLite binds at most 32,766 values per statement.
@@ -112,19 +126,49 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// first columns are the entity's, in declaration order (what `Entity::find()`
 /// selects); positions come from the column enum, so they follow the entity.
 pub mod rows {
-    use sea_orm::{DbErr, QueryResult};
+    use std::sync::Arc;
+
+    use sea_orm::{
+        DbErr, QueryResult, RuntimeErr, TryGetable,
+        sqlx::{self, Postgres, Row},
+    };
     use xpr_entity::{entry, review, user};
+
+    /// Decodes the rows of one result, checking column types on the first only.
+    pub fn each<T>(
+        rows: &[QueryResult],
+        decode: fn(&QueryResult, bool) -> Result<T, DbErr>,
+    ) -> impl Iterator<Item = Result<T, DbErr>> {
+        rows.iter().enumerate().map(move |(i, row)| decode(row, i == 0))
+    }
+
+    /// Column `index` of `row`. SQLx checks a PostgreSQL column's type against
+    /// `T` on every read, a tenth of a list's decoding; the rows of one result
+    /// share their columns, so `check` is set for a result's first row only
+    /// and the others are decoded directly.
+    fn read<T>(row: &QueryResult, index: usize, check: bool) -> Result<T, DbErr>
+    where
+        T: TryGetable + for<'r> sqlx::Decode<'r, Postgres>,
+    {
+        match row.try_as_pg_row() {
+            Some(row) if !check => {
+                row.try_get_unchecked(index).map_err(|err| DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
+            }
+            _ => row.try_get_by_index(index),
+        }
+    }
 
     /// `entity::Model { field: Column, … }`, each field read at its column's position.
     macro_rules! by_position {
-        ($row:ident, $entity:ident { $($field:ident: $column:ident),* $(,)? }) => {
-            Ok($entity::Model { $($field: $row.try_get_by_index($entity::Column::$column as usize)?),* })
+        ($row:ident, $check:ident, $entity:ident { $($field:ident: $column:ident),* $(,)? }) => {
+            Ok($entity::Model { $($field: read($row, $entity::Column::$column as usize, $check)?),* })
         };
     }
 
-    pub fn entry(row: &QueryResult) -> Result<entry::Model, DbErr> {
+    pub fn entry(row: &QueryResult, check: bool) -> Result<entry::Model, DbErr> {
         by_position!(
             row,
+            check,
             entry {
                 id: Id,
                 uuid: Uuid,
@@ -152,9 +196,10 @@ pub mod rows {
         )
     }
 
-    pub fn user(row: &QueryResult) -> Result<user::Model, DbErr> {
+    pub fn user(row: &QueryResult, check: bool) -> Result<user::Model, DbErr> {
         by_position!(
             row,
+            check,
             user {
                 id: Id,
                 uuid: Uuid,
@@ -178,9 +223,10 @@ pub mod rows {
         )
     }
 
-    pub fn review(row: &QueryResult) -> Result<review::Model, DbErr> {
+    pub fn review(row: &QueryResult, check: bool) -> Result<review::Model, DbErr> {
         by_position!(
             row,
+            check,
             review {
                 id: Id,
                 uuid: Uuid,
@@ -201,5 +247,29 @@ pub mod rows {
                 creator_notified: CreatorNotified,
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{QueryFilter, QueryTrait};
+    use xpr_entity::user;
+
+    use super::*;
+
+    #[test]
+    fn batch_lookups_read_the_same_for_any_number_of_keys() {
+        let built = |backend, ids: &[i64]| {
+            let select = user::Entity::find().filter(any_of(backend, user::Column::Id, ids.iter().copied()));
+            let statement = select.build(backend);
+            (statement.sql, statement.values.map_or(0, |values| values.0.len()))
+        };
+        let (sql, values) = built(DbBackend::Postgres, &[1]);
+        assert!(sql.ends_with(r#"WHERE "users"."id" = ANY($1)"#), "{sql}");
+        assert_eq!(values, 1);
+        assert_eq!(built(DbBackend::Postgres, &[1, 2, 3]), (sql, 1), "one array parameter for three keys");
+        let (sql, values) = built(DbBackend::Sqlite, &[1, 2, 3]);
+        assert!(sql.ends_with(r#"WHERE "users"."id" IN (?, ?, ?)"#), "{sql}");
+        assert_eq!(values, 3);
     }
 }

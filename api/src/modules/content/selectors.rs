@@ -17,7 +17,7 @@ use uuid::Uuid;
 use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
 
 use crate::{
-    db::rows,
+    db::{self, rows},
     error::{AppError, AppResult},
     graphql::pagination::{Cursor, Page},
 };
@@ -211,7 +211,7 @@ pub async fn entries(
         }
     };
     let found = db.query_all(&select.limit(page.first + 1).into_query()).await?;
-    Ok(page.finish(found.iter().map(rows::entry).collect::<Result<_, _>>()?))
+    Ok(page.finish(rows::each(&found, rows::entry).collect::<Result<_, _>>()?))
 }
 
 /// Live entries matching `query`, most relevant first: PostgreSQL full-text
@@ -310,11 +310,14 @@ impl Loader<EntryKey> for ContentLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[EntryKey]) -> Result<HashMap<EntryKey, entry::Model>, Self::Error> {
-        let select = entry::Entity::find().filter(entry::Column::Id.is_in(keys.iter().map(|k| k.0)));
+        let select = entry::Entity::find().filter(db::any_of(
+            self.db.get_database_backend(),
+            entry::Column::Id,
+            keys.iter().map(|k| k.0),
+        ));
         let found = self.db.query_all(&select.into_query()).await?;
-        Ok(found
-            .iter()
-            .map(|row| rows::entry(row).map(|entry| (EntryKey(entry.id), entry)))
+        Ok(rows::each(&found, rows::entry)
+            .map(|entry| entry.map(|entry| (EntryKey(entry.id), entry)))
             .collect::<Result<_, _>>()?)
     }
 }
@@ -325,7 +328,7 @@ impl Loader<KindKey> for ContentLoader {
 
     async fn load(&self, keys: &[KindKey]) -> Result<HashMap<KindKey, entry_kind::Model>, Self::Error> {
         let rows = entry_kind::Entity::find()
-            .filter(entry_kind::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), entry_kind::Column::Id, keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(|row| (KindKey(row.id), row)).collect())
@@ -338,7 +341,7 @@ impl Loader<TagsKey> for ContentLoader {
 
     async fn load(&self, keys: &[TagsKey]) -> Result<HashMap<TagsKey, Vec<String>>, Self::Error> {
         let rows = entry_tag::Entity::find()
-            .filter(entry_tag::Column::EntryId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), entry_tag::Column::EntryId, keys.iter().map(|k| k.0)))
             .order_by_asc(entry_tag::Column::Tag)
             .all(&self.db)
             .await?;
@@ -352,7 +355,11 @@ impl Loader<LinksKey> for ContentLoader {
 
     async fn load(&self, keys: &[LinksKey]) -> Result<HashMap<LinksKey, Vec<entry_link::Model>>, Self::Error> {
         let rows = entry_link::Entity::find()
-            .filter(entry_link::Column::FromEntryId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(
+                self.db.get_database_backend(),
+                entry_link::Column::FromEntryId,
+                keys.iter().map(|k| k.0),
+            ))
             .order_by_asc(entry_link::Column::Id)
             .all(&self.db)
             .await?;
@@ -366,7 +373,7 @@ impl Loader<BacklinksKey> for ContentLoader {
 
     async fn load(&self, keys: &[BacklinksKey]) -> Result<HashMap<BacklinksKey, Vec<entry_link::Model>>, Self::Error> {
         let rows = entry_link::Entity::find()
-            .filter(entry_link::Column::ToEntryId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), entry_link::Column::ToEntryId, keys.iter().map(|k| k.0)))
             .order_by_asc(entry_link::Column::Id)
             .all(&self.db)
             .await?;
@@ -391,7 +398,11 @@ impl Loader<ChildrenKey> for ContentLoader {
             )
             .from(entry::Entity)
             .and_where(entry::Column::Deleted.eq(false))
-            .and_where(entry::Column::ParentId.is_in(keys.iter().map(|k| k.parent)))
+            .and_where(db::any_of(
+                self.db.get_database_backend(),
+                entry::Column::ParentId,
+                keys.iter().map(|k| k.parent),
+            ))
             .to_owned();
         let page = Query::select()
             .column(Asterisk)

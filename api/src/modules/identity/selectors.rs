@@ -15,7 +15,7 @@ use super::domain::{Handle, Role, Scope, UserStatus};
 use crate::{
     app::AppState,
     auth::{Auth, Credential, Viewer, hash_token},
-    db::rows,
+    db::{self, rows},
     error::{AppError, AppResult},
     graphql::pagination::{self, Page},
     ids::UserId,
@@ -189,9 +189,11 @@ impl Loader<UserId> for UserLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
-        let select = user::Entity::find().filter(user::Column::Id.is_in(keys.iter().map(|k| k.0))).into_query();
+        let select = user::Entity::find()
+            .filter(db::any_of(self.db.get_database_backend(), user::Column::Id, keys.iter().map(|k| k.0)))
+            .into_query();
         let found = self.db.query_all(&select).await?;
-        let users = found.iter().map(|row| rows::user(row).map(|user| (UserId(user.id), Arc::new(user))));
+        let users = rows::each(&found, rows::user).map(|user| user.map(|user| (UserId(user.id), Arc::new(user))));
         Ok(users.collect::<Result<_, _>>()?)
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use xpr_entity::{entry_media, media, revision_media};
 
 use crate::{
+    db,
     error::{AppError, AppResult},
     ids::UserId,
 };
@@ -97,12 +98,12 @@ impl Loader<EntryMediaKey> for MediaLoader {
 
     async fn load(&self, keys: &[EntryMediaKey]) -> Result<HashMap<EntryMediaKey, Vec<media::Model>>, Self::Error> {
         let links = entry_media::Entity::find()
-            .filter(entry_media::Column::EntryId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), entry_media::Column::EntryId, keys.iter().map(|k| k.0)))
             .order_by_asc(entry_media::Column::Position)
             .all(&self.db)
             .await?;
         let rows = media::Entity::find()
-            .filter(media::Column::Id.is_in(links.iter().map(|l| l.media_id)))
+            .filter(db::any_of(self.db.get_database_backend(), media::Column::Id, links.iter().map(|l| l.media_id)))
             .all(&self.db)
             .await?;
         let by_id: HashMap<i64, media::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
@@ -121,8 +122,10 @@ impl Loader<MediaKey> for MediaLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[MediaKey]) -> Result<HashMap<MediaKey, media::Model>, Self::Error> {
-        let rows =
-            media::Entity::find().filter(media::Column::Id.is_in(keys.iter().map(|k| k.0))).all(&self.db).await?;
+        let rows = media::Entity::find()
+            .filter(db::any_of(self.db.get_database_backend(), media::Column::Id, keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?;
         Ok(rows.into_iter().map(|row| (MediaKey(row.id), row)).collect())
     }
 }

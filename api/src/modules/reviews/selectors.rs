@@ -18,7 +18,7 @@ use xpr_entity::{review, review_media};
 use super::domain::ReviewStatus;
 use crate::{
     auth::Viewer,
-    db::rows,
+    db::{self, rows},
     error::{AppError, AppResult},
     graphql::pagination::{self, Cursor, Page},
 };
@@ -247,7 +247,7 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .expr_as(Expr::cust(format!("COUNT(*) OVER (PARTITION BY {partition})")), Alias::new("review_total"))
                 .from(review::Entity)
                 .cond_where(visibility.condition())
-                .and_where(Expr::col(of.column()).is_in(keys.iter().map(|k| k.of.id())))
+                .and_where(db::any_of(self.db.get_database_backend(), of.column(), keys.iter().map(|k| k.of.id())))
                 .to_owned();
             let page = Query::select()
                 .column(Asterisk)
@@ -258,9 +258,9 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
             // After the review's columns: its rank, then the list's length.
             let total_at = review::Column::iter().count() + 1;
             let mut by_owner: HashMap<i64, (Vec<Arc<review::Model>>, u64)> = HashMap::new();
-            for row in self.db.query_all(&page).await? {
+            for (i, row) in self.db.query_all(&page).await?.iter().enumerate() {
                 let total: i64 = row.try_get_by_index(total_at)?;
-                let row = rows::review(&row)?;
+                let row = rows::review(row, i == 0)?;
                 let list = by_owner.entry(of.id_of(&row)).or_default();
                 list.0.push(Arc::new(row));
                 list.1 = total as u64;
@@ -283,7 +283,11 @@ impl Loader<ReviewMediaKey> for ReviewLoader {
 
     async fn load(&self, keys: &[ReviewMediaKey]) -> Result<HashMap<ReviewMediaKey, Vec<i64>>, Self::Error> {
         let rows = review_media::Entity::find()
-            .filter(review_media::Column::ReviewId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(
+                self.db.get_database_backend(),
+                review_media::Column::ReviewId,
+                keys.iter().map(|k| k.0),
+            ))
             .order_by_asc(review_media::Column::Position)
             .all(&self.db)
             .await?;

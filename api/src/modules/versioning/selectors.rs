@@ -19,6 +19,7 @@ use super::domain::{Snapshot, SubmissionStatus};
 use crate::{
     app::AppState,
     auth::Viewer,
+    db,
     error::{AppError, AppResult},
     graphql::pagination::{Cursor, Page},
 };
@@ -298,7 +299,7 @@ impl Loader<RevisionKey> for VersioningLoader {
 
     async fn load(&self, keys: &[RevisionKey]) -> Result<HashMap<RevisionKey, RevisionMeta>, Self::Error> {
         let rows = meta()
-            .filter(revision::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), revision::Column::Id, keys.iter().map(|k| k.0)))
             .into_model::<RevisionMeta>()
             .all(&self.db)
             .await?;
@@ -316,7 +317,7 @@ impl Loader<SnapshotKey> for VersioningLoader {
             .column(revision::Column::Id)
             .column(revision::Column::Snapshot)
             .column(revision::Column::Archived)
-            .filter(revision::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), revision::Column::Id, keys.iter().map(|k| k.0)))
             .into_tuple()
             .all(&self.db)
             .await?;
@@ -324,7 +325,7 @@ impl Loader<SnapshotKey> for VersioningLoader {
         let archived: Vec<i64> = rows.iter().filter(|(_, _, archived)| *archived).map(|(id, _, _)| *id).collect();
         if !archived.is_empty() {
             let stored = revision_archive::Entity::find()
-                .filter(revision_archive::Column::RevisionId.is_in(archived))
+                .filter(db::any_of(self.db.get_database_backend(), revision_archive::Column::RevisionId, archived))
                 .all(&self.db)
                 .await?;
             rows.extend(stored.into_iter().map(|a| (a.revision_id, a.snapshot, false)));
@@ -343,7 +344,7 @@ impl Loader<SubmissionKey> for VersioningLoader {
 
     async fn load(&self, keys: &[SubmissionKey]) -> Result<HashMap<SubmissionKey, submission::Model>, Self::Error> {
         let rows = submission::Entity::find()
-            .filter(submission::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), submission::Column::Id, keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(|row| (SubmissionKey(row.id), row)).collect())
@@ -356,7 +357,7 @@ impl Loader<ChangesKey> for VersioningLoader {
 
     async fn load(&self, keys: &[ChangesKey]) -> Result<HashMap<ChangesKey, Vec<change::Model>>, Self::Error> {
         let rows = change::Entity::find()
-            .filter(change::Column::SubmissionId.is_in(keys.iter().map(|k| k.0)))
+            .filter(db::any_of(self.db.get_database_backend(), change::Column::SubmissionId, keys.iter().map(|k| k.0)))
             .order_by_asc(change::Column::Position)
             .all(&self.db)
             .await?;
