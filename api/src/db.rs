@@ -51,10 +51,15 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 /// parameter (`= ANY($1)`), so the statement reads the same for any number of
 /// keys: each connection prepares it once and PostgreSQL reuses its plan,
 /// where an `IN` list of n parameters is a new statement, planned anew on
-/// every execution. SQLite has no arrays and keeps the `IN` list.
+/// every execution. A single key is `= $1`: PostgreSQL's generic plan for
+/// `= ANY($1)` assumes ten elements, costlier than a one-element custom
+/// plan, so it would plan that one anew every time. SQLite has no arrays and
+/// keeps the `IN` list.
 pub fn any_of(backend: DbBackend, column: impl ColumnTrait, ids: impl IntoIterator<Item = i64>) -> Expr {
-    match backend {
-        DbBackend::Postgres => column.eq_any(ids),
+    let ids: Vec<i64> = ids.into_iter().collect();
+    match (backend, ids.as_slice()) {
+        (_, [id]) => column.eq(*id),
+        (DbBackend::Postgres, _) => column.eq_any(ids),
         _ => column.is_in(ids),
     }
 }
@@ -264,10 +269,13 @@ mod tests {
             let statement = select.build(backend);
             (statement.sql, statement.values.map_or(0, |values| values.0.len()))
         };
-        let (sql, values) = built(DbBackend::Postgres, &[1]);
+        let (sql, values) = built(DbBackend::Postgres, &[1, 2]);
         assert!(sql.ends_with(r#"WHERE "users"."id" = ANY($1)"#), "{sql}");
         assert_eq!(values, 1);
         assert_eq!(built(DbBackend::Postgres, &[1, 2, 3]), (sql, 1), "one array parameter for three keys");
+        let (sql, values) = built(DbBackend::Postgres, &[1]);
+        assert!(sql.ends_with(r#"WHERE "users"."id" = $1"#), "one key is compared, so its plan is cached: {sql}");
+        assert_eq!(values, 1);
         let (sql, values) = built(DbBackend::Sqlite, &[1, 2, 3]);
         assert!(sql.ends_with(r#"WHERE "users"."id" IN (?, ?, ?)"#), "{sql}");
         assert_eq!(values, 3);
