@@ -470,6 +470,38 @@ async fn nested_entry_lists_run_the_same_statements_for_10_and_100_entries() {
 }
 
 #[tokio::test]
+async fn fields_answer_in_the_order_asked_whatever_the_selection_shape() {
+    let w = world().await;
+    let id = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+
+    // Fields that load (kind, creator) answer where they are asked, not after the ready ones.
+    let query = "query($id: ID!) { entry(id: $id) { title kind { name slug } id creator { handle } version } }";
+    let response =
+        w.app.http.post(format!("{}/graphql", w.app.url)).json(&json!({ "query": query, "variables": { "id": id } }));
+    let text = response.send().await.unwrap().text().await.unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} in {text}"));
+    let keys = ["title", "kind", "name", "slug", "id", "creator", "handle", "version"];
+    assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "keys out of order: {text}");
+
+    // Fragments, aliases, a field asked twice, directives and __typename resolve as before.
+    let query = "query($id: ID!, $skip: Boolean!) { entry(id: $id) { __typename t: title title ...Names \
+        kind { slug } kind { name } version @skip(if: $skip) ... on Entry { id } creator { ... on User { handle } } } } \
+        fragment Names on Entry { slug summary }";
+    for skip in [true, false] {
+        let body = w.app.gql(None, query, json!({ "id": id, "skip": skip })).await;
+        let entry = &body["data"]["entry"];
+        assert_eq!(
+            (&entry["__typename"], &entry["t"], &entry["title"], &entry["slug"], &entry["id"]),
+            (&json!("Entry"), &json!("Harbor"), &json!("Harbor"), &json!("harbor"), &json!(id)),
+            "{body}"
+        );
+        assert_eq!(entry["kind"], json!({ "slug": "location", "name": "location" }), "{body}");
+        assert_eq!(entry["creator"]["handle"], "alice", "{body}");
+        assert_eq!(entry.get("version").is_some(), !skip, "{body}");
+    }
+}
+
+#[tokio::test]
 async fn history_pages_by_cursor_newest_first() {
     let w = world().await;
     let id = w.create("ship", json!({ "slug": "aurora", "title": "v1" })).await;

@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod context;
 pub mod enums;
+pub mod fields;
 pub mod pagination;
 
 use async_graphql::{ID, Interface, MergedObject, Object, Schema, SchemaBuilder};

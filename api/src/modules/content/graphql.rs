@@ -17,6 +17,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
+        fields::{self, Fields},
         pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
@@ -38,8 +39,10 @@ use crate::{
 
 pub struct EntryKind(pub entry_kind::Model);
 
-#[Object]
-impl EntryKind {
+fields::object!(EntryKind);
+
+#[Object(name = "EntryKind")]
+impl Fields<'_, EntryKind> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
@@ -87,8 +90,10 @@ pub struct EntryLink {
     entry: i64,
 }
 
-#[Object]
-impl EntryLink {
+fields::object!(EntryLink);
+
+#[Object(name = "EntryLink")]
+impl Fields<'_, EntryLink> {
     #[graphql(name = "type")]
     async fn link_type(&self) -> &str {
         &self.link_type
@@ -117,8 +122,10 @@ fn links(rows: Vec<entry_link::Model>, outgoing: bool) -> Vec<EntryLink> {
 // Fields that query the database themselves box that query: async-graphql
 // allocates (and copies) every field of an object in a future as large as
 // its largest resolver's, which unboxed would be kilobytes for each title.
-#[Object]
-impl Entry {
+fields::object!(Entry, node);
+
+#[Object(name = "Entry")]
+impl Fields<'_, Entry> {
     pub async fn id(&self) -> ID {
         ID(self.model.uuid.to_string())
     }

@@ -18,6 +18,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
+        fields::{self, Fields},
         pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
@@ -54,8 +55,10 @@ impl User {
     }
 }
 
-#[Object]
-impl User {
+fields::object!(User, node);
+
+#[Object(name = "User")]
+impl Fields<'_, User> {
     pub async fn id(&self) -> ID {
         ID(self.model.uuid.to_string())
     }

@@ -16,6 +16,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
+        fields::{self, Fields},
         pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
@@ -43,8 +44,10 @@ impl Review {
     }
 }
 
-#[Object]
-impl Review {
+fields::object!(Review, node);
+
+#[Object(name = "Review")]
+impl Fields<'_, Review> {
     pub async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }

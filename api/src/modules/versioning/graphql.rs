@@ -23,6 +23,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
+        fields::{self, Fields},
         pagination::{self, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
@@ -73,8 +74,10 @@ fn visible(viewer: Option<&Viewer>, submission: &submission::Model) -> bool {
         || viewer.is_some_and(|v| v.role.is_moderator() || v.is(UserId(submission.author_id)))
 }
 
-#[Object]
-impl Revision {
+fields::object!(Revision);
+
+#[Object(name = "Revision")]
+impl Fields<'_, Revision> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
@@ -218,8 +221,10 @@ pub struct DiffHunk {
 /// How one field changed: values before and after, with line and word hunks for text.
 pub struct FieldChange(FieldDiff);
 
-#[Object]
-impl FieldChange {
+fields::object!(FieldChange);
+
+#[Object(name = "FieldChange")]
+impl Fields<'_, FieldChange> {
     async fn field(&self) -> &str {
         self.0.field.name()
     }
