@@ -483,6 +483,16 @@ async fn fields_answer_in_the_order_asked_whatever_the_selection_shape() {
     let keys = ["title", "kind", "name", "slug", "id", "creator", "handle", "version"];
     assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "keys out of order: {text}");
 
+    // So do a connection's and its edges'.
+    let query = "{ entries(first: 1) { pageInfo { hasNextPage } edges { node { slug } cursor } nodes { title } } }";
+    let response = w.app.http.post(format!("{}/graphql", w.app.url)).json(&json!({ "query": query }));
+    let text = response.send().await.unwrap().text().await.unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} in {text}"));
+    let keys = ["pageInfo", "hasNextPage", "edges", "node", "slug", "cursor", "nodes", "title"];
+    assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "keys out of order: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["data"]["entries"]["nodes"], json!([{ "title": "Harbor" }]), "{body}");
+
     // Fragments, aliases, a field asked twice, directives and __typename resolve as before.
     let query = "query($id: ID!, $skip: Boolean!) { entry(id: $id) { __typename t: title title ...Names \
         kind { slug } kind { name } version @skip(if: $skip) ... on Entry { id } creator { ... on User { handle } } } } \

@@ -1,22 +1,28 @@
-//! Object fields resolved in one join, in the order the query selects them
+//! Object fields resolved together, in the order the query selects them
 //! (ADR 0014).
 //!
 //! async-graphql resolves each field of an object as a boxed future in a
-//! `FuturesUnordered`: an allocation, an `Arc` task and a chain of wakers per
-//! field, though most fields (titles, counts) are ready at once. That was a
-//! fifth of the dashboard's CPU. An object declared with [`object!`] is
-//! described by `#[Object] impl Fields<'_, T>` and resolves a plain selection
-//! of fields with one `join_all` instead; fragments, directives and a response
-//! key selected twice take async-graphql's own path. The schema has no
-//! extensions, which that path would also call.
+//! `FuturesUnordered`: an allocation as large as the object's largest
+//! resolver, an `Arc` task and a chain of wakers per field, though most fields
+//! (titles, counts) are ready at once. An object declared with [`object!`] is
+//! described by `#[Object] impl Fields<'_, T>` and polls a plain selection
+//! field by field instead, keeping an allocation only for the fields that
+//! wait; fragments, directives and a response key selected twice take
+//! async-graphql's own path. The schema has no extensions, which that path
+//! would also call.
 
-use std::ops::Deref;
+use std::{
+    future::{Future, poll_fn},
+    ops::Deref,
+    pin::Pin,
+    task::Poll,
+};
 
 use async_graphql::{
-    ContainerType, ContextSelectionSet, ServerResult, Value, indexmap::IndexMap, parser::types::Selection,
+    ContainerType, Context, ContextSelectionSet, ServerResult, Value, indexmap::IndexMap, parser::types::Selection,
     resolver_utils::resolve_container,
 };
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::BoxFuture;
 
 /// The view of a `T` that its `#[Object(name = "T")]` impl is written on;
 /// field bodies reach the `T` through `Deref`.
@@ -68,16 +74,43 @@ pub fn resolve<'a, R: ContainerType + 'a>(
             })
             .collect();
         let root = &root;
-        let values = join_all(fields.iter().map(|field| async move {
-            if field.item.node.name.node == "__typename" {
-                return Ok(Some(Value::String(root.introspection_type_name().into_owned())));
+        // Every field is polled once, in order, so the loads of a level are all
+        // registered before any batch runs. A field that is ready at once
+        // leaves its allocation to the next; one that waits keeps its own.
+        let mut values = Vec::with_capacity(fields.len());
+        let mut waiting = Vec::new();
+        let mut slot = None;
+        poll_fn(|cx| {
+            for field in &fields {
+                let mut future = boxed(slot.take(), resolve_field(root, field));
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => {
+                        values.push(Some(value));
+                        slot = Some(future);
+                    }
+                    Poll::Pending => {
+                        waiting.push((values.len(), future));
+                        values.push(None);
+                    }
+                }
             }
-            root.resolve_field(field).await
-        }))
+            Poll::Ready(())
+        })
+        .await;
+        poll_fn(|cx| {
+            waiting.retain_mut(|(i, future)| match future.as_mut().poll(cx) {
+                Poll::Ready(value) => {
+                    values[*i] = Some(value);
+                    false
+                }
+                Poll::Pending => true,
+            });
+            if waiting.is_empty() { Poll::Ready(()) } else { Poll::Pending }
+        })
         .await;
         let mut object = IndexMap::with_capacity(fields.len());
         for (field, value) in fields.iter().zip(values) {
-            match value {
+            match value.expect("every field resolved") {
                 Ok(value) => {
                     object.insert(field.item.node.response_key().node.clone(), value.unwrap_or_default());
                 }
@@ -87,6 +120,24 @@ pub fn resolve<'a, R: ContainerType + 'a>(
         }
         Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
     })
+}
+
+async fn resolve_field<R: ContainerType>(root: &R, field: &Context<'_>) -> ServerResult<Option<Value>> {
+    if field.item.node.name.node == "__typename" {
+        return Ok(Some(Value::String(root.introspection_type_name().into_owned())));
+    }
+    root.resolve_field(field).await
+}
+
+/// `future` in the allocation of a finished one, if there is one.
+fn boxed<F>(spare: Option<Pin<Box<F>>>, future: F) -> Pin<Box<F>> {
+    match spare {
+        Some(mut spare) => {
+            spare.set(future);
+            spare
+        }
+        None => Box::pin(future),
+    }
 }
 
 /// Makes `$ty` the GraphQL object that `#[Object] impl Fields<'_, $ty>`

@@ -1,9 +1,13 @@
 //! The one pagination helper behind every connection: `first` (at most 100)
 //! and an opaque keyset cursor. Cursors never contain database ids.
 
+use std::borrow::Cow;
+
 use async_graphql::{
-    OutputType,
-    connection::{Connection, CursorType, Edge},
+    ContainerType, Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+    connection::{self, CursorType, Edge},
+    parser::types::Field,
+    registry::Registry,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
@@ -12,7 +16,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    graphql::fields,
+};
 
 pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;
@@ -156,8 +163,62 @@ pub fn connection<T, N: OutputType>(
     page: &Page,
     cursor_of: impl Fn(&T) -> Cursor,
     node: impl Fn(T) -> N,
-) -> Connection<Cursor, N> {
-    let mut connection = Connection::new(page.after.is_some(), has_next);
+) -> Connection<N> {
+    let mut connection = connection::Connection::new(page.after.is_some(), has_next);
     connection.edges.extend(rows.into_iter().map(|row| Edge::new(cursor_of(&row), node(row))));
-    connection
+    Connection(connection)
+}
+
+/// async-graphql's Relay connection (its schema, `pageInfo` and `nodes`),
+/// with the connection and its edges resolved as our objects are (ADR 0014).
+pub struct Connection<N: OutputType>(connection::Connection<Cursor, N>);
+
+type Inner<N> = connection::Connection<Cursor, N>;
+
+impl<N: OutputType> Connection<N> {
+    /// No rows, and no pages either side.
+    pub fn empty() -> Self {
+        Self(Inner::new(false, false))
+    }
+}
+
+impl<N: OutputType> OutputType for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        Inner::<N>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Inner::<N>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
+        fields::resolve(ctx, self).await
+    }
+}
+
+impl<N: OutputType> ContainerType for Connection<N> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        if ctx.item.node.name.node != "edges" {
+            return self.0.resolve_field(ctx).await;
+        }
+        let edges: Vec<_> = self.0.edges.iter().map(EdgeOf).collect();
+        edges.resolve(&ctx.with_selection_set(&ctx.item.node.selection_set), ctx.item).await.map(Some)
+    }
+}
+
+/// An edge of a [`Connection`]: async-graphql's, resolved as our objects are.
+struct EdgeOf<'a, N: OutputType>(&'a Edge<Cursor, N, connection::EmptyFields>);
+
+impl<N: OutputType> OutputType for EdgeOf<'_, N> {
+    fn type_name() -> Cow<'static, str> {
+        Edge::<Cursor, N, connection::EmptyFields>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Edge::<Cursor, N, connection::EmptyFields>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
+        fields::resolve(ctx, self.0).await
+    }
 }

@@ -1,7 +1,7 @@
 //! Content's GraphQL types and fields: entry kinds and entries, read now or
 //! at a past revision or instant. Relations resolve through the request's loaders.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, OneofObject, connection::Connection};
+use async_graphql::{Context, ID, InputObject, Json, Object, OneofObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use xpr_entity::{entry, entry_kind, entry_link};
@@ -18,7 +18,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -202,7 +202,7 @@ impl Fields<'_, Entry> {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Entry>> {
+    ) -> AppResult<Connection<Entry>> {
         let page = Page::parse(first, after)?;
         // First pages (the common case, also in lists) come batched; later pages query directly.
         let (rows, has_next) = if page.after.is_none() {
@@ -242,7 +242,7 @@ impl Fields<'_, Entry> {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Revision>> {
+    ) -> AppResult<Connection<Revision>> {
         let page = Page::parse(first, after)?;
         let (rows, has_next) = Box::pin(versioning::history(ctx.state(), &self.model, &page)).await?;
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
@@ -255,7 +255,7 @@ impl Fields<'_, Entry> {
         order_by: Option<ReviewOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Review>> {
+    ) -> AppResult<Connection<Review>> {
         reviews::connection(ctx, ReviewsOf::Entry(self.model.id), order_by, first, after).await
     }
     /// Number of published reviews (the rating is over these).
@@ -367,7 +367,7 @@ impl ContentQuery {
         order_by: Option<EntryOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Entry>> {
+    ) -> AppResult<Connection<Entry>> {
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
         let filter = Filter {
@@ -393,7 +393,7 @@ impl ContentQuery {
         query: String,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Entry>> {
+    ) -> AppResult<Connection<Entry>> {
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::search(&ctx.state().db, &query, &page).await?;
         Ok(pagination::connection(

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject, connection::Connection,
-};
+use async_graphql::{ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use xpr_entity::{api_token, session, user};
 
@@ -19,7 +17,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
     modules::reviews::{
@@ -131,7 +129,7 @@ impl Fields<'_, User> {
         order_by: Option<ReviewOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Review>> {
+    ) -> AppResult<Connection<Review>> {
         reviews::connection(ctx, ReviewsOf::Author(self.model.id), order_by, first, after).await
     }
 }
@@ -288,7 +286,7 @@ impl IdentityQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Session>> {
+    ) -> AppResult<Connection<Session>> {
         let viewer = ctx.auth().require()?;
         viewer.require_session()?;
         let page = Page::parse(first, after)?;
@@ -303,7 +301,7 @@ impl IdentityQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, ApiToken>> {
+    ) -> AppResult<Connection<ApiToken>> {
         let viewer = ctx.auth().require()?;
         viewer.require_session()?;
         let page = Page::parse(first, after)?;

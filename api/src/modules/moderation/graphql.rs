@@ -1,6 +1,6 @@
 //! Moderation in the API: the moderation log, reports and the blocklist.
 
-use async_graphql::{Context, ID, InputObject, Object, connection::Connection};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use xpr_entity::{blocklist, moderation_log, report};
 
@@ -14,7 +14,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         enums,
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
     modules::identity::{graphql::User, selectors as identity_selectors},
@@ -137,7 +137,7 @@ impl ModerationQuery {
         filter: Option<ModerationLogFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, ModerationAction>> {
+    ) -> AppResult<Connection<ModerationAction>> {
         service::require_moderator(ctx.auth().require()?)?;
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
@@ -145,7 +145,7 @@ impl ModerationQuery {
         let actor = match filter.actor {
             Some(handle) => match identity_selectors::visible_user_by_handle(db, ctx.auth().viewer(), &handle).await? {
                 Some(user) => Some(UserId(user.id)),
-                None => return Ok(Connection::new(false, false)),
+                None => return Ok(Connection::empty()),
             },
             None => None,
         };
@@ -163,7 +163,7 @@ impl ModerationQuery {
         status: Option<ReportStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Report>> {
+    ) -> AppResult<Connection<Report>> {
         let viewer = ctx.auth().require()?;
         let page = Page::parse(first, after)?;
         let reporter = (!viewer.role.is_moderator()).then_some(viewer.id);

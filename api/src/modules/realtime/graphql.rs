@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription, connection::Connection};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
@@ -30,7 +30,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         enums,
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Cursor, Page},
     },
     http::websocket::{SubscriptionSlot, SubscriptionSlots},
     ids::{UserId, parse_uuid, user_channel},
@@ -109,7 +109,7 @@ impl RealtimeQuery {
         #[graphql(default)] unread_only: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Notification>> {
+    ) -> AppResult<Connection<Notification>> {
         let viewer = ctx.auth().require()?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::notifications(&ctx.state().db, viewer.id, unread_only, &page).await?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, connection::Connection};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use xpr_entity::review;
 
@@ -17,7 +17,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Page},
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -149,7 +149,7 @@ pub async fn connection(
     order: Option<ReviewOrder>,
     first: Option<i32>,
     after: Option<String>,
-) -> AppResult<Connection<Cursor, Review>> {
+) -> AppResult<Connection<Review>> {
     let page = Page::parse(first, after)?;
     let order: Order = order.unwrap_or_default().into();
     let visibility = Visibility::of(ctx.auth().viewer());
@@ -198,7 +198,7 @@ impl ReviewsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Review>> {
+    ) -> AppResult<Connection<Review>> {
         let viewer = ctx.auth().require()?;
         require_moderator(viewer)?;
         let page = Page::parse(first, after)?;

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, connection::Connection,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -24,7 +22,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Cursor, Page},
+        pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -563,7 +561,7 @@ impl VersioningQuery {
         filter: Option<SubmissionFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Submission>> {
+    ) -> AppResult<Connection<Submission>> {
         use sea_orm::{ColumnTrait, QueryFilter};
         use xpr_entity::submission::Column;
         let page = Page::parse(first, after)?;
@@ -589,7 +587,7 @@ impl VersioningQuery {
         filter: Option<QueueFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Cursor, Submission>> {
+    ) -> AppResult<Connection<Submission>> {
         let viewer = ctx.auth().require()?;
         require_moderator(viewer)?;
         let page = Page::parse(first, after)?;
