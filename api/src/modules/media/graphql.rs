@@ -7,14 +7,19 @@ use xpr_entity::media;
 use super::service;
 use crate::{
     error::{AppError, AppResult},
-    graphql::context::ContextExt,
+    graphql::{
+        context::ContextExt,
+        fields::{self, Fields},
+    },
 };
 
 /// An uploaded image.
 pub struct Media(pub media::Model);
 
-#[Object]
-impl Media {
+fields::object!(Media);
+
+#[Object(name = "Media")]
+impl Fields<'_, Media> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }

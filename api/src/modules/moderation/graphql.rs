@@ -14,6 +14,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         enums,
+        fields::{self, Fields},
         pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
@@ -23,8 +24,10 @@ use crate::{
 /// One moderator or admin action. The log is append-only.
 pub struct ModerationAction(moderation_log::Model);
 
-#[Object]
-impl ModerationAction {
+fields::object!(ModerationAction);
+
+#[Object(name = "ModerationAction")]
+impl Fields<'_, ModerationAction> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
@@ -51,8 +54,10 @@ impl ModerationAction {
 /// A user's report; its reporter and moderators can read it.
 pub struct Report(report::Model);
 
-#[Object]
-impl Report {
+fields::object!(Report);
+
+#[Object(name = "Report")]
+impl Fields<'_, Report> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
@@ -92,8 +97,10 @@ impl Report {
 /// A blocked term or link domain.
 pub struct BlocklistEntry(blocklist::Model);
 
-#[Object]
-impl BlocklistEntry {
+fields::object!(BlocklistEntry);
+
+#[Object(name = "BlocklistEntry")]
+impl Fields<'_, BlocklistEntry> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }

@@ -30,6 +30,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         enums,
+        fields::{self, Fields},
         pagination::{self, Connection, Cursor, Page},
     },
     http::websocket::{SubscriptionSlot, SubscriptionSlots},
@@ -44,8 +45,10 @@ use crate::{
 
 pub struct Notification(notification::Model);
 
-#[Object]
-impl Notification {
+fields::object!(Notification);
+
+#[Object(name = "Notification")]
+impl Fields<'_, Notification> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }

@@ -135,8 +135,10 @@ pub struct LinkValue {
     target: ID,
 }
 
-#[Object]
-impl EntrySnapshot {
+fields::object!(EntrySnapshot);
+
+#[Object(name = "EntrySnapshot")]
+impl Fields<'_, EntrySnapshot> {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
@@ -260,8 +262,10 @@ impl Fields<'_, FieldChange> {
 /// A branch of changes, reviewed and merged as one.
 pub struct Submission(pub submission::Model);
 
-#[Object]
-impl Submission {
+fields::object!(Submission);
+
+#[Object(name = "Submission")]
+impl Fields<'_, Submission> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
@@ -346,8 +350,10 @@ pub struct Conflict {
     theirs: Json<Value>,
 }
 
-#[Object]
-impl Change {
+fields::object!(Change);
+
+#[Object(name = "Change")]
+impl Fields<'_, Change> {
     async fn id(&self) -> ID {
         ID(self.0.uuid.to_string())
     }
