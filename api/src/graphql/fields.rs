@@ -26,7 +26,6 @@ use futures_util::future::BoxFuture;
 
 /// The view of a `T` that its `#[Object(name = "T")]` impl is written on;
 /// field bodies reach the `T` through `Deref`.
-#[derive(Clone, Copy)]
 pub struct Fields<'a, T> {
     of: &'a T,
 }
