@@ -19,8 +19,8 @@ use std::{
 };
 
 use async_graphql::{
-    ContainerType, Context, ContextSelectionSet, ServerResult, Value, indexmap::IndexMap, parser::types::Selection,
-    resolver_utils::resolve_container,
+    ContainerType, Context, ContextSelectionSet, Name, ServerResult, Value, indexmap::IndexMap,
+    parser::types::Selection, resolver_utils::resolve_container,
 };
 use futures_util::future::BoxFuture;
 
@@ -51,27 +51,23 @@ pub fn resolve<'a, R: ContainerType + 'a>(
     root: R,
 ) -> BoxFuture<'a, ServerResult<Value>> {
     Box::pin(async move {
-        let items = &ctx.item.node.items;
-        let plain = items.iter().enumerate().all(|(i, item)| match &item.node {
-            Selection::Field(field) => {
-                let key = &field.node.response_key().node;
-                field.node.directives.is_empty()
-                && !items[..i].iter().any(|earlier| {
-                    matches!(&earlier.node, Selection::Field(other) if &other.node.response_key().node == key)
-                })
-            }
-            _ => false,
-        });
-        if !plain {
-            return resolve_container(ctx, &root).await;
-        }
-        let fields: Vec<_> = items
+        // A plain selection: fields without directives, each answering under its own key.
+        let fields: Option<Vec<_>> = ctx
+            .item
+            .node
+            .items
             .iter()
-            .filter_map(|item| match &item.node {
-                Selection::Field(field) => Some(ctx.with_field(field)),
+            .map(|item| match &item.node {
+                Selection::Field(field) if field.node.directives.is_empty() => Some(ctx.with_field(field)),
                 _ => None,
             })
             .collect();
+        let distinct = |fields: &Vec<Context<'_>>| {
+            fields.iter().enumerate().all(|(i, field)| fields[..i].iter().all(|earlier| key(earlier) != key(field)))
+        };
+        let Some(fields) = fields.filter(distinct) else {
+            return resolve_container(ctx, &root).await;
+        };
         let root = &root;
         // Every field is polled once, in order, so the loads of a level are all
         // registered before any batch runs. A field that is ready at once
@@ -111,7 +107,7 @@ pub fn resolve<'a, R: ContainerType + 'a>(
         for (field, value) in fields.iter().zip(values) {
             match value.expect("every field resolved") {
                 Ok(value) => {
-                    object.insert(field.item.node.response_key().node.clone(), value.unwrap_or_default());
+                    object.insert(key(field).clone(), value.unwrap_or_default());
                 }
                 // As async-graphql does: the error is reported and the key left out.
                 Err(err) => ctx.add_error(err),
@@ -119,6 +115,11 @@ pub fn resolve<'a, R: ContainerType + 'a>(
         }
         Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
     })
+}
+
+/// The name `field` answers under (its alias, or its name).
+fn key<'a>(field: &'a Context<'_>) -> &'a Name {
+    &field.item.node.response_key().node
 }
 
 async fn resolve_field<R: ContainerType>(root: &R, field: &Context<'_>) -> ServerResult<Option<Value>> {

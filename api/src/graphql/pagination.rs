@@ -164,16 +164,17 @@ pub fn connection<T, N: OutputType>(
     cursor_of: impl Fn(&T) -> Cursor,
     node: impl Fn(T) -> N,
 ) -> Connection<N> {
-    let mut connection = connection::Connection::new(page.after.is_some(), has_next);
+    let mut connection = Inner::new(page.after.is_some(), has_next);
     connection.edges.extend(rows.into_iter().map(|row| Edge::new(cursor_of(&row), node(row))));
     Connection(connection)
 }
 
 /// async-graphql's Relay connection (its schema, `pageInfo` and `nodes`),
 /// with the connection and its edges resolved as our objects are (ADR 0014).
-pub struct Connection<N: OutputType>(connection::Connection<Cursor, N>);
+pub struct Connection<N: OutputType>(Inner<N>);
 
 type Inner<N> = connection::Connection<Cursor, N>;
+type InnerEdge<N> = Edge<Cursor, N, connection::EmptyFields>;
 
 impl<N: OutputType> Connection<N> {
     /// No rows, and no pages either side.
@@ -207,15 +208,15 @@ impl<N: OutputType> ContainerType for Connection<N> {
 }
 
 /// An edge of a [`Connection`]: async-graphql's, resolved as our objects are.
-struct EdgeOf<'a, N: OutputType>(&'a Edge<Cursor, N, connection::EmptyFields>);
+struct EdgeOf<'a, N: OutputType>(&'a InnerEdge<N>);
 
 impl<N: OutputType> OutputType for EdgeOf<'_, N> {
     fn type_name() -> Cow<'static, str> {
-        Edge::<Cursor, N, connection::EmptyFields>::type_name()
+        InnerEdge::<N>::type_name()
     }
 
     fn create_type_info(registry: &mut Registry) -> String {
-        Edge::<Cursor, N, connection::EmptyFields>::create_type_info(registry)
+        InnerEdge::<N>::create_type_info(registry)
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
