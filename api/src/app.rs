@@ -12,7 +12,7 @@ use crate::{
     cache::Cache,
     config::{Config, Environment},
     db,
-    graphql::{self, AppSchema},
+    graphql::{self, AppExecutor},
     http,
     mail::Mailer,
     metrics::Metrics,
@@ -52,7 +52,7 @@ impl Deref for AppState {
 
 pub struct App {
     pub state: AppState,
-    pub schema: AppSchema,
+    pub schema: AppExecutor,
     mailer: Mailer,
     relay: Relay,
 }
@@ -130,7 +130,7 @@ impl App {
             reads: SharedReads::default(),
             mail_wake,
         }));
-        let schema = graphql::build_schema(state.clone());
+        let schema = graphql::AppExecutor::new(state.clone());
         Ok(Self { state, schema, mailer, relay })
     }
 

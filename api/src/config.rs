@@ -107,6 +107,10 @@ pub struct Config {
     #[arg(long, env = "XPR_MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_query_depth: usize,
 
+    /// Maximum depth of introspection (`__schema`, `__type`): graphql-js's standard query needs 15.
+    #[arg(long, env = "XPR_MAX_INTROSPECTION_DEPTH", default_value_t = 15)]
+    pub max_introspection_depth: usize,
+
     /// Maximum complexity of a GraphQL query (each field 1, lists times their `first`).
     #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
     pub max_query_complexity: usize,

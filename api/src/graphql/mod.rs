@@ -1,13 +1,24 @@
 //! Schema assembly: one merged root per operation type, the `Node` interface,
-//! and the depth and complexity limits.
+//! and [`AppExecutor`]: the limits before execution and the completion of the
+//! response after it, for every transport.
 
 pub mod batches;
+pub mod complete;
 pub mod context;
 pub mod enums;
 pub mod fields;
+pub mod limits;
 pub mod pagination;
 
-use async_graphql::{ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
+use std::sync::Arc;
+
+use async_graphql::{
+    Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, SubscriptionType,
+    Variables,
+    parser::types::ExecutableDocument,
+    registry::{Registry, SDLExportOptions},
+};
+use futures_util::{StreamExt, stream::BoxStream};
 
 use crate::{
     app::AppState,
@@ -85,12 +96,89 @@ fn builder() -> SchemaBuilder<Query, Mutation, RealtimeSubscription> {
     Schema::build(Query::default(), Mutation::default(), RealtimeSubscription)
 }
 
-pub fn build_schema(state: AppState) -> AppSchema {
-    let (depth, complexity) = (state.config.max_query_depth, state.config.max_query_complexity);
-    builder().data(state).limit_depth(depth).limit_complexity(complexity).finish()
+/// The schema with what runs around each execution: the document limits
+/// before (`limits`) and the completion of the response after (`complete`).
+#[derive(Clone)]
+pub struct AppExecutor {
+    schema: AppSchema,
+    types: Arc<complete::Types>,
+    limits: limits::Limits,
 }
 
-/// The SDL that `schema.graphql` holds.
-pub fn sdl() -> String {
-    builder().finish().sdl()
+impl AppExecutor {
+    pub fn new(state: AppState) -> Self {
+        let limits = limits::Limits {
+            depth: state.config.max_query_depth,
+            introspection_depth: state.config.max_introspection_depth,
+        };
+        // Depth is ours to check (introspection has a bound of its own); complexity is async-graphql's.
+        let schema = builder().data(state.clone()).limit_complexity(state.config.max_query_complexity).finish();
+        let mut registry = Registry {
+            query_type: Query::type_name().into_owned(),
+            mutation_type: Some(Mutation::type_name().into_owned()),
+            subscription_type: Some(<RealtimeSubscription as SubscriptionType>::type_name().into_owned()),
+            ..Registry::default()
+        };
+        Query::create_type_info(&mut registry);
+        Mutation::create_type_info(&mut registry);
+        <RealtimeSubscription as SubscriptionType>::create_type_info(&mut registry);
+        Self { schema, types: Arc::new(complete::Types::new(registry)), limits }
+    }
+
+    /// Executes `request`, whose parsed form is `document`, and completes the response.
+    pub async fn run(&self, request: Request, document: &ExecutableDocument) -> Response {
+        if let Err(error) = self.limits.check(document, request.operation_name.as_deref()) {
+            return Response::from_errors(vec![error]);
+        }
+        let (operation, variables) = (request.operation_name.clone(), request.variables.clone());
+        let mut response = self.schema.execute(request).await;
+        self.types.complete(document, operation.as_deref(), &variables, &mut response);
+        response
+    }
 }
+
+/// Parses `request` once and keeps the document for the completion step.
+fn parsed(request: &mut Request) -> Result<Arc<ExecutableDocument>, Response> {
+    request.parsed_query().map(|document| Arc::new(document.clone())).map_err(|e| Response::from_errors(vec![e]))
+}
+
+/// The WebSocket transport drives operations through this trait.
+impl async_graphql::Executor for AppExecutor {
+    async fn execute(&self, mut request: Request) -> Response {
+        match parsed(&mut request) {
+            Ok(document) => self.run(request, &document).await,
+            Err(response) => response,
+        }
+    }
+
+    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let document = match parsed(&mut request) {
+            Ok(document) => document,
+            Err(response) => return futures_util::stream::once(async { response }).boxed(),
+        };
+        if let Err(error) = self.limits.check(&document, request.operation_name.as_deref()) {
+            return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
+        }
+        let (types, operation, variables): (_, Option<String>, Variables) =
+            (self.types.clone(), request.operation_name.clone(), request.variables.clone());
+        self.schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                types.complete(&document, operation.as_deref(), &variables, &mut response);
+                response
+            })
+            .boxed()
+    }
+}
+
+/// The SDL that `schema.graphql` holds: what graphql-js's standard
+/// introspection yields (`tests/clients/introspect.mjs` compares the two).
+pub fn sdl() -> String {
+    let sdl = builder().finish().sdl_with_options(SDLExportOptions::new().include_specified_by());
+    // async-graphql answers `__schema { description }` with its description of
+    // the `__Schema` type, so the file carries the same text.
+    sdl.replacen("schema {", &format!("\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"\nschema {{"), 1)
+}
+
+const SCHEMA_DESCRIPTION: &str = "A GraphQL Schema defines the capabilities of a GraphQL server. It exposes all available \
+    types and directives on the server, as well as the entry points for query, mutation, and subscription operations.";

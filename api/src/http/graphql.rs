@@ -4,7 +4,10 @@
 //! queries only over GET, capped batches, and every error with an
 //! `extensions.code`. WebSocket upgrades on the same path.
 
-use std::{num::NonZeroUsize, sync::Mutex};
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
     BatchRequest, ParseRequestError, Request, Response, ServerError, Value,
@@ -269,7 +272,7 @@ fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpRespo
 
 /// Parsed documents by their text. Clients send the same few operations over
 /// and over, and copying a parsed document costs a fraction of parsing it.
-pub struct Documents(Mutex<LruCache<String, ExecutableDocument>>);
+pub struct Documents(Mutex<LruCache<String, Arc<ExecutableDocument>>>);
 
 impl Default for Documents {
     fn default() -> Self {
@@ -282,17 +285,21 @@ impl Documents {
     /// Longer documents are parsed every time, so the cache stays small.
     const MAX_QUERY_BYTES: usize = 16 * 1024;
 
-    fn parse<'r>(&self, request: &'r mut Request) -> Result<&'r ExecutableDocument, ServerError> {
+    /// The request's document, also set on the request for execution.
+    fn parse(&self, request: &mut Request) -> Result<Arc<ExecutableDocument>, ServerError> {
         let cached = self.0.lock().expect("documents lock").get(&request.query).cloned();
-        match cached {
-            Some(document) => request.set_parsed_query(document),
-            None if request.query.len() <= Self::MAX_QUERY_BYTES => {
-                let document = request.parsed_query()?.clone();
-                self.0.lock().expect("documents lock").put(request.query.clone(), document);
+        let document = match cached {
+            Some(document) => document,
+            None => {
+                let document = Arc::new(async_graphql::parser::parse_query(&request.query)?);
+                if request.query.len() <= Self::MAX_QUERY_BYTES {
+                    self.0.lock().expect("documents lock").put(request.query.clone(), document.clone());
+                }
+                document
             }
-            None => {}
-        }
-        request.parsed_query()
+        };
+        request.set_parsed_query((*document).clone());
+        Ok(document)
     }
 }
 
@@ -304,8 +311,11 @@ async fn run(
     get: bool,
 ) -> Result<Outcome, HttpResponse> {
     let operation = request.operation_name.clone();
-    let kind = match state.documents.parse(&mut request) {
-        Ok(document) => operation_type(&document.operations, operation.as_deref()),
+    let (document, kind) = match state.documents.parse(&mut request) {
+        Ok(document) => {
+            let kind = operation_type(&document.operations, operation.as_deref());
+            (document, kind)
+        }
         Err(err) => {
             let response = Response::from_errors(vec![coded(&err.message, "GRAPHQL_PARSE_FAILED")]);
             return Ok(Outcome { response, request_error: true });
@@ -325,7 +335,7 @@ async fn run(
     let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
     let request = request.data(context.clone()).data(loaders);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
-    let mut response = batches.run(state.schema.execute(request)).instrument(span).await;
+    let mut response = batches.run(state.schema.run(request, &document)).instrument(span).await;
 
     // Errors before execution have no path and leave `data` null.
     let request_error = response.data == Value::Null
@@ -336,7 +346,7 @@ async fn run(
         if extensions.get("code").is_none() {
             let code = match error.message.as_str() {
                 _ if !request_error => "BAD_USER_INPUT",
-                "Query is nested too deep." | "Query is too complex." => "QUERY_TOO_COMPLEX",
+                "Query is too complex." => "QUERY_TOO_COMPLEX",
                 _ => "GRAPHQL_VALIDATION_FAILED",
             };
             extensions.set("code", code);

@@ -21,19 +21,19 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::AppState, graphql::AppSchema, graphql::context::ClientInfo};
+use crate::{app::AppState, graphql::AppExecutor, graphql::context::ClientInfo};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
-    pub schema: AppSchema,
+    pub schema: AppExecutor,
     pub sockets: std::sync::Arc<websocket::Sockets>,
     pub documents: std::sync::Arc<graphql::Documents>,
 }
 
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+pub fn router(app: AppState, schema: AppExecutor) -> Router {
     let cors = cors(&app.config.cors_origins);
     let graphiql = graphiql::routes(&app.config.graphiql_dir());
     let state = HttpState { app, schema, sockets: Default::default(), documents: Default::default() };

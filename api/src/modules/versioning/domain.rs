@@ -188,7 +188,8 @@ impl MergePolicy {
     }
 }
 
-/// Where a submission stands. Transitions are decided in [`SubmissionStatus::allows`].
+// Transitions are decided in `SubmissionStatus::allows` (not in the doc line: it is the schema's description).
+/// Where a submission stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum SubmissionStatus {
     Draft,
