@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     config::{Config, Environment},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Refusal},
     ids::UserId,
     modules::identity::domain::{Role, Scope},
 };
@@ -110,9 +110,9 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> AppResult<AccessToken> {
         use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|err| {
-            AppError::Unauthenticated(match err.kind() {
-                ErrorKind::ExpiredSignature => "access token expired".into(),
-                _ => "invalid access token".into(),
+            AppError::Refused(match err.kind() {
+                ErrorKind::ExpiredSignature => Refusal::TokenExpired,
+                _ => Refusal::TokenInvalid,
             })
         })?;
         Ok(AccessToken { user: data.claims.sub, session: data.claims.sid })
@@ -204,15 +204,13 @@ pub enum Auth {
     #[default]
     Anonymous,
     Viewer(Viewer),
-    /// A credential was presented but refused; fields that need a viewer say why.
-    Refused(String),
 }
 
 impl Auth {
     pub fn viewer(&self) -> Option<&Viewer> {
         match self {
             Auth::Viewer(viewer) => Some(viewer),
-            _ => None,
+            Auth::Anonymous => None,
         }
     }
 
@@ -220,7 +218,6 @@ impl Auth {
         match self {
             Auth::Viewer(viewer) => Ok(viewer),
             Auth::Anonymous => Err(AppError::unauthenticated()),
-            Auth::Refused(reason) => Err(AppError::Unauthenticated(reason.clone())),
         }
     }
 }

@@ -21,14 +21,65 @@ impl FieldError {
     }
 }
 
+/// Why a presented credential was refused. A request that carries one is
+/// refused whole (never run as anonymous), with this as `extensions.reason`,
+/// so a client can tell "refresh now" from "sign in again".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The access token (or API token) is past its expiry: refresh it.
+    TokenExpired,
+    /// Not a token we issued: malformed, forged, or unknown.
+    TokenInvalid,
+    /// The API token was revoked by its owner.
+    TokenRevoked,
+    /// The session ended: signed out, revoked, or refresh-token reuse.
+    SessionRevoked,
+    AccountBanned,
+}
+
+impl Refusal {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::TokenInvalid => "TOKEN_INVALID",
+            Self::TokenRevoked => "TOKEN_REVOKED",
+            Self::SessionRevoked => "SESSION_REVOKED",
+            Self::AccountBanned => "ACCOUNT_BANNED",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "the token has expired: refresh it",
+            Self::TokenInvalid => "the token is not valid",
+            Self::TokenRevoked => "the API token was revoked",
+            Self::SessionRevoked => "the session has ended: sign in again",
+            Self::AccountBanned => "the account is banned",
+        }
+    }
+
+    /// The WebSocket close code. The `graphql-ws` client retries 4403 (its
+    /// `connectionParams` then fetch a fresh token) and gives up on 4401.
+    pub fn close_code(self) -> u16 {
+        match self {
+            Self::TokenExpired => 4403,
+            _ => 4401,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum AppError {
     Unauthenticated(String),
+    /// A presented credential did not verify (`UNAUTHENTICATED` with `extensions.reason`).
+    Refused(Refusal),
     Forbidden(String),
     NotFound(String),
     BadInput(Vec<FieldError>),
     Conflict(String),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Internal(std::sync::Arc<anyhow::Error>),
 }
 
@@ -37,7 +88,7 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Unauthenticated(_) | Self::Refused(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput(_) => "BAD_USER_INPUT",
@@ -70,6 +121,7 @@ impl AppError {
     fn message(&self) -> String {
         match self {
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Refused(refusal) => refusal.message().into(),
             Self::BadInput(fields) => match fields.as_slice() {
                 [one] => format!("invalid input: {}: {}", one.field, one.message),
                 _ => "invalid input".into(),
@@ -103,6 +155,7 @@ impl From<AppError> for async_graphql::Error {
                     ext.set("fields", async_graphql::Value::from_json(serde_json::json!(fields)).unwrap_or_default())
                 }
                 AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                AppError::Refused(refusal) => ext.set("reason", refusal.reason()),
                 _ => {}
             }
         })

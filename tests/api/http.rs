@@ -99,9 +99,19 @@ async fn batches_are_capped() {
 #[tokio::test]
 async fn deep_and_complex_queries_are_refused_with_a_clear_code() {
     let app = TestApp::spawn_with(&["--max-query-depth", "5", "--max-query-complexity", "50"]).await;
-    let deep =
-        app.gql(None, "{ viewer { id } __schema { types { fields { type { ofType { name } } } } } }", json!({})).await;
+    let deep = app
+        .gql(None, "{ entries(first: 1) { nodes { creator { reviews(first: 1) { nodes { id } } } } } }", json!({}))
+        .await;
     assert_eq!(code(&deep), "QUERY_TOO_COMPLEX");
+    assert_eq!(deep["errors"][0]["message"], "the query is nested 6 levels deep; the limit is 5");
+    // Introspection has a bound of its own (15, what graphql-js's standard query needs)…
+    let schema = app.gql(None, "{ __schema { types { fields { type { ofType { name } } } } } }", json!({})).await;
+    assert!(schema["errors"].is_null(), "{schema}");
+    // …so a hand-made chain deeper than that is still refused.
+    let chain = format!("{{ __schema {{ types {{ {}name{} }} }} }}", "ofType { ".repeat(14), " }".repeat(14));
+    let chain = app.gql(None, &chain, json!({})).await;
+    assert_eq!(code(&chain), "QUERY_TOO_COMPLEX", "{chain}");
+    assert_eq!(chain["errors"][0]["message"], "the introspection query is nested 17 levels deep; the limit is 15");
     // Connection complexity scales with `first`, so nesting big pages can't slip through.
     let wide = app.gql(None, "{ sessions(first: 100) { edges { node { id createdAt } } } }", json!({})).await;
     assert_eq!(code(&wide), "QUERY_TOO_COMPLEX");

@@ -148,15 +148,49 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(claims(now + 600).to_string())
     );
-    for (token, reason) in
-        [(forged, "invalid access token"), (expired, "access token expired"), (unsigned, "invalid access token")]
-    {
-        let viewer = app.gql(Some(&token), VIEWER, json!({})).await;
-        assert_eq!(viewer["data"]["viewer"], Value::Null, "a refused token is no viewer");
-        let body = app.gql(Some(&token), SESSIONS, json!({})).await;
-        assert_eq!(code(&body), "UNAUTHENTICATED");
-        assert_eq!(body["errors"][0]["message"], reason);
+    let cases = [
+        (forged, "TOKEN_INVALID"),
+        (expired.clone(), "TOKEN_EXPIRED"),
+        (unsigned, "TOKEN_INVALID"),
+        ("garbage".into(), "TOKEN_INVALID"),
+        ("xpr_garbage".into(), "TOKEN_INVALID"),
+    ];
+    for (token, reason) in cases {
+        // Never a silent anonymous request: the whole request is refused, with the reason.
+        for query in [VIEWER, SESSIONS, "{ entryKinds { slug } }"] {
+            let (status, body) = app.gql_status(Some(&token), query, json!({})).await;
+            assert_eq!(status, 401, "{token}: {body}");
+            assert_eq!(code(&body), "UNAUTHENTICATED");
+            assert_eq!(body["errors"][0]["extensions"]["reason"], reason, "{body}");
+            assert!(body.get("data").is_none(), "a refused request has no data: {body}");
+        }
     }
+    // No token at all stays anonymous.
+    let (status, anonymous) = app.gql_status(None, VIEWER, json!({})).await;
+    assert_eq!((status, &anonymous), (200, &json!({ "data": { "viewer": null } })));
+    // A client whose access token expired can still refresh with it attached.
+    let (status, refreshed) = app.gql_status(Some(&expired), REFRESH, json!({ "t": alice.refresh })).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert!(refreshed["data"]["refreshSession"]["accessToken"].is_string(), "{refreshed}");
+}
+
+#[tokio::test]
+async fn a_signed_out_or_banned_users_token_is_refused_with_its_reason() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("chief").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    app.gql(Some(&alice.access), "mutation { logout }", json!({})).await;
+    let (status, body) = app.gql_status(Some(&alice.access), VIEWER, json!({})).await;
+    assert_eq!((status, &body["errors"][0]["extensions"]["reason"]), (401, &json!("SESSION_REVOKED")), "{body}");
+    let ban = "mutation($u: ID!) { banUser(userId: $u, reason: \"spam\") { status } }";
+    app.gql(Some(&admin.access), ban, json!({ "u": bob.id })).await;
+    let (status, body) = app.gql_status(Some(&bob.access), VIEWER, json!({})).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        ["ACCOUNT_BANNED", "SESSION_REVOKED"].contains(&body["errors"][0]["extensions"]["reason"].as_str().unwrap()),
+        "a ban ends the sessions: {body}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! One integration test binary (linking dominates build time), one module per area.
 
+mod clients;
 mod content;
 mod history;
 mod http;
@@ -8,6 +9,7 @@ mod import;
 mod media;
 mod moderation;
 mod realtime;
+mod responses;
 mod reviews;
 mod schema;
 mod websocket;

@@ -77,9 +77,23 @@ async fn a_bad_token_in_connection_init_closes_the_socket() {
         .await
         .unwrap();
     let reply = next_json(&mut socket).await;
-    // async-graphql closes a refused `connection_init` with 1002 and the reason.
-    assert_eq!(reply["closed"], 1002, "{reply}");
-    assert_eq!(reply["reason"], "invalid access token");
+    // Not 1002 (async-graphql's): `graphql-ws` must not retry a token that will never verify.
+    assert_eq!(reply["closed"], 4401, "{reply}");
+    assert!(reply["reason"].as_str().unwrap().starts_with("TOKEN_INVALID"), "{reply}");
+}
+
+#[tokio::test]
+async fn an_expired_token_in_connection_init_closes_with_a_code_clients_retry() {
+    let app = TestApp::spawn_with(&["--access-token-ttl-secs", "1"]).await;
+    let alice = app.register("alice").await;
+    // Past the lifetime and the server's 5 s leeway, at whole-second precision.
+    tokio::time::sleep(std::time::Duration::from_millis(7500)).await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", alice.access) } });
+    socket.send(Message::text(init.to_string())).await.unwrap();
+    let reply = next_json(&mut socket).await;
+    assert_eq!(reply["closed"], 4403, "{reply}");
+    assert!(reply["reason"].as_str().unwrap().starts_with("TOKEN_EXPIRED"), "{reply}");
 }
 
 #[tokio::test]

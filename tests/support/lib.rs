@@ -153,12 +153,18 @@ impl TestApp {
 
     /// POSTs a GraphQL operation and returns the JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_status(token, query, variables).await.1
+    }
+
+    /// POSTs a GraphQL operation and returns the HTTP status and the JSON body.
+    pub async fn gql_status(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
         let mut request =
             self.http.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.send().await.expect("request").json().await.expect("JSON body")
+        let response = request.send().await.expect("request");
+        (response.status().as_u16(), response.json().await.expect("JSON body"))
     }
 
     pub async fn register(&self, handle: &str) -> Actor {
@@ -432,4 +438,24 @@ impl WsClient {
             panic!("expected silence, got {event:?}");
         }
     }
+}
+
+/// Runs `tests/clients/SCRIPT` on Node.js with the real client libraries
+/// (graphql-js, graphql-ws), installing them on first use (`npm ci`).
+pub fn node(script: &str, args: &[&str]) -> tokio::process::Command {
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/clients");
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*installed && !std::path::Path::new(dir).join("node_modules/.package-lock.json").exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--silent"])
+            .current_dir(dir)
+            .status()
+            .expect("npm (Node.js 20+) is needed for the client tests");
+        assert!(status.success(), "npm ci in tests/clients failed");
+    }
+    *installed = true;
+    let mut command = tokio::process::Command::new("node");
+    command.arg(script).args(args).current_dir(dir).kill_on_drop(true);
+    command
 }

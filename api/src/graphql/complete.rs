@@ -110,6 +110,8 @@ impl Path {
     }
 }
 
+type Keys<'a> = Rc<Vec<Key<'a>>>;
+
 struct Completion<'a> {
     types: &'a Registry,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
@@ -117,7 +119,7 @@ struct Completion<'a> {
     defaults: &'a OperationDefinition,
     errors: &'a [ServerError],
     /// Collected keys by (selection sets, type): a list's items share them.
-    collected: RefCell<HashMap<(usize, &'a str), Rc<Vec<Key<'a>>>>>,
+    collected: RefCell<HashMap<(usize, &'a str), Keys<'a>>>,
 }
 
 impl<'a> Completion<'a> {
@@ -131,7 +133,7 @@ impl<'a> Completion<'a> {
                 path.push(|| PathSegment::Index(index));
                 self.value(item, item_ty, sets, path);
                 path.pop();
-                if *item == Value::Null && item_ty.ends_with('!') {
+                if *item == Value::Null && item_ty.ends_with('!') && self.erred(path, Some(index)) {
                     *value = Value::Null;
                     return;
                 }
@@ -174,7 +176,7 @@ impl<'a> Completion<'a> {
                 position += 1;
                 if let Some(field_ty) = key.ty {
                     self.value(child, field_ty, &key.sets, path);
-                    if *child == Value::Null && field_ty.ends_with('!') {
+                    if *child == Value::Null && field_ty.ends_with('!') && self.erred(path, None) {
                         path.pop();
                         *value = Value::Null;
                         return;
@@ -196,13 +198,23 @@ impl<'a> Completion<'a> {
         }
     }
 
+    /// Whether an error was raised at or beneath `path` (plus `index`): a
+    /// null that async-graphql wrote without one (a JSON scalar's null) is a
+    /// value, not a failure to propagate.
+    fn erred(&self, path: &Path, index: Option<usize>) -> bool {
+        self.errors.iter().any(|e| {
+            e.path.starts_with(&path.segments)
+                && index.is_none_or(|i| e.path.get(path.segments.len()) == Some(&PathSegment::Index(i)))
+        })
+    }
+
     /// Whether an error was raised at exactly `path`.
     fn failed(&self, path: &[PathSegment]) -> bool {
         self.errors.iter().any(|e| e.path == path)
     }
 
     /// The response keys that `sets` select on an object of type `ty`, in order.
-    fn keys(&self, ty: &'a str, sets: &[&'a SelectionSet]) -> Rc<Vec<Key<'a>>> {
+    fn keys(&self, ty: &'a str, sets: &[&'a SelectionSet]) -> Keys<'a> {
         let id = (sets.first().map_or(0, |set| std::ptr::from_ref(*set) as usize), ty);
         if sets.len() == 1
             && let Some(keys) = self.collected.borrow().get(&id)

@@ -13,8 +13,8 @@ pub mod pagination;
 use std::sync::Arc;
 
 use async_graphql::{
-    Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, SubscriptionType,
-    Variables,
+    Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, ServerError,
+    SubscriptionType, Variables,
     parser::types::ExecutableDocument,
     registry::{Registry, SDLExportOptions},
 };
@@ -138,8 +138,8 @@ impl AppExecutor {
 }
 
 /// Parses `request` once and keeps the document for the completion step.
-fn parsed(request: &mut Request) -> Result<Arc<ExecutableDocument>, Response> {
-    request.parsed_query().map(|document| Arc::new(document.clone())).map_err(|e| Response::from_errors(vec![e]))
+fn parsed(request: &mut Request) -> Result<Arc<ExecutableDocument>, ServerError> {
+    request.parsed_query().map(|document| Arc::new(document.clone()))
 }
 
 /// The WebSocket transport drives operations through this trait.
@@ -147,14 +147,14 @@ impl async_graphql::Executor for AppExecutor {
     async fn execute(&self, mut request: Request) -> Response {
         match parsed(&mut request) {
             Ok(document) => self.run(request, &document).await,
-            Err(response) => response,
+            Err(error) => Response::from_errors(vec![error]),
         }
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
         let document = match parsed(&mut request) {
             Ok(document) => document,
-            Err(response) => return futures_util::stream::once(async { response }).boxed(),
+            Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };
         if let Err(error) = self.limits.check(&document, request.operation_name.as_deref()) {
             return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();

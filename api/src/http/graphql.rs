@@ -12,7 +12,7 @@ use std::{
 use async_graphql::{
     BatchRequest, ParseRequestError, Request, Response, ServerError, Value,
     http::MultipartOptions,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
 };
 use axum::{
     body::{Body, Bytes},
@@ -27,12 +27,13 @@ use tracing::Instrument;
 use super::HttpState;
 use crate::{
     auth::Auth,
+    error::AppError,
     graphql::{
         batches::Batches,
         context::{ClientInfo, Loaders, RequestContext},
     },
     metrics::OperationLabels,
-    modules::identity::selectors,
+    modules::identity::{graphql::CREDENTIAL_EXCHANGES, selectors},
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -214,11 +215,73 @@ pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: Ht
     execute(&state, client, &parts.headers, BatchRequest::Single(request), media, true).await
 }
 
-async fn authenticate(state: &HttpState, authorization: Option<&str>) -> Auth {
-    match authorization.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim()) {
-        None | Some("") => Auth::Anonymous,
-        Some(token) => selectors::authenticate(&state.app, token).await,
+/// The request's `Authorization` header, checked once and only when an operation reads it.
+struct Bearer<'h> {
+    token: Option<&'h str>,
+    checked: Option<Auth>,
+}
+
+impl<'h> Bearer<'h> {
+    fn new(headers: &'h HeaderMap) -> Self {
+        let value = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
+        let token = value.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim()).filter(|t| !t.is_empty());
+        Self { token, checked: None }
     }
+
+    /// A token that doesn't verify refuses the request with 401 and the
+    /// reason; one that can't be checked (the database is down) with 503.
+    async fn auth(&mut self, state: &HttpState, media: Media) -> Result<Auth, HttpResponse> {
+        if let Some(auth) = &self.checked {
+            return Ok(auth.clone());
+        }
+        let auth = match self.token {
+            None => Auth::Anonymous,
+            Some(token) => match selectors::authenticate(&state.app, token).await {
+                Ok(viewer) => Auth::Viewer(viewer),
+                Err(AppError::Refused(refusal)) => {
+                    let mut response = refused(StatusCode::UNAUTHORIZED, media, AppError::Refused(refusal));
+                    let challenge =
+                        format!("Bearer error=\"invalid_token\", error_description=\"{}\"", refusal.message());
+                    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+                        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+                    }
+                    return Err(response);
+                }
+                Err(err) => {
+                    let mut response = refused(StatusCode::SERVICE_UNAVAILABLE, media, err);
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    return Err(response);
+                }
+            },
+        };
+        self.checked = Some(auth.clone());
+        Ok(auth)
+    }
+}
+
+/// A request refused before execution with `err`, shaped as a GraphQL response without `data`.
+fn refused(status: StatusCode, media: Media, err: AppError) -> HttpResponse {
+    let err = async_graphql::Error::from(err);
+    let mut error = ServerError::new(err.message, None);
+    error.extensions = err.extensions;
+    let body = Body_ { data: None, errors: &[error], extensions: &Default::default() };
+    respond(status, media, &body)
+}
+
+/// Whether the operation only exchanges credentials (see `CREDENTIAL_EXCHANGES`).
+fn exchanges_credentials(document: &ExecutableDocument, operation: Option<&str>) -> bool {
+    let operation = match (&document.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        _ => None,
+    };
+    operation.is_some_and(|op| {
+        op.node.ty == OperationType::Mutation
+            && op.node.selection_set.node.items.iter().all(|item| match &item.node {
+                Selection::Field(field) => CREDENTIAL_EXCHANGES.contains(&field.node.name.node.as_str()),
+                _ => false,
+            })
+    })
 }
 
 async fn execute(
@@ -229,10 +292,9 @@ async fn execute(
     media: Media,
     get: bool,
 ) -> HttpResponse {
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
-    let context = RequestContext { auth: authenticate(state, authorization).await, client };
+    let mut bearer = Bearer::new(headers);
     match batch {
-        BatchRequest::Single(request) => match run(state, &context, request, get).await {
+        BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, get).await {
             Ok(outcome) => {
                 let status = if outcome.request_error && media == Media::GraphqlResponse {
                     StatusCode::BAD_REQUEST
@@ -252,7 +314,7 @@ async fn execute(
         BatchRequest::Batch(requests) => {
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                match run(state, &context, request, get).await {
+                match run(state, &mut bearer, &client, media, request, get).await {
                     Ok(outcome) => outcomes.push(outcome),
                     Err(response) => return response,
                 }
@@ -306,7 +368,9 @@ impl Documents {
 /// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
 async fn run(
     state: &HttpState,
-    context: &RequestContext,
+    bearer: &mut Bearer<'_>,
+    client: &ClientInfo,
+    media: Media,
     mut request: Request,
     get: bool,
 ) -> Result<Outcome, HttpResponse> {
@@ -331,9 +395,15 @@ async fn run(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(response);
     }
+    let auth = if exchanges_credentials(&document, operation.as_deref()) {
+        Auth::Anonymous
+    } else {
+        bearer.auth(state, media).await?
+    };
+    let context = RequestContext { auth, client: client.clone() };
     let batches = Batches::default();
     let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
-    let request = request.data(context.clone()).data(loaders);
+    let request = request.data(context).data(loaders);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
     let mut response = batches.run(state.schema.run(request, &document)).instrument(span).await;
 

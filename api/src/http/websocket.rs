@@ -39,6 +39,7 @@ use uuid::Uuid;
 use super::HttpState;
 use crate::{
     auth::Auth,
+    error::AppError,
     graphql::context::{ClientInfo, Loaders, RequestContext},
     ids::UserId,
     modules::{
@@ -162,8 +163,12 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     let signed: Arc<Mutex<Option<Signed>>> = Arc::default();
     let slots = SubscriptionSlots { open: Arc::default(), max: config.ws_max_subscriptions };
 
+    // Why `connection_init` was refused: async-graphql closes with 1002,
+    // which `graphql-ws` never retries, so the close code comes from here.
+    let refusal: Arc<Mutex<Option<(u16, &'static str)>>> = Arc::default();
     let init = {
-        let (state, initialized, signed) = (state.clone(), initialized.clone(), signed.clone());
+        let (state, initialized, signed, refusal) =
+            (state.clone(), initialized.clone(), signed.clone(), refusal.clone());
         move |payload: serde_json::Value| async move {
             let token = ["authToken", "token", "Authorization", "authorization"]
                 .iter()
@@ -171,20 +176,27 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim().to_owned())
                 .filter(|t| !t.is_empty());
             let auth = match &token {
-                Some(token) => selectors::authenticate(&state.app, token).await,
+                Some(token) => match selectors::authenticate(&state.app, token).await {
+                    Ok(viewer) => Auth::Viewer(viewer),
+                    Err(err) => {
+                        let closing = match &err {
+                            AppError::Refused(refusal) => (refusal.close_code(), refusal.reason()),
+                            // Couldn't check (an outage): a code clients retry.
+                            _ => (1013, "UNAVAILABLE"),
+                        };
+                        *refusal.lock().expect("refusal lock") = Some(closing);
+                        return Err(async_graphql::Error::from(err));
+                    }
+                },
                 None => Auth::Anonymous,
             };
-            match (&auth, token) {
-                (Auth::Refused(reason), _) => return Err(async_graphql::Error::new(reason.clone())),
-                (Auth::Viewer(viewer), Some(token)) => {
-                    let max = state.app.config.ws_max_connections_per_user;
-                    let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
-                        async_graphql::Error::new(format!("too many connections: at most {max} per user"))
-                    })?;
-                    *signed.lock().expect("signed lock") =
-                        Some(Signed { user: viewer.id, token, role: viewer.role, _slot: slot });
-                }
-                _ => {}
+            if let (Auth::Viewer(viewer), Some(token)) = (&auth, token) {
+                let max = state.app.config.ws_max_connections_per_user;
+                let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
+                    async_graphql::Error::new(format!("too many connections: at most {max} per user"))
+                })?;
+                *signed.lock().expect("signed lock") =
+                    Some(Signed { user: viewer.id, token, role: viewer.role, _slot: slot });
             }
             initialized.store(true, Ordering::SeqCst);
             let mut data = Data::default();
@@ -213,6 +225,10 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
+                    let (code, reason) = match refusal.lock().expect("refusal lock").take() {
+                        Some((code, why)) => (code, format!("{why}: {reason}")),
+                        None => (code, reason),
+                    };
                     let _ = sink.send(close(code, &reason)).await;
                     break;
                 }
@@ -245,15 +261,17 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                     continue;
                 }
                 match selectors::authenticate(&state.app, &token).await {
-                    Auth::Viewer(viewer) if viewer.role == role => {}
-                    Auth::Viewer(_) => {
+                    Ok(viewer) if viewer.role == role => {}
+                    Ok(_) => {
                         let _ = sink.send(close(4412, "Role changed: reconnect")).await;
                         break;
                     }
-                    _ => {
-                        let _ = sink.send(close(4403, "Forbidden: credentials revoked")).await;
+                    Err(AppError::Refused(refusal)) => {
+                        let _ = sink.send(close(refusal.close_code(), refusal.reason())).await;
                         break;
                     }
+                    // Couldn't check (an outage): keep the socket, as its credentials may be fine.
+                    Err(_) => {}
                 }
             }
         }

@@ -313,6 +313,12 @@ impl IdentityQuery {
 #[derive(Default)]
 pub struct IdentityMutation;
 
+/// Mutations that trade one credential for another and read no viewer: they
+/// run even when the request also carries a stale access token (a client
+/// refreshing after its token expired), which refuses any other operation.
+pub const CREDENTIAL_EXCHANGES: [&str; 5] =
+    ["register", "login", "refreshSession", "requestPasswordReset", "resetPassword"];
+
 #[Object]
 impl IdentityMutation {
     /// Creates an account, signs it in and mails an email verification link.

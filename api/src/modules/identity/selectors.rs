@@ -14,9 +14,9 @@ use xpr_entity::{api_token, session, user};
 use super::domain::{Handle, Role, Scope, UserStatus};
 use crate::{
     app::AppState,
-    auth::{Auth, Credential, Viewer, hash_token},
+    auth::{Credential, Viewer, hash_token},
     db::{self, rows},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Refusal},
     graphql::pagination::{self, Page},
     ids::UserId,
 };
@@ -71,29 +71,21 @@ pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<V
 
 /// Resolves an `Authorization: Bearer …` value (a JWT or an API token) to the
 /// viewer, checking the session or token and the account on every call.
-pub async fn authenticate(state: &AppState, bearer: &str) -> Auth {
-    let result = if bearer.starts_with(API_TOKEN_PREFIX) {
+/// The viewer a bearer credential (access JWT or API token) stands for, or
+/// why it is refused (`AppError::Refused`); other errors mean it couldn't be checked.
+pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
+    if bearer.starts_with(API_TOKEN_PREFIX) {
         viewer_from_api_token(&state.db, bearer).await
     } else {
-        match state.keys.verify(bearer) {
-            Ok(token) => viewer_from_session(&state.db, token.session, token.user).await,
-            Err(err) => Err(err),
-        }
-    };
-    match result {
-        Ok(viewer) => Auth::Viewer(viewer),
-        Err(AppError::Unauthenticated(reason)) => Auth::Refused(reason),
-        Err(err) => {
-            let err: async_graphql::Error = err.into();
-            Auth::Refused(err.message)
-        }
+        let token = state.keys.verify(bearer)?;
+        viewer_from_session(&state.db, token.session, token.user).await
     }
 }
 
 fn viewer(user: &user::Model, credential: Credential) -> AppResult<Viewer> {
     let status = UserStatus::effective(&user.status, user.suspended_until, Utc::now());
     if status == UserStatus::Banned {
-        return Err(AppError::Unauthenticated("account banned".into()));
+        return Err(AppError::Refused(Refusal::AccountBanned));
     }
     Ok(Viewer {
         id: UserId(user.id),
@@ -116,7 +108,7 @@ pub async fn operator(db: &DatabaseConnection, handle: &str) -> AppResult<Viewer
 }
 
 async fn viewer_from_session(db: &DatabaseConnection, session: Uuid, user: Uuid) -> AppResult<Viewer> {
-    let refused = || AppError::Unauthenticated("session ended; sign in again".into());
+    let refused = || AppError::Refused(Refusal::SessionRevoked);
     let (session, owner) = session::Entity::find()
         .find_also_related(user::Entity)
         .filter(session::Column::Uuid.eq(session))
@@ -131,7 +123,7 @@ async fn viewer_from_session(db: &DatabaseConnection, session: Uuid, user: Uuid)
 }
 
 async fn viewer_from_api_token(db: &DatabaseConnection, secret: &str) -> AppResult<Viewer> {
-    let refused = || AppError::Unauthenticated("invalid or revoked API token".into());
+    let refused = || AppError::Refused(Refusal::TokenInvalid);
     let (token, owner) = api_token::Entity::find()
         .find_also_related(user::Entity)
         .filter(api_token::Column::TokenHash.eq(hash_token(secret)))
@@ -140,8 +132,11 @@ async fn viewer_from_api_token(db: &DatabaseConnection, secret: &str) -> AppResu
         .ok_or_else(refused)?;
     let owner = owner.ok_or_else(refused)?;
     let now = Utc::now();
-    if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
-        return Err(refused());
+    if token.revoked_at.is_some() {
+        return Err(AppError::Refused(Refusal::TokenRevoked));
+    }
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::Refused(Refusal::TokenExpired));
     }
     // "Last used" is shown to the owner at minute precision: write at most once a minute.
     if token.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
