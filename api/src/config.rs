@@ -111,6 +111,22 @@ pub struct Config {
     #[arg(long, env = "XPR_MAX_INTROSPECTION_DEPTH", default_value_t = 15)]
     pub max_introspection_depth: usize,
 
+    /// Maximum lexical tokens in a GraphQL document, counted before it is parsed.
+    #[arg(long, env = "XPR_MAX_TOKENS", default_value_t = 1_000)]
+    pub max_tokens: usize,
+
+    /// Maximum aliases in an operation (fragments counted where spread).
+    #[arg(long, env = "XPR_MAX_ALIASES", default_value_t = 15)]
+    pub max_aliases: usize,
+
+    /// Maximum directives in an operation (fragments counted where spread).
+    #[arg(long, env = "XPR_MAX_DIRECTIVES", default_value_t = 50)]
+    pub max_directives: usize,
+
+    /// Maximum fields in an operation, fragments counted where spread.
+    #[arg(long, env = "XPR_MAX_FIELDS", default_value_t = 1_000)]
+    pub max_fields: usize,
+
     /// Maximum complexity of a GraphQL query (each field 1, lists times their `first`).
     #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
     pub max_query_complexity: usize,

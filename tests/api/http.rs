@@ -1,7 +1,7 @@
 //! GraphQL over HTTP: media types, methods, status codes and limits.
 
 use reqwest::{StatusCode, header};
-use serde_json::json;
+use serde_json::{Value, json};
 use xpr_tests::{TestApp, code};
 
 const VIEWER: &str = "{ viewer { id } }";
@@ -160,4 +160,34 @@ async fn graphiql_assets_are_served_from_the_local_folder() {
     let script = app.http.get(format!("{}/graphiql/assets/graphiql/graphiql.min.js", app.url)).send().await.unwrap();
     assert_eq!(script.status(), StatusCode::OK);
     assert_eq!(script.text().await.unwrap(), "window.GraphiQL = {};");
+}
+
+#[tokio::test]
+async fn documents_over_the_token_alias_directive_or_field_limits_are_refused_before_validation() {
+    let app = TestApp::spawn().await;
+    let refused = |body: &Value, what: &str| {
+        assert_eq!(code(body), "QUERY_TOO_COMPLEX", "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(what), "{what}: {message}");
+        assert!(body.get("data").is_none(), "refused before execution: {body}");
+    };
+    // Cheap-looking documents that once cost seconds of CPU: ~1 MiB of fields or directives.
+    refused(&app.gql(None, &format!("{{ {} }}", "__typename ".repeat(90_000)), json!({})).await, "1000 tokens");
+    let included = format!("{{ __typename {} }}", "@include(if: true) ".repeat(50_000));
+    refused(&app.gql(None, &included, json!({})).await, "1000 tokens");
+    let aliases: String = (0..16).map(|i| format!("a{i}: __typename ")).collect();
+    refused(&app.gql(None, &format!("{{ {aliases} }}"), json!({})).await, "16 aliases; the limit is 15");
+    let directives = "@skip(if: false) ".repeat(51);
+    refused(&app.gql(None, &format!("{{ __typename {directives} }}"), json!({})).await, "51 directives");
+    // A fragment that spreads a fragment 10 times, 4 levels deep: 10⁴ fields from a few lines.
+    let mut bomb = String::from("{ ...F0 } fragment F4 on Query { __typename }");
+    for level in 0..4 {
+        bomb += &format!(" fragment F{level} on Query {{ {} }}", format!("...F{} ", level + 1).repeat(10));
+    }
+    refused(&app.gql(None, &bomb, json!({})).await, "10000 fields");
+    // The same limits hold over WebSocket.
+    let mut socket = app.ws(None).await;
+    socket.subscribe("1", &format!("subscription {{ {aliases} }}"), json!({})).await;
+    let reply = format!("{:?}", socket.next(std::time::Duration::from_secs(5)).await);
+    assert!(reply.contains("16 aliases"), "{reply}");
 }

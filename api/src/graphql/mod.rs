@@ -107,9 +107,14 @@ pub struct AppExecutor {
 
 impl AppExecutor {
     pub fn new(state: AppState) -> Self {
+        let config = &state.config;
         let limits = limits::Limits {
-            depth: state.config.max_query_depth,
-            introspection_depth: state.config.max_introspection_depth,
+            depth: config.max_query_depth,
+            introspection_depth: config.max_introspection_depth,
+            tokens: config.max_tokens,
+            aliases: config.max_aliases,
+            directives: config.max_directives,
+            fields: config.max_fields,
         };
         // Depth is ours to check (introspection has a bound of its own); complexity is async-graphql's.
         let schema = builder().data(state.clone()).limit_complexity(state.config.max_query_complexity).finish();
@@ -125,6 +130,10 @@ impl AppExecutor {
         Self { schema, types: Arc::new(complete::Types::new(registry)), limits }
     }
 
+    pub fn limits(&self) -> &limits::Limits {
+        &self.limits
+    }
+
     /// Executes `request`, whose parsed form is `document`, and completes the response.
     pub async fn run(&self, request: Request, document: &ExecutableDocument) -> Response {
         if let Err(error) = self.limits.check(document, request.operation_name.as_deref()) {
@@ -137,22 +146,24 @@ impl AppExecutor {
     }
 }
 
-/// Parses `request` once and keeps the document for the completion step.
-fn parsed(request: &mut Request) -> Result<Arc<ExecutableDocument>, ServerError> {
+/// Parses `request` once (if its tokens are within the limit) and keeps the
+/// document for the completion step.
+fn parsed(request: &mut Request, limits: &limits::Limits) -> Result<Arc<ExecutableDocument>, ServerError> {
+    limits.check_text(&request.query)?;
     request.parsed_query().map(|document| Arc::new(document.clone()))
 }
 
 /// The WebSocket transport drives operations through this trait.
 impl async_graphql::Executor for AppExecutor {
     async fn execute(&self, mut request: Request) -> Response {
-        match parsed(&mut request) {
+        match parsed(&mut request, &self.limits) {
             Ok(document) => self.run(request, &document).await,
             Err(error) => Response::from_errors(vec![error]),
         }
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let document = match parsed(&mut request) {
+        let document = match parsed(&mut request, &self.limits) {
             Ok(document) => document,
             Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };

@@ -31,6 +31,7 @@ use crate::{
     graphql::{
         batches::Batches,
         context::{ClientInfo, Loaders, RequestContext},
+        limits::Limits,
     },
     metrics::OperationLabels,
     modules::identity::{graphql::CREDENTIAL_EXCHANGES, selectors},
@@ -347,12 +348,14 @@ impl Documents {
     /// Longer documents are parsed every time, so the cache stays small.
     const MAX_QUERY_BYTES: usize = 16 * 1024;
 
-    /// The request's document, also set on the request for execution.
-    fn parse(&self, request: &mut Request) -> Result<Arc<ExecutableDocument>, ServerError> {
+    /// The request's document, also set on the request for execution; the
+    /// text of one not cached is held to the token limit before it is parsed.
+    fn parse(&self, request: &mut Request, limits: &Limits) -> Result<Arc<ExecutableDocument>, ServerError> {
         let cached = self.0.lock().expect("documents lock").get(&request.query).cloned();
         let document = match cached {
             Some(document) => document,
             None => {
+                limits.check_text(&request.query)?;
                 let document = Arc::new(async_graphql::parser::parse_query(&request.query)?);
                 if request.query.len() <= Self::MAX_QUERY_BYTES {
                     self.0.lock().expect("documents lock").put(request.query.clone(), document.clone());
@@ -375,14 +378,16 @@ async fn run(
     get: bool,
 ) -> Result<Outcome, HttpResponse> {
     let operation = request.operation_name.clone();
-    let (document, kind) = match state.documents.parse(&mut request) {
+    let (document, kind) = match state.documents.parse(&mut request, state.schema.limits()) {
         Ok(document) => {
             let kind = operation_type(&document.operations, operation.as_deref());
             (document, kind)
         }
         Err(err) => {
-            let response = Response::from_errors(vec![coded(&err.message, "GRAPHQL_PARSE_FAILED")]);
-            return Ok(Outcome { response, request_error: true });
+            // Refused by a limit (coded already), or not GraphQL.
+            let coded = err.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+            let err = if coded { err } else { self::coded(&err.message, "GRAPHQL_PARSE_FAILED") };
+            return Ok(Outcome { response: Response::from_errors(vec![err]), request_error: true });
         }
     };
     if get && kind.is_some_and(|kind| kind != OperationType::Query) {
@@ -444,7 +449,10 @@ mod tests {
     fn documents_keep_what_parsed_and_nothing_else() {
         let documents = Documents::default();
         let cached = || documents.0.lock().unwrap().len();
-        let parsed = |query: &str| documents.parse(&mut Request::new(query)).map(|d| d.operations.iter().count());
+        let limits =
+            Limits { depth: 10, introspection_depth: 10, tokens: 100_000, aliases: 10, directives: 10, fields: 10 };
+        let parsed =
+            |query: &str| documents.parse(&mut Request::new(query), &limits).map(|d| d.operations.iter().count());
         assert_eq!(parsed("{ a b }"), Ok(1));
         assert_eq!((parsed("{ a b }"), cached()), (Ok(1), 1), "the second parse is the cached document");
         assert!(parsed("{ a").is_err());
