@@ -486,3 +486,41 @@ async fn pages_follow_their_cursors_without_gaps() {
     let too_many = app.gql(Some(&alice.access), "{ sessions(first: 101) { edges { cursor } } }", json!({})).await;
     assert_eq!(code(&too_many), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn a_read_token_can_run_no_mutation_that_needs_more_and_every_mutation_declares_its_scope() {
+    use xpr_api::graphql::scopes::{MUTATIONS, Needs, needs};
+    let app = TestApp::spawn().await;
+    let admin = app.admin("chief").await;
+    let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
+    let create = "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token } }";
+    let body = app.gql(Some(&admin.access), create, json!({ "i": { "name": "bot", "scopes": ["READ"] } })).await;
+    let read = body["data"]["createApiToken"]["token"].as_str().unwrap().to_owned();
+
+    let schema = app.gql(None, "{ __schema { mutationType { fields { name } } } }", json!({})).await;
+    let mutations: Vec<&str> = schema["data"]["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(mutations.len(), MUTATIONS.len(), "graphql::scopes::MUTATIONS lists each mutation once");
+    for name in mutations {
+        let Some(needs) = needs(name) else { panic!("`{name}` declares no scope in graphql::scopes::MUTATIONS") };
+        if matches!(needs, Needs::Nobody) {
+            continue;
+        }
+        // Refused before validation, so no arguments are needed to see it.
+        let body = app.gql(Some(&read), &format!("mutation {{ {name} }}"), json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{name}: {body}");
+        assert_eq!(body["errors"][0]["path"], json!([name]), "{body}");
+    }
+    // Through a fragment too, and nothing changed.
+    let watch = "mutation($id: ID!) { ...W } fragment W on Mutation { watchEntry(entryId: $id) { id } }";
+    assert_eq!(code(&app.gql(Some(&read), watch, json!({ "id": entry })).await), "FORBIDDEN");
+    let watched = app.gql(Some(&admin.access), "{ watchedEntries { id } }", json!({})).await;
+    assert_eq!(watched["data"]["watchedEntries"], json!([]), "{watched}");
+    // Queries stay open to the token.
+    let viewer = app.gql(Some(&read), "{ viewer { handle } }", json!({})).await;
+    assert_eq!(viewer["data"]["viewer"]["handle"], "chief", "{viewer}");
+}

@@ -9,8 +9,9 @@ pub mod enums;
 pub mod fields;
 pub mod limits;
 pub mod pagination;
+pub mod scopes;
 
-use std::sync::Arc;
+use std::{any::TypeId, sync::Arc};
 
 use async_graphql::{
     Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, ServerError,
@@ -23,7 +24,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 use crate::{
     app::AppState,
     error::AppResult,
-    graphql::context::ContextExt,
+    graphql::context::{ContextExt, RequestContext},
     ids::parse_uuid,
     modules::{
         content::{
@@ -134,9 +135,20 @@ impl AppExecutor {
         &self.limits
     }
 
+    /// The checks before execution: the document's limits, and the API
+    /// token's scopes for a mutation (`data` holds the `RequestContext`).
+    fn admit(&self, document: &ExecutableDocument, operation: Option<&str>, data: &Data) -> Result<(), ServerError> {
+        self.limits.check(document, operation)?;
+        let context = data.get(&TypeId::of::<RequestContext>()).and_then(|c| c.downcast_ref::<RequestContext>());
+        match context.and_then(|context| context.auth.viewer()) {
+            Some(viewer) => scopes::check(viewer, document, operation),
+            None => Ok(()),
+        }
+    }
+
     /// Executes `request`, whose parsed form is `document`, and completes the response.
     pub async fn run(&self, request: Request, document: &ExecutableDocument) -> Response {
-        if let Err(error) = self.limits.check(document, request.operation_name.as_deref()) {
+        if let Err(error) = self.admit(document, request.operation_name.as_deref(), &request.data) {
             return Response::from_errors(vec![error]);
         }
         let (operation, variables) = (request.operation_name.clone(), request.variables.clone());
@@ -167,7 +179,8 @@ impl async_graphql::Executor for AppExecutor {
             Ok(document) => document,
             Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };
-        if let Err(error) = self.limits.check(&document, request.operation_name.as_deref()) {
+        let data = session_data.as_deref().unwrap_or(&request.data);
+        if let Err(error) = self.admit(&document, request.operation_name.as_deref(), data) {
             return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
         }
         let (types, operation, variables): (_, Option<String>, Variables) =
