@@ -81,6 +81,8 @@ impl TokenKeys {
         validation.set_issuer(&[&config.jwt_issuer]);
         validation.set_audience(&[&config.jwt_issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // `nbf` is checked when present (ours carry none).
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Ok(Self {
             header: Header::new(algorithm),
@@ -115,6 +117,10 @@ impl TokenKeys {
                 _ => Refusal::TokenInvalid,
             })
         })?;
+        // A token issued in the future was not issued by this clock.
+        if data.claims.iat > Utc::now().timestamp() + i64::try_from(self.validation.leeway).unwrap_or(0) {
+            return Err(AppError::Refused(Refusal::TokenInvalid));
+        }
         Ok(AccessToken { user: data.claims.sub, session: data.claims.sid })
     }
 }

@@ -191,3 +191,41 @@ async fn documents_over_the_token_alias_directive_or_field_limits_are_refused_be
     let reply = format!("{:?}", socket.next(std::time::Duration::from_secs(5)).await);
     assert!(reply.contains("16 aliases"), "{reply}");
 }
+
+#[tokio::test]
+async fn text_with_a_nul_character_is_refused_naming_the_input() {
+    let app = TestApp::spawn().await;
+    let refused = |body: &Value, field: &str| {
+        assert_eq!(code(body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], field, "{body}");
+        assert!(body.get("data").is_none(), "refused before execution: {body}");
+    };
+    let login = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let body = app.gql(None, login, json!({ "i": { "login": "al\u{0}ice", "password": "x" } })).await;
+    refused(&body, "i.login");
+    refused(&app.gql(None, "{ user(handle: \"al\\u0000ice\") { id } }", json!({})).await, "handle");
+    let lookup = "query($s: String!) { entry(kind: \"ship\", slug: $s) { id } }";
+    refused(&app.gql(None, lookup, json!({ "s": "a\u{0}" })).await, "s");
+    let alice = app.verified("alice").await;
+    let changes =
+        json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": "s", "title": "T", "body": "x\u{0}y" } }]);
+    let create = "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }";
+    let body = app.gql(Some(&alice.access), create, json!({ "i": { "title": "t", "changes": changes } })).await;
+    refused(&body, "i.changes.0.fields.body");
+    let mine = app.gql(Some(&alice.access), "{ submissions(first: 5) { edges { node { id } } } }", json!({})).await;
+    assert_eq!(mine["data"]["submissions"]["edges"], json!([]), "nothing was written: {mine}");
+}
+
+#[tokio::test]
+async fn an_email_in_display_name_form_is_refused_and_addresses_are_unique_once_normalised() {
+    let app = TestApp::spawn().await;
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { user { handle } } }";
+    let input = |handle: &str, email: &str| json!({ "i": { "handle": handle, "email": email, "password": xpr_tests::PASSWORD } });
+    let body = app.gql(None, register, input("alice", "Alice <alice@example.com>")).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "email", "{body}");
+    let first = app.gql(None, register, input("alice", "Alice@Example.com")).await;
+    assert!(first["errors"].is_null(), "{first}");
+    let second = app.gql(None, register, input("alice2", " alice@EXAMPLE.com ")).await;
+    assert!(!second["errors"].is_null(), "one mailbox, one account: {second}");
+}

@@ -123,7 +123,7 @@ async fn login_attempts_are_rate_limited_per_account() {
 }
 
 #[tokio::test]
-async fn forged_expired_and_unsigned_tokens_are_refused() {
+async fn forged_expired_unsigned_and_premature_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let claims = |secret_exp: i64| {
@@ -148,7 +148,16 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(claims(now + 600).to_string())
     );
+    let signed = |claims: Value| {
+        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).unwrap()
+    };
+    let mut not_yet = claims(now + 600);
+    not_yet["nbf"] = json!(now + 300);
+    let mut from_the_future = claims(now + 600);
+    from_the_future["iat"] = json!(now + 300);
     let cases = [
+        (signed(not_yet), "TOKEN_INVALID"),
+        (signed(from_the_future), "TOKEN_INVALID"),
         (forged, "TOKEN_INVALID"),
         (expired.clone(), "TOKEN_EXPIRED"),
         (unsigned, "TOKEN_INVALID"),

@@ -473,3 +473,11 @@ async fn a_redis_outage_keeps_the_replica_ready_and_events_arrive_when_it_is_bac
     assert_eq!(data["data"]["notificationReceived"]["kind"], "SUBMISSION_REJECTED", "delivered once Redis is back");
     socket.silent(SHORT).await;
 }
+
+#[tokio::test]
+async fn publishing_nothing_is_no_bus_failure() {
+    // A relay whose replica found every pending row taken (SKIP LOCKED) has an
+    // empty batch; Redis refuses an empty pipeline, which was logged as an outage.
+    let app = TestApp::spawn().await;
+    assert!(app.state.bus.publish(Vec::new()).await.is_ok());
+}

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod context;
 pub mod enums;
 pub mod fields;
+pub mod inputs;
 pub mod limits;
 pub mod pagination;
 pub mod scopes;
@@ -135,10 +136,13 @@ impl AppExecutor {
         &self.limits
     }
 
-    /// The checks before execution: the document's limits, and the API
-    /// token's scopes for a mutation (`data` holds the `RequestContext`).
-    fn admit(&self, document: &ExecutableDocument, operation: Option<&str>, data: &Data) -> Result<(), ServerError> {
+    /// The checks before execution: the document's limits, text inputs
+    /// without NUL, and the API token's scopes for a mutation (`data` holds
+    /// the `RequestContext`).
+    fn admit(&self, document: &ExecutableDocument, request: &Request, data: &Data) -> Result<(), ServerError> {
+        let operation = request.operation_name.as_deref();
         self.limits.check(document, operation)?;
+        inputs::refuse_nul(document, &request.variables)?;
         let context = data.get(&TypeId::of::<RequestContext>()).and_then(|c| c.downcast_ref::<RequestContext>());
         match context.and_then(|context| context.auth.viewer()) {
             Some(viewer) => scopes::check(viewer, document, operation),
@@ -148,7 +152,7 @@ impl AppExecutor {
 
     /// Executes `request`, whose parsed form is `document`, and completes the response.
     pub async fn run(&self, request: Request, document: &ExecutableDocument) -> Response {
-        if let Err(error) = self.admit(document, request.operation_name.as_deref(), &request.data) {
+        if let Err(error) = self.admit(document, &request, &request.data) {
             return Response::from_errors(vec![error]);
         }
         let (operation, variables) = (request.operation_name.clone(), request.variables.clone());
@@ -180,7 +184,7 @@ impl async_graphql::Executor for AppExecutor {
             Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };
         let data = session_data.as_deref().unwrap_or(&request.data);
-        if let Err(error) = self.admit(&document, request.operation_name.as_deref(), data) {
+        if let Err(error) = self.admit(&document, &request, data) {
             return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
         }
         let (types, operation, variables): (_, Option<String>, Variables) =

@@ -162,8 +162,12 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        // A bare address with a dotted domain: not `Name <address>`, which
+        // would let one mailbox hold several accounts.
+        const BARE: email_address::Options =
+            email_address::Options { minimum_sub_domains: 2, allow_domain_literal: false, allow_display_text: false };
         let email = raw.trim().to_lowercase();
-        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
+        if email.len() > 254 || email_address::EmailAddress::parse_with_options(&email, BARE).is_err() {
             return Err(FieldError::new("email", "is not a valid email address"));
         }
         Ok(Self(email))
@@ -238,7 +242,9 @@ mod tests {
     #[test]
     fn emails_are_normalised() {
         assert_eq!(Email::parse("  Bob@Example.COM ").unwrap().as_str(), "bob@example.com");
-        for bad in ["bob", "bob@", "@example.com", "bob@localhost"] {
+        let display_forms = ["A <bob@example.com>", "<bob@example.com>", "bob@example.com <bob@example.com>"];
+        for bad in ["bob", "bob@", "@example.com", "bob@localhost", "bob@[127.0.0.1]"].into_iter().chain(display_forms)
+        {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

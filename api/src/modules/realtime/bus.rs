@@ -103,6 +103,8 @@ impl Bus {
 
     pub async fn publish(&self, events: Vec<Event>) -> anyhow::Result<()> {
         match &self.redis {
+            // Redis refuses an empty pipeline.
+            _ if events.is_empty() => {}
             None => events.into_iter().for_each(|event| self.local.dispatch(event)),
             Some((conn, channel)) => {
                 let mut pipe = redis::pipe();

@@ -67,6 +67,10 @@ impl Relay {
             select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let rows = select.all(&txn).await?;
+        if rows.is_empty() {
+            // Another replica's relay holds them (SKIP LOCKED): nothing to do here.
+            return Ok(false);
+        }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let count = rows.len() as u64;
         let events = rows.into_iter().map(|r| Event { cursor: r.id, channel: r.channel, payload: r.payload }).collect();
