@@ -95,22 +95,30 @@ async fn wrong_password_and_unknown_account_look_the_same() {
 }
 
 #[tokio::test]
-async fn login_attempts_are_rate_limited_per_account() {
+async fn login_attempts_are_rate_limited_per_account_by_handle_or_email_alike() {
     let app = TestApp::spawn_with(&["--rate-limit-per-account", "3"]).await;
     app.register("alice").await;
-    let attempt = || {
-        app.gql(
+    let attempt = |login: &'static str| {
+        app.gql_status(
             None,
             "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            json!({ "i": { "login": "alice", "password": "wrong password, wrong" } }),
+            json!({ "i": { "login": login, "password": "wrong password, wrong" } }),
         )
     };
-    for _ in 0..3 {
-        assert_eq!(code(&attempt().await), "UNAUTHENTICATED");
+    // One counter for the account, whichever identifier names it.
+    for login in ["alice", "ALICE@example.com", "alice"] {
+        assert_eq!(code(&attempt(login).await.1), "UNAUTHENTICATED");
     }
-    let limited = attempt().await;
+    let request = app.http.post(format!("{}/graphql", app.url)).json(&json!({
+        "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        "variables": { "i": { "login": "alice@example.com", "password": "wrong password, wrong" } },
+    }));
+    let response = request.send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let limited: Value = response.json().await.unwrap();
     assert_eq!(code(&limited), "RATE_LIMITED");
-    assert!(limited["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() > 0);
+    assert_eq!(limited["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap(), retry_after);
+    assert!(retry_after > 0);
     // Even the right password waits: guessing can't continue.
     let right = app
         .gql(

@@ -302,7 +302,9 @@ async fn execute(
                 } else {
                     StatusCode::OK
                 };
-                respond(status, media, &outcome.body())
+                let mut response = respond(status, media, &outcome.body());
+                retry_after(&mut response, &outcome.response.errors);
+                response
             }
             Err(response) => response,
         },
@@ -321,8 +323,23 @@ async fn execute(
                 }
             }
             let bodies: Vec<Body_<'_>> = outcomes.iter().map(Outcome::body).collect();
-            respond(StatusCode::OK, media, &bodies)
+            let mut response = respond(StatusCode::OK, media, &bodies);
+            retry_after(&mut response, outcomes.iter().flat_map(|o| &o.response.errors));
+            response
         }
+    }
+}
+
+/// `Retry-After` for a response that a rate limit refused, as HTTP clients
+/// and proxies read it: the longest wait any `RATE_LIMITED` error asks.
+fn retry_after<'e>(response: &mut HttpResponse, errors: impl IntoIterator<Item = &'e ServerError>) {
+    let wait = errors
+        .into_iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("retryAfter").cloned())
+        .filter_map(|wait| if let Value::Number(n) = wait { n.as_u64() } else { None })
+        .max();
+    if let Some(wait) = wait {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
     }
 }
 

@@ -180,12 +180,13 @@ async fn ensure_unique(db: &impl ConnectionTrait, handle: &Handle, email: &Email
 /// Signs in with a handle or an email. Unknown account and wrong password give
 /// the same error in the same time.
 pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password: String) -> AppResult<SignedIn> {
-    let account_key = Handle::key_of(login);
+    let login_key = Handle::key_of(login);
     state.limiter.hit(&format!("login:addr:{}", client.address_key()), state.config.rate_limit_per_address).await?;
-    state.limiter.hit(&format!("login:acct:{account_key}"), state.config.rate_limit_per_account).await?;
-
     let column = if login.contains('@') { user::Column::Email } else { user::Column::HandleKey };
-    let user = user::Entity::find().filter(column.eq(account_key)).one(&state.db).await?;
+    let user = user::Entity::find().filter(column.eq(&login_key)).one(&state.db).await?;
+    // One counter per account, whether it is named by handle or by email.
+    let account = user.as_ref().map_or(login_key, |user| user.id.to_string());
+    state.limiter.hit(&format!("login:acct:{account}"), state.config.rate_limit_per_account).await?;
     let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if valid => user,
