@@ -323,6 +323,11 @@ async fn invalid_changes_are_refused_field_by_field() {
         .await;
     assert_eq!(code(&bad_attr), "BAD_USER_INPUT");
     assert_eq!(bad_attr["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.attributes.crew");
+    // An `integer` it could only store as a float is refused too.
+    let huge = w
+        .gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "a", "title": "A", "attributes": { "crew": 1e30 } })))
+        .await;
+    assert_eq!(huge["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.attributes.crew", "{huge}");
     let bad_slug = w.gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "Not A Slug", "title": "A" }))).await;
     assert_eq!(bad_slug["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.slug");
     let unknown_kind = w.gql(&w.alice, CREATE_SUBMISSION, json!({ "i": { "title": "x", "changes": [{ "op": "CREATE", "kind": "nope", "fields": { "slug": "a", "title": "A" } }] } })).await;

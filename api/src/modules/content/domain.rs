@@ -30,6 +30,55 @@ fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize,
     }
 }
 
+/// Attribute keys in all, however nested.
+const MAX_ATTRIBUTE_KEYS: usize = 256;
+/// 2⁵³: above it JSON numbers (doubles, as in every browser) skip integers.
+const EXACT_INTEGERS: u64 = 1 << 53;
+
+fn inexact(n: &serde_json::Number) -> bool {
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u > EXACT_INTEGERS,
+        (_, Some(i)) => i.unsigned_abs() > EXACT_INTEGERS,
+        _ => n.as_f64().is_some_and(|f| f.abs() > EXACT_INTEGERS as f64),
+    }
+}
+
+/// Numbers an attribute can't hold exactly (an integer beyond ±2⁵³, which
+/// JSON Schema's `integer` would accept as `1e30` and store as a float) and
+/// too many keys.
+fn check_numbers_and_keys(errors: &mut Vec<FieldError>, attributes: &serde_json::Value) {
+    fn walk(value: &serde_json::Value, path: &mut String, keys: &mut usize, errors: &mut Vec<FieldError>) {
+        match value {
+            serde_json::Value::Number(n) if inexact(n) => {
+                errors.push(FieldError::new(path, "must be between -2^53 and 2^53 to be stored exactly"));
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!(".{i}"));
+                    walk(item, path, keys, errors);
+                    path.truncate(len);
+                }
+            }
+            serde_json::Value::Object(fields) => {
+                *keys += fields.len();
+                for (key, item) in fields {
+                    let len = path.len();
+                    path.push_str(&format!(".{key}"));
+                    walk(item, path, keys, errors);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut keys = 0;
+    walk(attributes, &mut "attributes".to_owned(), &mut keys, errors);
+    if keys > MAX_ATTRIBUTE_KEYS {
+        errors.push(FieldError::new("attributes", format!("at most {MAX_ATTRIBUTE_KEYS} keys in all")));
+    }
+}
+
 /// Field errors of a snapshot as an entry of a kind whose attributes follow `schema`.
 pub fn check_snapshot(snapshot: &Snapshot, schema: &jsonschema::Validator) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -40,6 +89,7 @@ pub fn check_snapshot(snapshot: &Snapshot, schema: &jsonschema::Validator) -> Ve
     check_len(&mut errors, "summary", &snapshot.summary, 0, 1000);
     check_len(&mut errors, "body", &snapshot.body, 0, 200_000);
     let attributes = serde_json::Value::Object(snapshot.attributes.clone());
+    check_numbers_and_keys(&mut errors, &attributes);
     for error in schema.iter_errors(&attributes) {
         let path = error.instance_path().to_string();
         errors.push(FieldError::new(&format!("attributes{}", path.replace('/', ".")), error.to_string()));
@@ -63,6 +113,21 @@ pub fn check_snapshot(snapshot: &Snapshot, schema: &jsonschema::Validator) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attributes_hold_only_exact_numbers_and_a_bounded_number_of_keys() {
+        let errors = |value: serde_json::Value| {
+            let mut errors = Vec::new();
+            check_numbers_and_keys(&mut errors, &value);
+            errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        let exact = serde_json::json!({ "crew": 9_007_199_254_740_992_u64, "mass": -1.5e15, "nested": [{ "x": 3 }] });
+        assert!(errors(exact).is_empty());
+        let inexact = serde_json::json!({ "crew": 1e30, "nested": [{ "x": 9_007_199_254_740_993_u64 }] });
+        assert_eq!(errors(inexact), ["attributes.crew", "attributes.nested.0.x"]);
+        let wide = serde_json::Value::Object((0..257).map(|i| (format!("k{i}"), serde_json::json!(i))).collect());
+        assert_eq!(errors(wide), ["attributes"]);
+    }
 
     #[test]
     fn slugs_follow_the_rules() {
