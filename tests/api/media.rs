@@ -324,3 +324,29 @@ async fn jpeg_and_webp_uploads_are_recognised_with_their_dimensions() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_uploads_operations_part_keeps_to_the_json_body_limit() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    // 2 MiB of `__typename` beside a small file: within body + media limits, over the JSON limit.
+    let query = format!("mutation($f: Upload!) {{ uploadMedia(file: $f) {{ id }} {} }}", "__typename ".repeat(200_000));
+    let form = reqwest::multipart::Form::new()
+        .text("operations", json!({ "query": query, "variables": { "f": null } }).to_string())
+        .text("map", json!({ "0": ["variables.f"] }).to_string())
+        .part("0", reqwest::multipart::Part::bytes(png()).file_name("a.png"));
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.url))
+        .bearer_auth(&alice.access)
+        .header("GraphQL-Require-Preflight", "1")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "PAYLOAD_TOO_LARGE", "{body}");
+    // A normal upload still goes through.
+    assert!(app.upload(&alice.access, "a.png", png()).await["errors"].is_null());
+}

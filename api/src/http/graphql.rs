@@ -110,6 +110,27 @@ fn error_response(status: StatusCode, media: Media, code: &str, message: &str) -
     (status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
 }
 
+/// Whether the parts of a multipart upload other than its files (`operations`
+/// and `map`) keep to the JSON body limit: only a file may be large.
+async fn operations_within(content_type: &str, body: &Bytes, limit: usize) -> bool {
+    let Ok(boundary) = multer::parse_boundary(content_type) else { return true };
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    let sizes = multer::SizeLimit::new().for_field("operations", limit).for_field("map", limit);
+    let body = futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(body.clone())));
+    let mut parts = multer::Multipart::with_constraints(body, boundary, multer::Constraints::new().size_limit(sizes));
+    loop {
+        match parts.next_field().await {
+            Ok(Some(part)) => {
+                if let Err(multer::Error::FieldSizeExceeded { .. }) = part.bytes().await {
+                    return false;
+                }
+            }
+            // A malformed body is the parser's to refuse, with its own message.
+            Ok(None) | Err(_) => return true,
+        }
+    }
+}
+
 /// An upload over the media size limit: refused as bad input on `file`, like
 /// the upload service refuses it, before the whole body is held in memory.
 fn upload_too_large(media: Media, max_bytes: usize) -> HttpResponse {
@@ -166,6 +187,14 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
             return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "PAYLOAD_TOO_LARGE", "request body too large");
         }
     };
+    if is_multipart && !operations_within(&content_type, &body, config.max_body_bytes).await {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the operations of an upload must be at most {} bytes", config.max_body_bytes),
+        );
+    }
     let batch = if is_multipart {
         let options = MultipartOptions::default().max_file_size(config.media_max_bytes);
         match async_graphql::http::receive_batch_body(Some(&content_type), &body[..], options).await {
