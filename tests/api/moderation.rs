@@ -547,3 +547,31 @@ async fn blocked_reviews_wait_for_a_moderator_and_review_moderation_is_logged() 
     let report = json!({ "i": { "targetType": "REVIEW", "targetId": review, "reason": "advertising gold" } });
     assert_eq!(w.gql(&w.alice, REPORT, report).await["data"]["createReport"]["targetType"], "REVIEW");
 }
+
+#[tokio::test]
+async fn a_trusted_submit_that_fails_to_merge_leaves_the_submission_a_draft() {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let w = world().await;
+    w.gql(&w.admin, "mutation($u: ID!) { setUserRole(userId: $u, role: TRUSTED) { role } }", json!({ "u": w.bob.id }))
+        .await;
+    // A database fault in the middle of the merge: writing the revision fails.
+    let (fail, heal) = match w.app.db().get_database_backend() {
+        DbBackend::Postgres => (
+            "CREATE FUNCTION fault() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'fault'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER fault BEFORE INSERT ON revisions FOR EACH ROW EXECUTE FUNCTION fault();",
+            "DROP TRIGGER fault ON revisions; DROP FUNCTION fault();",
+        ),
+        _ => (
+            "CREATE TRIGGER fault BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'fault'); END;",
+            "DROP TRIGGER fault;",
+        ),
+    };
+    w.app.db().execute_unprepared(fail).await.unwrap();
+    let (id, body) = w.submit(&w.bob, create("g", "G")).await;
+    assert_eq!(code(&body), "INTERNAL", "{body}");
+    // Submit and merge are one transaction: the failure leaves nothing half done.
+    assert_eq!(w.status(&id).await["status"], "DRAFT");
+    w.app.db().execute_unprepared(heal).await.unwrap();
+    let body = w.gql(&w.bob, SUBMIT, json!({ "id": id })).await;
+    assert_eq!(body["data"]["submitForReview"]["status"], "MERGED", "{body}");
+}

@@ -430,13 +430,15 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     // Refuse early, before the checks; the count that holds is the one in the transaction.
     check_limits(&state.db, state, viewer, Some(submission.id)).await?;
     let warnings = run_checks(&state.db, &changes).await?;
+    let automatic = automatic_merge(state, viewer, &warnings).await?;
     let txn = db::write_txn(&state.db).await?;
     identity::service::lock_user(&txn, viewer.id).await?;
     let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
     check_limits(&txn, state, viewer, Some(pending.id)).await?;
     let pending = enter_queue(&txn, pending, &warnings).await?;
+    let submission = merge_if(&txn, automatic, viewer, pending).await?;
     txn.commit().await?;
-    merge_if_trusted(state, viewer, pending, warnings.is_empty()).await
+    Ok(submission)
 }
 
 /// Stores the warnings of a submission that just became PENDING and announces
@@ -453,22 +455,25 @@ async fn enter_queue(
     Ok(pending)
 }
 
-/// Merges a trusted author's pending submission at once when the checks left no warnings.
-async fn merge_if_trusted(
-    state: &AppState,
+/// The checker for merging a trusted author's submission at once, when the
+/// checks left no warnings; `None` when it waits for a moderator.
+async fn automatic_merge(state: &AppState, viewer: &Viewer, warnings: &[CheckWarning]) -> AppResult<Option<Checker>> {
+    let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
+    let trusted = moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation);
+    Ok(if trusted && warnings.is_empty() { Some(Checker::load(&state.db).await?) } else { None })
+}
+
+/// Merges `pending` in the transaction that submitted it when `checker` says
+/// it merges at once: submit and merge succeed or fail together.
+async fn merge_if(
+    txn: &DatabaseTransaction,
+    checker: Option<Checker>,
     viewer: &Viewer,
     pending: submission::Model,
-    clean: bool,
 ) -> AppResult<submission::Model> {
-    let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
-    if !clean || !moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation) {
-        return Ok(pending);
-    }
-    match merge(state, viewer, &pending, None, false).await {
-        Ok(outcome) => Ok(outcome.submission),
-        // A moderator claimed it in the meantime: it waits for them.
-        Err(AppError::Conflict(_)) => Ok(pending),
-        Err(err) => Err(err),
+    match checker {
+        Some(checker) => Ok(merge_in(txn, &checker, viewer, &pending, None, false).await?.submission),
+        None => Ok(pending),
     }
 }
 
@@ -734,9 +739,8 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
     merge(state, viewer, &found, comment, true).await
 }
 
-/// The merge behind an approval (`reviewed`: by a moderator, logged) or an
-/// automatic merge of a trusted author's submission. The checks run again
-/// against the entries as they are now.
+/// The merge behind an approval (`reviewed`: by a moderator, logged), in a
+/// transaction of its own.
 async fn merge(
     state: &AppState,
     merger: &Viewer,
@@ -746,25 +750,41 @@ async fn merge(
 ) -> AppResult<MergeOutcome> {
     let checker = Checker::load(&state.db).await?;
     let txn = db::write_txn(&state.db).await?;
+    let outcome = merge_in(&txn, &checker, merger, found, comment, reviewed).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Merges in `txn`: an approval's, or the automatic merge of a trusted
+/// author's submission in the transaction that submitted it. The checks run
+/// again against the entries as they are now.
+async fn merge_in(
+    txn: &DatabaseTransaction,
+    checker: &Checker,
+    merger: &Viewer,
+    found: &submission::Model,
+    comment: Option<String>,
+    reviewed: bool,
+) -> AppResult<MergeOutcome> {
     // The state change comes first: it takes SQLite's write lock and PostgreSQL's
     // row lock, so of two racing approvals exactly one proceeds.
     let submission =
-        transition(&txn, found, Transition::Approve, SubmissionStatus::Merged, Some(merger), comment).await?;
+        transition(txn, found, Transition::Approve, SubmissionStatus::Merged, Some(merger), comment).await?;
     if reviewed {
         let target = (TargetType::Submission, submission.uuid);
-        record(&txn, merger, Action::ApproveSubmission, target, submission.decision_reason.as_deref()).await?;
+        record(txn, merger, Action::ApproveSubmission, target, submission.decision_reason.as_deref()).await?;
     }
-    let changes = selectors::changes_of(&txn, submission.id).await?;
+    let changes = selectors::changes_of(txn, submission.id).await?;
 
     // The touched entries, their kinds and the revisions to merge: a few statements for the whole submission.
-    let locked = content::service::lock_entries(&txn, changes.iter().filter_map(|c| c.entry_id).collect()).await?;
+    let locked = content::service::lock_entries(txn, changes.iter().filter_map(|c| c.entry_id).collect()).await?;
     let kind_ids = changes.iter().filter_map(|c| c.kind_id).chain(locked.values().map(|e| e.kind_id));
-    let kinds = content_selectors::kinds_by_id(&txn, kind_ids).await?;
+    let kinds = content_selectors::kinds_by_id(txn, kind_ids).await?;
     let kind_of =
         |id: Option<i64>| kinds.get(&id.unwrap_or_default()).cloned().ok_or_else(|| AppError::not_found("kind"));
     let revision_ids = changes.iter().filter_map(|c| c.base_revision_id);
     let snapshots =
-        selectors::snapshots_by_id(&txn, revision_ids.chain(locked.values().filter_map(|e| e.current_revision_id)))
+        selectors::snapshots_by_id(txn, revision_ids.chain(locked.values().filter_map(|e| e.current_revision_id)))
             .await?;
     let snapshot_of =
         |id: Option<i64>| snapshots.get(&id.unwrap_or_default()).ok_or_else(|| AppError::not_found("revision"));
@@ -777,7 +797,7 @@ async fn merge(
             ChangeOp::Create => {
                 let kind = kind_of(change.kind_id)?;
                 let snapshot = patch.apply(&Snapshot::default()).map_err(|(f, e)| AppError::bad_input(f.name(), e))?;
-                if content_selectors::entry_by_slug_in(&txn, kind.id, &snapshot.slug).await?.is_some() {
+                if content_selectors::entry_by_slug_in(txn, kind.id, &snapshot.slug).await?.is_some() {
                     let taken = Value::from(snapshot.slug.clone());
                     conflicts.push((
                         change,
@@ -805,20 +825,19 @@ async fn merge(
     if !conflicts.is_empty() {
         let mut listed = Vec::new();
         for (change, theirs, found) in conflicts {
-            record_conflicts(&txn, &change, theirs, &found).await?;
+            record_conflicts(txn, &change, theirs, &found).await?;
             listed.extend(found.into_iter().map(|c| (change.uuid, c)));
         }
-        let submission = set_status(&txn, &submission, SubmissionStatus::Conflicted).await?;
+        let submission = set_status(txn, &submission, SubmissionStatus::Conflicted).await?;
         let queue = reviewed.then_some(QueueEventKind::Decided);
-        realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
+        realtime::service::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
         let message =
             format!("Your submission “{}” conflicts with newer edits: resolve or rebase it", submission.title);
-        notify_author(&txn, &submission, NotificationKind::SubmissionConflicted, message, merger).await?;
-        txn.commit().await?;
+        notify_author(txn, &submission, NotificationKind::SubmissionConflicted, message, merger).await?;
         return Ok(MergeOutcome { submission, revisions: Vec::new(), conflicts: listed });
     }
 
-    let targets = Targets::load(&txn, plans.iter().map(|p| &p.snapshot)).await?;
+    let targets = Targets::load(txn, plans.iter().map(|p| &p.snapshot)).await?;
     let mut errors = Vec::new();
     for plan in &plans {
         let itself = plan.entry.as_ref().map(|e| e.uuid);
@@ -834,11 +853,11 @@ async fn merge(
             Some(entry) => entry.clone(),
             None => {
                 let entry =
-                    content::service::insert_entry(&txn, &plan.kind, &plan.snapshot, submission.author_id).await?;
+                    content::service::insert_entry(txn, &plan.kind, &plan.snapshot, submission.author_id).await?;
                 // A CREATE's change now points at the entry it made.
                 let mut change: change::ActiveModel = plan.change.clone().into();
                 change.entry_id = Set(Some(entry.id));
-                change.update(&txn).await?;
+                change.update(txn).await?;
                 entry
             }
         });
@@ -860,7 +879,7 @@ async fn merge(
             ..Default::default()
         })
     });
-    let mut revisions = db::insert_rows(&txn, rows.collect::<AppResult<_>>()?, None).await?;
+    let mut revisions = db::insert_rows(txn, rows.collect::<AppResult<_>>()?, None).await?;
     // In the submission's order, whatever order RETURNING gave.
     let order: HashMap<i64, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
     revisions.sort_by_key(|r| order[&r.entry_id]);
@@ -870,10 +889,9 @@ async fn merge(
         version: revision.number,
         revision_id: revision.id,
     });
-    content::service::write_entries(&txn, writes.collect(), &targets).await?;
-    identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
-    merged_events(&txn, &submission, &revisions, merger, reviewed).await?;
-    txn.commit().await?;
+    content::service::write_entries(txn, writes.collect(), &targets).await?;
+    identity::service::add_reputation(txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
+    merged_events(txn, &submission, &revisions, merger, reviewed).await?;
     Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
 }
 
@@ -1188,6 +1206,7 @@ pub async fn revert_entry(
     };
     check_limits(&state.db, state, viewer, None).await?;
     let warnings = run_checks(&state.db, std::slice::from_ref(&change)).await?;
+    let automatic = automatic_merge(state, viewer, &warnings).await?;
     let mut row = change.into_active_model().reset_all();
     row.id = sea_orm::ActiveValue::NotSet;
     let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
@@ -1199,8 +1218,9 @@ pub async fn revert_entry(
     if viewer.role.is_moderator() {
         record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
     }
+    let submission = merge_if(&txn, automatic, viewer, pending).await?;
     txn.commit().await?;
-    merge_if_trusted(state, viewer, pending, warnings.is_empty()).await
+    Ok(submission)
 }
 
 /// How the change's entry would look if merged now (a preview).
