@@ -131,6 +131,15 @@ pub struct Config {
     #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
     pub max_query_complexity: usize,
 
+    /// How long a request waits for a database connection (and a new one to
+    /// connect) before it fails with `UNAVAILABLE`, in milliseconds.
+    #[arg(long, env = "XPR_DB_TIMEOUT_MS", default_value_t = 2_000)]
+    pub db_timeout_ms: u64,
+
+    /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
+    #[arg(long, env = "XPR_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_statement_timeout_ms: u64,
+
     /// Maximum size of a request body in bytes.
     #[arg(long, env = "XPR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -19,11 +19,14 @@ pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnec
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)?;
     }
+    let statement_timeout = format!("{}ms", config.db_statement_timeout_ms);
     let mut options = ConnectOptions::new(config.database_url());
     options
         .max_connections(max)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // An outage fails requests fast (`UNAVAILABLE`) instead of holding them.
+        .connect_timeout(Duration::from_millis(config.db_timeout_ms))
+        .acquire_timeout(Duration::from_millis(config.db_timeout_ms))
         // A ping on every checkout would add a round trip to each statement;
         // only connections idle long enough to have been dropped are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
@@ -33,7 +36,8 @@ pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnec
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-        });
+        })
+        .map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", statement_timeout.clone())]));
     Ok(Database::connect(options).await?)
 }
 

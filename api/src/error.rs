@@ -80,6 +80,8 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// The database could not be reached in time: retry shortly.
+    Unavailable,
     Internal(std::sync::Arc<anyhow::Error>),
 }
 
@@ -94,6 +96,7 @@ impl AppError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -127,8 +130,28 @@ impl AppError {
                 _ => "invalid input".into(),
             },
             Self::RateLimited { retry_after_secs } => format!("too many attempts; retry after {retry_after_secs} s"),
+            Self::Unavailable => "the service is briefly unavailable: retry shortly".into(),
             Self::Internal(_) => "internal error".into(),
         }
+    }
+}
+
+/// Whether `err` says the database couldn't be reached or answer in time
+/// (rather than that a statement is wrong): no connection in time, a broken
+/// connection, or PostgreSQL's statement timeout (`57014`).
+fn unreachable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
+            Error::Database(db) => db.code().as_deref() == Some("57014"),
+            _ => false,
+        },
+        DbErr::Conn(_) => true,
+        _ => false,
     }
 }
 
@@ -137,6 +160,10 @@ impl From<DbErr> for AppError {
         // Classified by SQLSTATE / SQLite code through SeaORM, never by message text.
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict("already exists".into()),
+            _ if unreachable(&err) => {
+                tracing::warn!(error = %err, "database unreachable");
+                Self::Unavailable
+            }
             _ => Self::internal(err),
         }
     }
@@ -155,6 +182,7 @@ impl From<AppError> for async_graphql::Error {
                     ext.set("fields", async_graphql::Value::from_json(serde_json::json!(fields)).unwrap_or_default())
                 }
                 AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                AppError::Unavailable => ext.set("retryAfter", 1),
                 AppError::Refused(refusal) => ext.set("reason", refusal.reason()),
                 _ => {}
             }

@@ -2,6 +2,7 @@
 
 mod clients;
 mod content;
+mod faults;
 mod history;
 mod http;
 mod identity;

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use xpr_api::{App, AppState, Config};
 
+mod proxy;
+pub use proxy::Proxy;
+
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 #[derive(Parser)]
@@ -105,6 +108,18 @@ impl TestApp {
 
     /// Spawns a server; `extra` are additional `--flag value` arguments.
     pub async fn spawn_with(extra: &[&str]) -> Self {
+        Self::spawn_via(extra, false).await.0
+    }
+
+    /// On PostgreSQL, a server that reaches its database through a [`Proxy`]
+    /// the test can cut; `None` on SQLite, which has no network to fail.
+    pub async fn spawn_behind_proxy(extra: &[&str]) -> Option<(Self, Proxy)> {
+        std::env::var("XPR_TEST_DATABASE_URL").ok()?;
+        let (app, proxy) = Self::spawn_via(extra, true).await;
+        Some((app, proxy.expect("a proxy on PostgreSQL")))
+    }
+
+    async fn spawn_via(extra: &[&str], proxied: bool) -> (Self, Option<Proxy>) {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut args: Vec<String> = vec![
             "xpr".into(),
@@ -115,10 +130,17 @@ impl TestApp {
             "--environment".into(),
             "production".into(),
         ];
-        let mut postgres = None;
+        let (mut postgres, mut proxy) = (None, None);
         if let Ok(admin_url) = std::env::var("XPR_TEST_DATABASE_URL") {
             let db = PgDatabase::create(admin_url).await;
-            args.extend(["--database-url".into(), database_url(&db.admin_url, &db.name)]);
+            let mut url = database_url(&db.admin_url, &db.name);
+            if proxied {
+                let host = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).expect("host:port in the URL");
+                let through = Proxy::to(host.to_owned()).await;
+                url = url.replacen(host, &through.address.to_string(), 1);
+                proxy = Some(through);
+            }
+            args.extend(["--database-url".into(), url]);
             postgres = Some(Arc::new(db));
         }
         let own_redis = extra.contains(&"--redis-url");
@@ -130,7 +152,7 @@ impl TestApp {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let config = Args::parse_from(args).config;
-        Self::start(config, Arc::new(data_dir), postgres).await
+        (Self::start(config, Arc::new(data_dir), postgres).await, proxy)
     }
 
     async fn start(config: Config, data_dir: Arc<tempfile::TempDir>, postgres: Option<Arc<PgDatabase>>) -> Self {

@@ -96,6 +96,11 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn unavailable(&self) -> bool {
+        let code = |e: &ServerError| e.extensions.as_ref().and_then(|x| x.get("code").cloned());
+        self.response.errors.iter().any(|e| code(e) == Some(Value::from("UNAVAILABLE")))
+    }
+
     fn body(&self) -> Body_<'_> {
         Body_ {
             data: (!self.request_error).then_some(&self.response.data),
@@ -326,7 +331,10 @@ async fn execute(
     match batch {
         BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, get).await {
             Ok(outcome) => {
-                let status = if outcome.request_error && media == Media::GraphqlResponse {
+                let status = if outcome.unavailable() {
+                    // An outage, not the request: clients and proxies retry a 503.
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else if outcome.request_error && media == Media::GraphqlResponse {
                     StatusCode::BAD_REQUEST
                 } else {
                     StatusCode::OK

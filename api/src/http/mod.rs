@@ -6,7 +6,10 @@ mod graphql;
 mod media;
 pub mod websocket;
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
 
 use axum::{
     Json, Router,
@@ -76,12 +79,21 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// Ready when the database answers. The bus (Redis) is reported but doesn't
 /// decide: a Redis outage degrades realtime only (events wait in the outbox),
 /// so a load balancer must keep serving queries and mutations from every replica.
+/// Readiness answers within a second whatever is down: a load balancer's
+/// probe must not hang on an outage.
 async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
-    let database = state.app.db.ping().await.map_err(|err| err.to_string());
+    const WITHIN: Duration = Duration::from_secs(1);
+    let timed_out = |_| "no answer within a second".to_owned();
+    let ping = state.app.db.ping();
+    let database =
+        tokio::time::timeout(WITHIN, ping).await.map_err(timed_out).and_then(|r| r.map_err(|e| e.to_string()));
     let bus = match state.app.redis.clone() {
         None => Ok("in-process"),
         Some(mut conn) => {
-            redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| "redis").map_err(|err| err.to_string())
+            let command = redis::cmd("PING");
+            let ping = command.query_async::<String>(&mut conn);
+            let pong = tokio::time::timeout(WITHIN, ping).await.map_err(timed_out);
+            pong.and_then(|r| r.map(|_| "redis").map_err(|e| e.to_string()))
         }
     };
     if let Err(err) = &database {
