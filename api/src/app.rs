@@ -5,7 +5,10 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sea_orm::DatabaseConnection;
-use tokio::{net::TcpListener, sync::Notify};
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, watch},
+};
 
 use crate::{
     auth::TokenKeys,
@@ -134,21 +137,43 @@ impl App {
         Ok(Self { state, schema, mailer, relay })
     }
 
-    /// Serves until `shutdown` resolves; the mail worker and the outbox relay run beside it.
+    /// Serves until `shutdown` resolves, then stops gracefully: no new
+    /// connections, WebSockets closed with 1001 (clients resume elsewhere),
+    /// requests in flight finished within `XPR_SHUTDOWN_GRACE_SECS`, and the
+    /// outbox relay's last batch published. The mail worker and the relay run beside it.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %listener.local_addr()?, "listening");
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let worker = tokio::spawn(self.mailer.run());
+        let flush = self.relay.clone();
         let relay = tokio::spawn(self.relay.run());
-        let router = http::router(self.state, self.schema);
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (stopping, stopped) = watch::channel(false);
+        let router = http::router(self.state, self.schema, stopped.clone());
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing requests in flight");
+                stopping.send_replace(true);
+            });
+        let mut signalled = stopped;
+        let result = tokio::select! {
+            result = server => result,
+            () = async {
+                let _ = signalled.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("grace period over: dropping what is still open");
+                Ok(())
+            }
+        };
         worker.abort();
         relay.abort();
+        flush.flush().await;
+        tracing::info!("stopped");
         Ok(result?)
     }
 }

@@ -140,6 +140,10 @@ pub struct Config {
     #[arg(long, env = "XPR_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_statement_timeout_ms: u64,
 
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in seconds.
+    #[arg(long, env = "XPR_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
     /// Maximum size of a request body in bytes.
     #[arg(long, env = "XPR_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -142,15 +142,13 @@ impl AppError {
 fn unreachable(err: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx::Error};
     match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+        // Any failure to get or open a connection.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
             Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
             Error::Database(db) => db.code().as_deref() == Some("57014"),
             _ => false,
         },
-        DbErr::Conn(_) => true,
         _ => false,
     }
 }

@@ -92,11 +92,7 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(cli.config.log_format);
             let listener = tokio::net::TcpListener::bind(cli.config.bind).await?;
             let app = App::build(cli.config).await?;
-            app.serve(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-                tracing::info!("shutting down");
-            })
-            .await?;
+            app.serve(listener, stop_signal()).await?;
         }
         Command::CreateAdmin { handle, email } => {
             telemetry::init(LogFormat::Pretty);
@@ -156,4 +152,14 @@ async fn main() -> anyhow::Result<()> {
 /// A service error as the CLI shows it: the same message a client would get.
 fn service_error<T>(result: AppResult<T>) -> anyhow::Result<T> {
     result.map_err(|err| anyhow::anyhow!("{}", async_graphql::Error::from(err).message))
+}
+
+/// SIGTERM (systemd, Kubernetes, `docker stop`) or Ctrl-C.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
 }

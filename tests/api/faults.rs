@@ -52,3 +52,32 @@ async fn a_database_outage_answers_fast_and_retryable_and_recovers() {
     }
     assert_eq!(answered.expect("recovered")["data"]["viewer"]["handle"], "alice");
 }
+
+#[tokio::test]
+async fn stopping_closes_sockets_with_1001_publishes_the_outbox_and_ends_cleanly() {
+    // The relay would wait a minute: what it publishes here, the shutdown did.
+    let app = TestApp::spawn_with(&["--relay-interval-ms", "60000", "--shutdown-grace-secs", "5"]).await;
+    let alice = app.verified("alice").await;
+    let mut socket = app.ws(Some(&alice.access)).await;
+    socket.subscribe("n", "subscription { notificationReceived { id } }", json!({})).await;
+    // Bob signing out writes an event (for his sockets) to the outbox.
+    let bob = app.register("bob").await;
+    app.gql(Some(&bob.access), "mutation { logout }", json!({})).await;
+    let waiting = "SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL";
+    let count = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            use sea_orm::{ConnectionTrait, Statement};
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), waiting)).await.unwrap();
+            row.unwrap().try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert!(count(&app).await > 0, "an event waits in the outbox");
+
+    app.shut_down().await.expect("a clean stop");
+    // Going away (1001): `graphql-ws` reconnects, to another replica, and resumes.
+    let closed = socket.next(Duration::from_secs(5)).await;
+    assert!(matches!(closed, Some(xpr_tests::WsEvent::Closed(1001, _))), "{closed:?}");
+    assert_eq!(count(&app).await, 0, "the outbox was published before the end");
+    assert!(app.http.get(format!("{}/healthz", app.url)).send().await.is_err(), "no new connections");
+}

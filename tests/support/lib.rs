@@ -29,6 +29,9 @@ pub struct TestApp {
     pub data_dir: Arc<tempfile::TempDir>,
     config: Config,
     _postgres: Option<Arc<PgDatabase>>,
+    /// Stops the server as SIGTERM would ([`TestApp::shut_down`]).
+    stop: Arc<tokio::sync::Notify>,
+    served: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
 }
 
 /// A PostgreSQL database of one test, cloned from a migrated template and
@@ -160,8 +163,18 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = App::build(config.clone()).await.expect("build app");
         let state = app.state.clone();
-        tokio::spawn(app.serve(listener, std::future::pending()));
-        Self { url, state, http: reqwest::Client::new(), data_dir, config, _postgres: postgres }
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let signal = stop.clone();
+        let served = tokio::spawn(app.serve(listener, async move { signal.notified().await }));
+        let served = std::sync::Mutex::new(Some(served));
+        Self { url, state, http: reqwest::Client::new(), data_dir, config, _postgres: postgres, stop, served }
+    }
+
+    /// Stops the server as SIGTERM does, and waits until it has.
+    pub async fn shut_down(&self) -> anyhow::Result<()> {
+        self.stop.notify_one();
+        let served = self.served.lock().unwrap().take().expect("served");
+        served.await?
     }
 
     /// A second server process on the same database (and Redis), like a replica behind a load balancer.

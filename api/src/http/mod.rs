@@ -30,16 +30,19 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
 pub struct HttpState {
+    /// True once the server shuts down: open WebSockets close with 1001.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     pub app: AppState,
     pub schema: AppExecutor,
     pub sockets: std::sync::Arc<websocket::Sockets>,
     pub documents: std::sync::Arc<graphql::Documents>,
 }
 
-pub fn router(app: AppState, schema: AppExecutor) -> Router {
+/// `stopping` turns true when the server begins to shut down.
+pub fn router(app: AppState, schema: AppExecutor, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
     let cors = cors(&app.config.cors_origins);
     let graphiql = graphiql::routes(&app.config.graphiql_dir());
-    let state = HttpState { app, schema, sockets: Default::default(), documents: Default::default() };
+    let state = HttpState { app, schema, sockets: Default::default(), documents: Default::default(), stopping };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(|| async { "ok" }))

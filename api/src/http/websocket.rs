@@ -215,6 +215,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     tokio::pin!(init_deadline);
     let period = Duration::from_secs(config.ws_ping_secs.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut stopping = state.stopping.clone();
 
     loop {
         tokio::select! {
@@ -234,6 +235,11 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 }
                 None => break,
             },
+            () = async { drop(stopping.wait_for(|stopping| *stopping).await) } => {
+                // Going away: `graphql-ws` reconnects (to another replica) and resumes by cursor.
+                let _ = sink.send(close(1001, "Server shutting down")).await;
+                break;
+            }
             () = &mut init_deadline, if !initialized.load(Ordering::SeqCst) => {
                 let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
                 break;

@@ -18,6 +18,7 @@ use crate::db;
 const BATCH: u64 = 500;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
+#[derive(Clone)]
 pub struct Relay {
     pub db: DatabaseConnection,
     pub bus: Bus,
@@ -45,6 +46,20 @@ impl Relay {
                 }
             }
             tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// Publishes what is still waiting, as a server that stops does last.
+    pub async fn flush(&self) {
+        loop {
+            match self.publish_pending().await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "relay: events wait in the outbox for another replica");
+                    break;
+                }
+            }
         }
     }
 
