@@ -147,19 +147,98 @@ async fn internal_details_never_reach_clients() {
     assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "id");
 }
 
-#[tokio::test]
-async fn graphiql_assets_are_served_from_the_local_folder() {
-    let assets = tempfile::tempdir().unwrap();
-    let graphiql = assets.path().join("node_modules/graphiql");
-    std::fs::create_dir_all(&graphiql).unwrap();
-    std::fs::write(graphiql.join("graphiql.min.js"), "window.GraphiQL = {};").unwrap();
-    let app = TestApp::spawn_with(&["--graphiql-dir", assets.path().to_str().unwrap()]).await;
+/// A stylesheet or script of GraphiQL's page.
+struct Asset {
+    url: String,
+    integrity: String,
+    crossorigin: String,
+}
+
+impl Asset {
+    /// `(package, version, path)` of a CDN URL.
+    fn package(&self) -> (&str, &str, &str) {
+        let rest = self.url.strip_prefix("https://cdn.jsdelivr.net/npm/").expect("a CDN URL");
+        let (package, path) = rest.split_once('/').unwrap();
+        let (name, version) = package.rsplit_once('@').unwrap();
+        (name, version, path)
+    }
+}
+
+async fn graphiql_assets(app: &TestApp) -> Vec<Asset> {
     let page = app.http.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("/graphiql/assets/graphiql/graphiql.min.js"), "the page uses local assets");
-    assert!(!page.contains("unpkg"), "no internet needed");
-    let script = app.http.get(format!("{}/graphiql/assets/graphiql/graphiql.min.js", app.url)).send().await.unwrap();
-    assert_eq!(script.status(), StatusCode::OK);
-    assert_eq!(script.text().await.unwrap(), "window.GraphiQL = {};");
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3);
+        start.map(|start| tag[start..].split('"').next().unwrap().to_owned()).unwrap_or_default()
+    };
+    page.split('<')
+        .filter(|tag| tag.starts_with("script src=") || tag.starts_with("link rel=\"stylesheet\""))
+        .map(|tag| Asset {
+            url: attribute(tag, if tag.starts_with("script") { "src" } else { "href" }),
+            integrity: attribute(tag, "integrity"),
+            crossorigin: attribute(tag, "crossorigin"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn graphiql_loads_exact_versions_with_integrity_hashes_and_the_readme_installs_those() {
+    let app = TestApp::spawn().await;
+    let assets = graphiql_assets(&app).await;
+    assert_eq!(assets.len(), 4, "a stylesheet and three scripts");
+    let mut pinned = Vec::new();
+    for asset in &assets {
+        let (name, version, _) = asset.package();
+        assert!(
+            version.split('.').all(|n| n.parse::<u32>().is_ok()) && version.split('.').count() == 3,
+            "{}",
+            asset.url
+        );
+        assert!(asset.integrity.starts_with("sha384-") && asset.integrity.len() == 71, "{}", asset.url);
+        assert_eq!(asset.crossorigin, "anonymous", "SRI needs a CORS request: {}", asset.url);
+        pinned.push(format!("{name}@{version}"));
+    }
+    pinned.sort();
+    pinned.dedup();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let step = readme.lines().find(|line| line.contains("npm install --prefix")).expect("README's offline step");
+    let mut installed: Vec<String> =
+        step.split([' ', '`']).filter(|word| word.contains('@')).map(str::to_owned).collect();
+    installed.sort();
+    assert_eq!(installed, pinned, "README installs the versions the page loads: {step}");
+}
+
+#[tokio::test]
+async fn graphiql_assets_installed_after_start_are_served_without_a_restart() {
+    let folder = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(&["--graphiql-dir", folder.path().to_str().unwrap()]).await;
+    let online = graphiql_assets(&app).await;
+    let install = |version_of: &dyn Fn(&str) -> String| {
+        for asset in &online {
+            let (name, version, path) = asset.package();
+            let package = folder.path().join("node_modules").join(name);
+            let file = package.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, format!("/* {name} {path} */")).unwrap();
+            let manifest = json!({ "name": name, "version": version_of(version) });
+            std::fs::write(package.join("package.json"), manifest.to_string()).unwrap();
+        }
+    };
+
+    install(&|version| if version.starts_with("18.") { "19.0.0".into() } else { version.into() });
+    let other = graphiql_assets(&app).await;
+    assert!(other.iter().all(|a| a.url.starts_with("https://")), "other versions are not used (their hashes differ)");
+
+    install(&str::to_owned);
+    let local = graphiql_assets(&app).await;
+    assert_eq!(local.len(), online.len());
+    for (local, online) in local.iter().zip(&online) {
+        let (name, _, path) = online.package();
+        assert_eq!(local.url, format!("/graphiql/assets/{name}/{path}"), "no internet needed");
+        assert_eq!(local.integrity, online.integrity, "the same files, the same hashes");
+        let served = app.http.get(format!("{}{}", app.url, local.url)).send().await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.text().await.unwrap(), format!("/* {name} {path} */"));
+    }
 }
 
 #[tokio::test]

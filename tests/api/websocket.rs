@@ -34,21 +34,22 @@ async fn next_json(
 }
 
 #[tokio::test]
-async fn graphql_transport_ws_authenticates_in_connection_init() {
+async fn graphql_transport_ws_authenticates_in_connection_init_by_token_or_authorization_header() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    let mut socket = connect(&app, "graphql-transport-ws").await;
-    socket
-        .send(Message::text(json!({ "type": "connection_init", "payload": { "authToken": alice.access } }).to_string()))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ viewer { handle } }" } });
-    socket.send(Message::text(subscribe.to_string())).await.unwrap();
-    let next = next_json(&mut socket).await;
-    assert_eq!(next["type"], "next");
-    assert_eq!(next["payload"]["data"]["viewer"]["handle"], "alice");
-    assert_eq!(next_json(&mut socket).await["type"], "complete");
+    // GraphiQL sends its header editor's headers as the payload.
+    let graphiql = json!({ "Authorization": format!("Bearer {}", alice.access) });
+    for payload in [json!({ "authToken": alice.access }), graphiql] {
+        let mut socket = connect(&app, "graphql-transport-ws").await;
+        socket.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await.unwrap();
+        assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ viewer { handle } }" } });
+        socket.send(Message::text(subscribe.to_string())).await.unwrap();
+        let next = next_json(&mut socket).await;
+        assert_eq!(next["type"], "next");
+        assert_eq!(next["payload"]["data"]["viewer"]["handle"], "alice", "signed in by {payload}");
+        assert_eq!(next_json(&mut socket).await["type"], "complete");
+    }
 }
 
 #[tokio::test]
