@@ -14,6 +14,7 @@ mod m20261123_000008_entry_media;
 mod m20261201_000009_revision_media;
 mod m20261201_000010_revision_archive_time;
 mod m20261201_000011_review_queue;
+mod m20261202_000012_activity;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_revision_media::Migration),
             Box::new(m20261201_000010_revision_archive_time::Migration),
             Box::new(m20261201_000011_review_queue::Migration),
+            Box::new(m20261202_000012_activity::Migration),
         ]
     }
 }

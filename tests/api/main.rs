@@ -1,5 +1,6 @@
 //! One integration test binary (linking dominates build time), one module per area.
 
+mod activity;
 mod clients;
 mod content;
 mod faults;

@@ -10,8 +10,9 @@ use async_graphql::{
     registry::Registry,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -95,6 +96,13 @@ impl Page {
         }
     }
 
+    /// The cursor of an order by a timestamp: the instant and the id.
+    pub fn after_instant(&self) -> AppResult<Option<(DateTime<Utc>, Uuid)>> {
+        let Some((key, id)) = self.after_key()? else { return Ok(None) };
+        let at = key.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
+        Ok(Some((at, id)))
+    }
+
     /// Cuts the extra row fetched to learn whether another page follows.
     pub fn finish<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
         let has_next = rows.len() as u64 > self.first;
@@ -154,6 +162,13 @@ where
         select = select.filter(beyond);
     }
     Ok(page.finish(select.all(db).await?))
+}
+
+/// Rows after the cursor `(at, id)` of an order newest first by the column
+/// `at`, ties by the public id `uuid`, descending. The bound on `at` alone
+/// lets an index on it start at the cursor rather than skip every newer row.
+pub fn older_than<C: ColumnTrait>(at: C, uuid: C, (cursor_at, cursor_id): (DateTime<Utc>, Uuid)) -> Condition {
+    Condition::all().add(at.lte(cursor_at)).add(Condition::any().add(at.lt(cursor_at)).add(uuid.lt(cursor_id)))
 }
 
 /// Builds the Relay connection of a page of rows; `cursor_of` gives each row's position.

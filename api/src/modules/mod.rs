@@ -2,6 +2,7 @@
 //! loaders), `graphql` (thin types and fields). Modules use each other's
 //! services and selectors, never each other's tables.
 
+pub mod activity;
 pub mod content;
 pub mod identity;
 pub mod media;

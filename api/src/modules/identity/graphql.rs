@@ -20,9 +20,12 @@ use crate::{
         pagination::{self, Connection, Cursor, Page},
     },
     ids::{UserId, parse_uuid},
-    modules::reviews::{
-        graphql::{self as reviews, Review, ReviewOrder},
-        selectors::ReviewsOf,
+    modules::{
+        activity::graphql::{self as activity, Activity},
+        reviews::{
+            graphql::{self as reviews, Review, ReviewOrder},
+            selectors::ReviewsOf,
+        },
     },
 };
 
@@ -131,6 +134,19 @@ impl Fields<'_, User> {
         after: Option<String>,
     ) -> AppResult<Connection<Review>> {
         reviews::connection(ctx, ReviewsOf::Author(self.model.id), order_by, first, after).await
+    }
+
+    /// What the user did in public, newest first: merged submissions and
+    /// published reviews. A banned user's shows to moderators only.
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<Activity>> {
+        // Boxed: this future is part of every field of a User (see `Entry`).
+        Box::pin(activity::connection(ctx, &self.model, first, after)).await
     }
 }
 

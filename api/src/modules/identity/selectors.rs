@@ -33,6 +33,12 @@ fn visible_users(viewer: Option<&Viewer>) -> Select<user::Entity> {
     }
 }
 
+/// The rule of [`visible_users`] for a user at hand (one reached through a
+/// loader, which never filters).
+pub fn is_visible(viewer: Option<&Viewer>, user: &user::Model) -> bool {
+    viewer.is_some_and(|v| v.role.is_moderator()) || user.status != UserStatus::Banned.as_str()
+}
+
 pub async fn visible_user_by_handle(
     db: &DatabaseConnection,
     viewer: Option<&Viewer>,

@@ -177,6 +177,25 @@ pub async fn reviews(
     Ok(page.finish(select.order_by_desc(review::Column::Uuid).all(db).await?))
 }
 
+/// Half of a page of the activity feed: up to `page.first + 1` of `author`'s
+/// published reviews after the page's cursor, last written first. The caller
+/// merges it with the other half and finishes the page.
+pub async fn published_of(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    author: i64,
+    page: &Page,
+) -> AppResult<Vec<review::Model>> {
+    let mut select = visible_reviews(viewer)
+        .filter(review::Column::AuthorId.eq(author))
+        .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()));
+    if let Some(after) = page.after_instant()? {
+        select = select.filter(pagination::older_than(review::Column::CreatedAt, review::Column::Uuid, after));
+    }
+    let newest = select.order_by_desc(review::Column::CreatedAt).order_by_desc(review::Column::Uuid);
+    Ok(newest.limit(page.first + 1).all(db).await?)
+}
+
 /// The review queue: reviews the content filter holds (PENDING), oldest first.
 /// Starts from what `viewer` may see; callers check they moderate.
 pub async fn held(db: &DatabaseConnection, viewer: &Viewer, page: &Page) -> AppResult<(Vec<review::Model>, bool)> {

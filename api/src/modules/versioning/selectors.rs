@@ -21,7 +21,7 @@ use crate::{
     auth::Viewer,
     db,
     error::{AppError, AppResult},
-    graphql::pagination::{Cursor, Page},
+    graphql::pagination::{self, Cursor, Page},
 };
 
 /// A revision without its snapshot: what history lists load.
@@ -238,6 +238,25 @@ pub async fn visible_submission(
     id: Uuid,
 ) -> AppResult<Option<submission::Model>> {
     Ok(visible_submissions(viewer).filter(submission::Column::Uuid.eq(id)).one(db).await?)
+}
+
+/// Half of a page of the activity feed: up to `page.first + 1` of `author`'s
+/// merged submissions after the page's cursor, last merged first. The caller
+/// merges it with the other half and finishes the page.
+pub async fn merged_of(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    author: i64,
+    page: &Page,
+) -> AppResult<Vec<submission::Model>> {
+    let mut select = visible_submissions(viewer)
+        .filter(submission::Column::AuthorId.eq(author))
+        .filter(submission::Column::Status.eq(SubmissionStatus::Merged.as_str()));
+    if let Some(after) = page.after_instant()? {
+        select = select.filter(pagination::older_than(submission::Column::DecidedAt, submission::Column::Uuid, after));
+    }
+    let newest = select.order_by_desc(submission::Column::DecidedAt).order_by_desc(submission::Column::Uuid);
+    Ok(newest.limit(page.first + 1).all(db).await?)
 }
 
 pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<change::Model>> {
