@@ -308,3 +308,11 @@ async fn an_email_in_display_name_form_is_refused_and_addresses_are_unique_once_
     let second = app.gql(None, register, input("alice2", " alice@EXAMPLE.com ")).await;
     assert!(!second["errors"].is_null(), "one mailbox, one account: {second}");
 }
+
+#[tokio::test]
+async fn production_errors_suggest_no_field_names() {
+    let app = TestApp::spawn().await; // the harness runs in production mode
+    let body = app.gql(None, "{ entryKind { slug } }", json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(!body["errors"][0]["message"].as_str().unwrap().contains("Did you mean"), "{body}");
+}

@@ -24,6 +24,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 
 use crate::{
     app::AppState,
+    config::Environment,
     error::AppResult,
     graphql::context::{ContextExt, RequestContext},
     ids::parse_uuid,
@@ -119,7 +120,12 @@ impl AppExecutor {
             fields: config.max_fields,
         };
         // Depth is ours to check (introspection has a bound of its own); complexity is async-graphql's.
-        let schema = builder().data(state.clone()).limit_complexity(state.config.max_query_complexity).finish();
+        let mut schema = builder().data(state.clone()).limit_complexity(state.config.max_query_complexity);
+        // "Did you mean …?" maps the schema for whoever probes it; production has introspection for that.
+        if state.config.environment() == Environment::Production {
+            schema = schema.disable_suggestions();
+        }
+        let schema = schema.finish();
         let mut registry = Registry {
             query_type: Query::type_name().into_owned(),
             mutation_type: Some(Mutation::type_name().into_owned()),
