@@ -287,6 +287,72 @@ async fn entry_submission_and_queue_subscriptions_follow_changes() {
 }
 
 #[tokio::test]
+async fn entry_updated_delivers_each_merge_of_a_burst_once_in_order_as_the_entry_was_then() {
+    let w = world_with(&[]).await;
+    let entry = w.entry("aurora").await;
+    let updated = "subscription($id: ID!, $v: Int) { entryUpdated(id: $id, afterVersion: $v) { version title revisionShown { number } } }";
+    let mut slow = w.app.ws(None).await;
+    slow.subscribe("e", updated, json!({ "id": entry })).await;
+    slow.silent(SHORT).await; // Subscribed before the burst.
+
+    // Twenty merges as fast as they come (a moderator's edit merges on
+    // submit), several per relay batch, while the subscriber reads nothing.
+    for version in 1..=20 {
+        w.edit(&w.moderator, &entry, version, &format!("Aurora {}", version + 1)).await;
+    }
+    let now = w.app.gql(None, "query($id: ID!) { entry(id: $id) { version } }", json!({ "id": entry })).await;
+    assert_eq!(now["data"]["entry"]["version"], 21, "all twenty merged: {now}");
+    let as_merged = |from: i64| -> Vec<Value> {
+        (from..=21)
+            .map(|v| json!({ "version": v, "title": format!("Aurora {v}"), "revisionShown": { "number": v } }))
+            .collect()
+    };
+    let mut heard = Vec::new();
+    for _ in 0..20 {
+        heard.push(slow.next_data("e").await["data"]["entryUpdated"].clone());
+        tokio::time::sleep(Duration::from_millis(25)).await; // A slow reader.
+    }
+    assert_eq!(heard, as_merged(2), "every version once, in order, each with its own title");
+    slow.silent(SHORT).await;
+
+    // Resuming from a version: each one since, then nothing more.
+    let mut late = w.app.ws(None).await;
+    late.subscribe("e", updated, json!({ "id": entry, "v": 15 })).await;
+    let mut resumed = Vec::new();
+    for _ in 0..6 {
+        resumed.push(late.next_data("e").await["data"]["entryUpdated"].clone());
+    }
+    assert_eq!(resumed, as_merged(16));
+    late.silent(SHORT).await;
+}
+
+#[tokio::test]
+async fn subscribers_of_an_entry_woken_by_one_merge_share_one_read() {
+    let w = world_with(&[]).await;
+    let (one, many) = (w.entry("aurora").await, w.entry("borealis").await);
+    let updated = "subscription($id: ID!) { entryUpdated(id: $id) { version } }";
+    let mut socket = w.app.ws(None).await;
+    socket.subscribe("one", updated, json!({ "id": one })).await;
+    for i in 0..30 {
+        socket.subscribe(&format!("many{i}"), updated, json!({ "id": many })).await;
+    }
+    socket.silent(SHORT).await;
+    let mut costs = Vec::new();
+    for (entry, title, subscribers) in [(&one, "Aurora II", 1), (&many, "Borealis II", 30)] {
+        let before = w.app.sql_statements().await;
+        w.edit(&w.moderator, entry, 1, title).await;
+        for _ in 0..subscribers {
+            match socket.next(Duration::from_secs(10)).await {
+                Some(WsEvent::Message(m)) => assert_eq!(m["payload"]["data"]["entryUpdated"]["version"], 2, "{m}"),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+        costs.push(w.app.sql_statements().await - before);
+    }
+    assert_eq!(costs[0], costs[1], "thirty subscribers woken by a merge cost the statements one does");
+}
+
+#[tokio::test]
 async fn revoking_the_session_or_banning_closes_the_socket() {
     let w = world_with(&[]).await;
     let mut socket = w.app.ws(Some(&w.alice.access)).await;

@@ -67,7 +67,6 @@ pub struct Mutation(
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
-#[expect(clippy::large_enum_variant, reason = "one value per `node` call; async-graphql wants the objects themselves")]
 pub enum Node {
     User(User),
     Entry(Entry),

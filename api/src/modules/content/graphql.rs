@@ -1,6 +1,8 @@
 //! Content's GraphQL types and fields: entry kinds and entries, read now or
 //! at a past revision or instant. Relations resolve through the request's loaders.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Json, Object, OneofObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -69,14 +71,21 @@ impl Fields<'_, EntryKind> {
 }
 
 /// An entry, as it is now or — read with `at` — as it was at a past revision.
+/// Its parts are shared: one subscription read answers every subscriber it woke.
 pub struct Entry {
-    model: entry::Model,
-    past: Option<Box<(RevisionMeta, Snapshot)>>,
+    model: Arc<entry::Model>,
+    past: Option<Arc<(RevisionMeta, Snapshot)>>,
 }
 
 impl Entry {
     pub fn new(model: entry::Model) -> Self {
-        Self { model, past: None }
+        Self { model: Arc::new(model), past: None }
+    }
+
+    /// The entry `model` as it was at a revision: the revision's versioned
+    /// fields; reviews, ratings, images, backlinks and children stay as `model` has them.
+    pub fn at(model: Arc<entry::Model>, revision: Arc<(RevisionMeta, Snapshot)>) -> Self {
+        Self { model, past: Some(revision) }
     }
 
     fn snapshot(&self) -> Option<&Snapshot> {
@@ -356,7 +365,7 @@ impl ContentQuery {
         };
         let Some(meta) = meta else { return Ok(None) };
         let snapshot = versioning::snapshot_by_id(db, meta.id).await?;
-        Ok(Some(Entry { model, past: Some(Box::new((meta, snapshot))) }))
+        Ok(Some(Entry::at(Arc::new(model), Arc::new((meta, snapshot)))))
     }
 
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]

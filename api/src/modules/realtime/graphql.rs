@@ -334,8 +334,11 @@ impl RealtimeSubscription {
         Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
     }
 
-    /// The entry each time a merge changes it. With `afterVersion`, the entry
-    /// at once if it changed since that version.
+    /// The entry after each merge that changes it: every version once, in
+    /// order, as it was at that version, like `entry(at:)` (the versioned
+    /// fields, `version`, `revisionShown`, `updatedAt`; reviews, ratings,
+    /// `media`, backlinks and children show the entry as it is when
+    /// delivered). With `afterVersion`, first each version since that one.
     async fn entry_updated(
         &self,
         ctx: &Context<'_>,
@@ -349,12 +352,15 @@ impl RealtimeSubscription {
         let entry =
             content_selectors::entry_by_uuid(&state.db, uuid).await?.ok_or_else(|| AppError::not_found("entry"))?;
         let cursor = after_version.unwrap_or(entry.version).into();
-        let fetch = move |_, woken| {
+        // Each revision after the cursor, not the entry's current state: a
+        // subscriber woken once for several merges delivers each of them.
+        let fetch = move |after, woken| {
             let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
-                let read = async move { content_selectors::entry_by_uuid(&db, uuid).await };
-                let entry = reads.read(format!("entry:{uuid}"), woken, read).await?;
-                Some(entry.iter().map(|e| (i64::from(e.version), Entry::new(e.clone()))).collect())
+                let read = async move { selectors::entry_versions_after(&db, uuid, after).await };
+                let found = reads.read(format!("entry:{uuid}:{after}"), woken, read).await?;
+                let Some((entry, revisions)) = found.as_ref() else { return Some(Vec::new()) };
+                Some(revisions.iter().map(|r| (i64::from(r.0.number), Entry::at(entry.clone(), r.clone()))).collect())
             }
         };
         Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))

@@ -1,17 +1,27 @@
 //! Realtime reads: notification pages and counts, what a subscriber missed
-//! after its cursor, watchers and watched entries.
+//! after its cursor (notifications, events, an entry's merges), watchers and
+//! watched entries.
+
+use std::sync::Arc;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use xpr_entity::{notification, outbox_event, watch};
+use xpr_entity::{entry, notification, outbox_event, watch};
 
 use crate::{
     error::AppResult,
     graphql::pagination::{self, Page},
     ids::UserId,
-    modules::identity::selectors as identity_selectors,
+    modules::{
+        content::selectors as content_selectors,
+        identity::selectors as identity_selectors,
+        versioning::{
+            domain::Snapshot,
+            selectors::{self as versioning_selectors, RevisionMeta},
+        },
+    },
 };
 
 /// How many missed items a subscriber catches up with per query.
@@ -88,6 +98,22 @@ pub async fn last_event(db: &DatabaseConnection, channel: &str) -> AppResult<i64
         .one(db)
         .await?;
     Ok(last.unwrap_or(0))
+}
+
+/// An entry row as it is now, and revisions of it with their snapshots, oldest first.
+pub type EntryVersions = (Arc<entry::Model>, Vec<Arc<(RevisionMeta, Snapshot)>>);
+
+/// What `entryUpdated` delivers after `version`: the revisions numbered
+/// above it (a page of them); `None` if the entry is gone.
+pub async fn entry_versions_after(
+    db: &DatabaseConnection,
+    entry: Uuid,
+    version: i64,
+) -> AppResult<Option<EntryVersions>> {
+    let Some(model) = content_selectors::entry_by_uuid(db, entry).await? else { return Ok(None) };
+    let after = i32::try_from(version).unwrap_or(i32::MAX);
+    let revisions = versioning_selectors::revisions_after(db, model.id, after, CATCH_UP).await?;
+    Ok(Some((Arc::new(model), revisions.into_iter().map(Arc::new).collect())))
 }
 
 /// Who watches which of `entries`, but `except`, with public user ids (two statements, whatever their number).

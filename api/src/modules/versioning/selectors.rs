@@ -100,6 +100,33 @@ pub async fn snapshots_by_id(
 ) -> AppResult<HashMap<i64, Snapshot>> {
     let ids: BTreeSet<i64> = ids.into_iter().collect();
     let revisions = revision::Entity::find().filter(revision::Column::Id.is_in(ids)).all(db).await?;
+    Ok(with_snapshots(db, revisions).await?.into_iter().map(|(meta, snapshot)| (meta.id, snapshot)).collect())
+}
+
+/// An entry's revisions numbered above `after`, oldest first, with their
+/// snapshots: two statements at most.
+pub async fn revisions_after(
+    db: &impl ConnectionTrait,
+    entry: i64,
+    after: i32,
+    limit: u64,
+) -> AppResult<Vec<(RevisionMeta, Snapshot)>> {
+    let revisions = revision::Entity::find()
+        .filter(revision::Column::EntryId.eq(entry))
+        .filter(revision::Column::Number.gt(after))
+        .order_by_asc(revision::Column::Number)
+        .limit(limit)
+        .all(db)
+        .await?;
+    with_snapshots(db, revisions).await
+}
+
+/// Splits revisions into meta and snapshot, archived snapshots read from
+/// archive storage (one statement, only when there are any). Keeps the order.
+async fn with_snapshots(
+    db: &impl ConnectionTrait,
+    revisions: Vec<revision::Model>,
+) -> AppResult<Vec<(RevisionMeta, Snapshot)>> {
     let archived: Vec<i64> = revisions.iter().filter(|r| r.archived).map(|r| r.id).collect();
     let mut from_archive: HashMap<i64, serde_json::Value> = if archived.is_empty() {
         HashMap::new()
@@ -109,14 +136,14 @@ pub async fn snapshots_by_id(
     };
     revisions
         .into_iter()
-        .map(|r| {
+        .map(|mut r| {
             let json = match r.archived {
                 true => from_archive
                     .remove(&r.id)
                     .ok_or_else(|| AppError::internal(anyhow::anyhow!("archived snapshot {} missing", r.id)))?,
-                false => r.snapshot,
+                false => std::mem::take(&mut r.snapshot),
             };
-            Ok((r.id, serde_json::from_value(json).map_err(AppError::internal)?))
+            Ok((RevisionMeta::from(r), serde_json::from_value(json).map_err(AppError::internal)?))
         })
         .collect()
 }
