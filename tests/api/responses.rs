@@ -107,3 +107,13 @@ async fn an_apollo_style_query_with_an_error_answers_every_selected_field() {
         })
     );
 }
+
+#[tokio::test]
+async fn operations_over_websocket_are_completed_the_same_way() {
+    let app = TestApp::spawn().await;
+    let mut socket = app.ws(None).await;
+    socket.subscribe("1", "{ a: entryKinds { slug } broken: entry(id: \"not-an-id\") { id } }", json!({})).await;
+    let payload = socket.next_data("1").await;
+    assert_eq!(payload["data"], json!({ "a": [], "broken": null }), "{payload}");
+    assert_eq!(payload["errors"][0]["path"], json!(["broken"]), "{payload}");
+}
