@@ -164,11 +164,21 @@ where
     Ok(page.finish(select.all(db).await?))
 }
 
-/// Rows after the cursor `(at, id)` of an order newest first by the column
-/// `at`, ties by the public id `uuid`, descending. The bound on `at` alone
-/// lets an index on it start at the cursor rather than skip every newer row.
-pub fn older_than<C: ColumnTrait>(at: C, uuid: C, (cursor_at, cursor_id): (DateTime<Utc>, Uuid)) -> Condition {
-    Condition::all().add(at.lte(cursor_at)).add(Condition::any().add(at.lt(cursor_at)).add(uuid.lt(cursor_id)))
+/// Up to `page.first + 1` rows of `select` after the page's cursor, newest
+/// first by the column `at`, ties by the public id `uuid`. The bound on `at`
+/// alone lets an index on it start at the cursor rather than skip every newer row.
+pub async fn newest_after<E: EntityTrait, C: ColumnTrait>(
+    db: &impl ConnectionTrait,
+    mut select: Select<E>,
+    at: C,
+    uuid: C,
+    page: &Page,
+) -> AppResult<Vec<E::Model>> {
+    if let Some((cursor_at, cursor_id)) = page.after_instant()? {
+        let older = Condition::any().add(at.lt(cursor_at)).add(uuid.lt(cursor_id));
+        select = select.filter(Condition::all().add(at.lte(cursor_at)).add(older));
+    }
+    Ok(select.order_by_desc(at).order_by_desc(uuid).limit(page.first + 1).all(db).await?)
 }
 
 /// Builds the Relay connection of a page of rows; `cursor_of` gives each row's position.

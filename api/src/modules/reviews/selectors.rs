@@ -186,14 +186,10 @@ pub async fn published_of(
     author: i64,
     page: &Page,
 ) -> AppResult<Vec<review::Model>> {
-    let mut select = visible_reviews(viewer)
+    let select = visible_reviews(viewer)
         .filter(review::Column::AuthorId.eq(author))
         .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()));
-    if let Some(after) = page.after_instant()? {
-        select = select.filter(pagination::older_than(review::Column::CreatedAt, review::Column::Uuid, after));
-    }
-    let newest = select.order_by_desc(review::Column::CreatedAt).order_by_desc(review::Column::Uuid);
-    Ok(newest.limit(page.first + 1).all(db).await?)
+    pagination::newest_after(db, select, review::Column::CreatedAt, review::Column::Uuid, page).await
 }
 
 /// The review queue: reviews the content filter holds (PENDING), oldest first.

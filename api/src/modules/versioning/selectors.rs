@@ -276,14 +276,10 @@ pub async fn merged_of(
     author: i64,
     page: &Page,
 ) -> AppResult<Vec<submission::Model>> {
-    let mut select = visible_submissions(viewer)
+    let select = visible_submissions(viewer)
         .filter(submission::Column::AuthorId.eq(author))
         .filter(submission::Column::Status.eq(SubmissionStatus::Merged.as_str()));
-    if let Some(after) = page.after_instant()? {
-        select = select.filter(pagination::older_than(submission::Column::DecidedAt, submission::Column::Uuid, after));
-    }
-    let newest = select.order_by_desc(submission::Column::DecidedAt).order_by_desc(submission::Column::Uuid);
-    Ok(newest.limit(page.first + 1).all(db).await?)
+    pagination::newest_after(db, select, submission::Column::DecidedAt, submission::Column::Uuid, page).await
 }
 
 pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<change::Model>> {
