@@ -169,6 +169,36 @@ async fn concurrent_edits_of_different_fields_and_lines_merge() {
 }
 
 #[tokio::test]
+async fn an_append_at_the_end_merges_with_a_rewrite_above_and_a_neighbouring_edit_conflicts() {
+    let w = world().await;
+    let (body, summary) = ("## Stops\n\n- TBD\n- TBD\n- TBD\n", "Hauls ore.\nSlow.\n");
+    let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora", "summary": summary, "body": body })).await;
+    let appended = format!("{body}\nEvery stop is optional.\n");
+    let append = w
+        .submit(&w.alice, World::update(&id, 1, json!({ "body": appended, "summary": "Hauls ore.\nSlow.\nLoud.\n" })))
+        .await;
+    // The rewritten line has copies of itself below it, down to the appended paragraph.
+    let rewritten = "## Stops\n\n- TBD\n- Olympus\n- TBD\n";
+    let rewrite =
+        w.submit(&w.bob, World::update(&id, 1, json!({ "body": rewritten, "summary": "Hauls gas.\nSlow.\n" }))).await;
+    let last_line = "## Stops\n\n- TBD\n- TBD\n- Terra\n";
+    let neighbour = w.submit(&w.bob, World::update(&id, 1, json!({ "body": last_line }))).await;
+    assert_eq!(w.approve(&append).await["merged"], true);
+    let merged = w.approve(&rewrite).await;
+    assert_eq!(merged["merged"], true, "{merged}");
+    let entry = w.entry(&id).await;
+    let both = "## Stops\n\n- TBD\n- Olympus\n- TBD\n\nEvery stop is optional.\n";
+    assert_eq!((&entry["body"], &entry["summary"]), (&json!(both), &json!("Hauls gas.\nSlow.\nLoud.\n")));
+
+    // The line right above the appended paragraph: a conflict, with all three bodies.
+    let result = w.approve(&neighbour).await;
+    assert_eq!(result["submission"]["status"], "CONFLICTED", "{result}");
+    let conflict = &result["conflicts"][0];
+    assert_eq!((&conflict["field"], &conflict["base"]), (&json!("body"), &json!(body)));
+    assert_eq!((&conflict["ours"], &conflict["theirs"]), (&json!(last_line), &json!(both)));
+}
+
+#[tokio::test]
 async fn conflicting_edits_change_nothing_until_resolved() {
     let w = world().await;
     let id = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;

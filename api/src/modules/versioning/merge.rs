@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::domain::{Field, MergePolicy, Patch, Snapshot};
+use super::text_merge::merge_lines;
 
 /// One field both sides changed incompatibly, with its three values (as JSON).
 #[derive(Clone, Debug, PartialEq)]
@@ -142,8 +143,8 @@ fn copy_field(field: Field, from: &Snapshot, to: &mut Snapshot) {
 /// Merges a field both sides changed, differently, into `merged`; `None` is a conflict.
 fn merge_both(field: Field, base: &Snapshot, ours: &Snapshot, theirs: &Snapshot, merged: &mut Snapshot) -> Option<()> {
     match field {
-        Field::Summary => merged.summary = diffy::merge(&base.summary, &ours.summary, &theirs.summary).ok()?,
-        Field::Body => merged.body = diffy::merge(&base.body, &ours.body, &theirs.body).ok()?,
+        Field::Summary => merged.summary = merge_lines(&base.summary, &ours.summary, &theirs.summary)?,
+        Field::Body => merged.body = merge_lines(&base.body, &ours.body, &theirs.body)?,
         Field::Attributes => merged.attributes = merge_keys(&base.attributes, &ours.attributes, &theirs.attributes)?,
         Field::Tags => merged.tags = merge_sets(&base.tags, &ours.tags, &theirs.tags),
         Field::Links => merged.links = merge_sets(&base.links, &ours.links, &theirs.links),

@@ -9,3 +9,4 @@ pub mod import;
 pub mod merge;
 pub mod selectors;
 pub mod service;
+pub mod text_merge;
