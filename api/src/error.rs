@@ -121,14 +121,16 @@ impl AppError {
         Self::Internal(std::sync::Arc::new(err.into()))
     }
 
-    fn message(&self) -> String {
+    /// What clients read in `errors[].message`, and what the commands print.
+    pub fn message(&self) -> String {
         match self {
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
             Self::Refused(refusal) => refusal.message().into(),
-            Self::BadInput(fields) => match fields.as_slice() {
-                [one] => format!("invalid input: {}: {}", one.field, one.message),
-                _ => "invalid input".into(),
-            },
+            // Every field is named: the command line (`xpr create-admin`) shows only the message.
+            Self::BadInput(fields) => {
+                let named: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+                format!("invalid input: {}", named.join("; "))
+            }
             Self::RateLimited { retry_after_secs } => format!("too many attempts; retry after {retry_after_secs} s"),
             Self::Unavailable => "the service is briefly unavailable: retry shortly".into(),
             Self::Internal(_) => "internal error".into(),

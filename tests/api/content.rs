@@ -352,14 +352,14 @@ async fn invalid_changes_are_refused_field_by_field() {
         .gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "a", "title": "A", "attributes": { "crew": 0 } })))
         .await;
     assert_eq!(code(&bad_attr), "BAD_USER_INPUT");
-    assert_eq!(bad_attr["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.attributes.crew");
+    assert_eq!(bad_attr["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.fields.attributes.crew");
     // An `integer` it could only store as a float is refused too.
     let huge = w
         .gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "a", "title": "A", "attributes": { "crew": 1e30 } })))
         .await;
-    assert_eq!(huge["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.attributes.crew", "{huge}");
+    assert_eq!(huge["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.fields.attributes.crew", "{huge}");
     let bad_slug = w.gql(&w.alice, CREATE_SUBMISSION, create(json!({ "slug": "Not A Slug", "title": "A" }))).await;
-    assert_eq!(bad_slug["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.slug");
+    assert_eq!(bad_slug["errors"][0]["extensions"]["fields"][0]["field"], "changes.0.fields.slug");
     let unknown_kind = w.gql(&w.alice, CREATE_SUBMISSION, json!({ "i": { "title": "x", "changes": [{ "op": "CREATE", "kind": "nope", "fields": { "slug": "a", "title": "A" } }] } })).await;
     assert_eq!(code(&unknown_kind), "BAD_USER_INPUT");
 
@@ -386,6 +386,72 @@ async fn invalid_changes_are_refused_field_by_field() {
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
     let count = w.app.gql(None, "{ entries { edges { node { slug } } } }", json!({})).await;
     assert_eq!(count["data"]["entries"]["edges"].as_array().unwrap().len(), 1, "nothing else was created");
+}
+
+/// The `field` of every error about a change, in order.
+fn field_paths(body: &Value) -> Vec<&str> {
+    let fields = body["errors"][0]["extensions"]["fields"].as_array();
+    fields.unwrap_or_else(|| panic!("field errors in {body}")).iter().map(|f| f["field"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn field_errors_name_the_changes_input_path_whichever_step_finds_them() {
+    let w = world().await;
+    let harbor = w.create("location", json!({ "slug": "harbor", "title": "Harbor" })).await;
+    let aurora = w.create("ship", json!({ "slug": "aurora", "title": "Aurora" })).await;
+    let create = |changes: Value| json!({ "i": { "title": "Edits", "changes": changes } });
+    let ok = json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "nova", "title": "Nova" } });
+    // Input parsing, validation and the checks all name `changes.N.fields.<input name>`.
+    let cases = [
+        (json!({ "op": "UPDATE", "entryId": "nope", "baseRevision": 1 }), "changes.1.entryId"),
+        (
+            json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "x", "title": "X", "parentId": "nope" } }),
+            "changes.1.fields.parentId",
+        ),
+        (
+            json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "x", "title": "X", "parentId": aurora } }),
+            "changes.1.fields.parentId",
+        ),
+        (
+            json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "x", "title": "X", "attributes": [1] } }),
+            "changes.1.fields.attributes",
+        ),
+        (json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "x", "title": "" } }), "changes.1.fields.title"),
+        (
+            json!({ "op": "UPDATE", "entryId": aurora, "baseRevision": 1, "fields": { "title": "Aurora" } }),
+            "changes.1.fields",
+        ),
+    ];
+    for (change, path) in cases {
+        let body = w.gql(&w.alice, CREATE_SUBMISSION, create(json!([ok, change]))).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(field_paths(&body)[0], path, "{body}");
+    }
+    let media = json!({ "op": "UPDATE", "entryId": aurora, "baseRevision": 1, "fields": { "mediaIds": [harbor] } });
+    let body = w.gql(&w.alice, CREATE_SUBMISSION, create(json!([ok, media]))).await;
+    assert_eq!(field_paths(&body), ["changes.1.fields.mediaIds"], "not an upload of hers: {body}");
+    let twice = json!({ "op": "UPDATE", "entryId": aurora, "baseRevision": 1, "fields": { "title": "Two" } });
+    let body = w.gql(&w.alice, CREATE_SUBMISSION, create(json!([twice, twice]))).await;
+    assert_eq!(field_paths(&body), ["changes.1.entryId"], "one change per entry: {body}");
+
+    // A change given as an argument is `change`.
+    let draft = w.gql(&w.alice, CREATE_SUBMISSION, create(json!([ok]))).await;
+    let draft = draft["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
+    let add = "mutation($s: ID!, $c: ChangeInput!) { addChange(submissionId: $s, change: $c) { id } }";
+    let bad_slug = json!({ "op": "CREATE", "kind": "ship", "fields": { "slug": "Not A Slug", "title": "X" } });
+    let body = w.gql(&w.alice, add, json!({ "s": draft, "c": bad_slug })).await;
+    assert_eq!(field_paths(&body), ["change.fields.slug"], "{body}");
+    let wrong_parent =
+        json!({ "op": "UPDATE", "entryId": aurora, "baseRevision": 1, "fields": { "parentId": aurora } });
+    let body = w.gql(&w.alice, add, json!({ "s": draft, "c": wrong_parent })).await;
+    assert_eq!(field_paths(&body), ["change.fields.parentId"], "{body}");
+
+    // `fields` reads back by versioned name, `inputFields` as the input takes it.
+    let docked = json!({ "op": "UPDATE", "entryId": aurora, "baseRevision": 1, "fields": { "parentId": harbor } });
+    let read = "mutation($s: ID!, $c: ChangeInput!) { addChange(submissionId: $s, change: $c) { fields inputFields } }";
+    let body = w.gql(&w.alice, read, json!({ "s": draft, "c": docked })).await;
+    assert_eq!(body["data"]["addChange"]["fields"], json!({ "parent": harbor }), "{body}");
+    assert_eq!(body["data"]["addChange"]["inputFields"], json!({ "parentId": harbor }), "{body}");
 }
 
 #[tokio::test]

@@ -59,6 +59,50 @@ async fn duplicate_handles_and_emails_are_refused_in_any_case() {
 }
 
 #[tokio::test]
+async fn register_tells_that_an_email_is_taken_but_only_as_often_as_the_address_limit_allows() {
+    let app = TestApp::spawn_with(&["--rate-limit-per-address", "3"]).await;
+    app.register("alice").await;
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
+    let probe = |handle: &str| json!({ "i": { "handle": handle, "email": "alice@example.com", "password": PASSWORD } });
+    for handle in ["probe_one", "probe_two"] {
+        let body = app.gql(None, register, probe(handle)).await;
+        assert_eq!((code(&body), fields(&body)), ("BAD_USER_INPUT", vec!["email".to_owned()]), "{body}");
+    }
+    let limited = app.gql(None, register, probe("probe_three")).await;
+    assert_eq!(code(&limited), "RATE_LIMITED", "every attempt counts, taken or not: {limited}");
+    // Asking for a password reset tells nothing, for a known address or not.
+    let reset = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+    for email in ["alice@example.com", "nobody@example.com"] {
+        assert_eq!(
+            app.gql(None, reset, json!({ "e": email })).await,
+            json!({ "data": { "requestPasswordReset": true } })
+        );
+    }
+}
+
+#[tokio::test]
+async fn create_admin_names_every_taken_field_and_refuses_reserved_handles() {
+    use xpr_api::modules::identity::{domain::RESERVED_HANDLES, service::create_admin};
+    let app = TestApp::spawn().await;
+    app.admin("ada").await;
+    let refusal = |result: Result<_, xpr_api::error::AppError>| result.expect_err("refused").message();
+    let taken = refusal(create_admin(&app.state, "ADA", "Ada@Example.com", PASSWORD).await);
+    assert_eq!(taken, "invalid input: handle: is already taken; email: is already registered");
+    // The docs' text with line breaks as spaces.
+    let doc = |path: &str| {
+        let text = std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let (readme, guide) = (doc("README.md"), doc("docs/guides/authentication.md"));
+    for reserved in RESERVED_HANDLES {
+        let message = refusal(create_admin(&app.state, &reserved.to_uppercase(), "new@example.com", PASSWORD).await);
+        assert_eq!(message, "invalid input: handle: is reserved", "{reserved}");
+    }
+    let listed = RESERVED_HANDLES.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ");
+    assert!(readme.contains(&listed) && guide.contains(&listed), "the docs list the reserved handles: {listed}");
+}
+
+#[tokio::test]
 async fn weak_passwords_and_bad_handles_are_refused_field_by_field() {
     let app = TestApp::spawn().await;
     let body = app

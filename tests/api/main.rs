@@ -4,6 +4,7 @@ mod activity;
 mod clients;
 mod content;
 mod faults;
+mod guides;
 mod history;
 mod http;
 mod identity;

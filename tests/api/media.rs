@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use xpr_tests::{TestApp, code};
 
 /// A 3×2 RGBA PNG (signature, header, one compressed data chunk, end).
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let hex = "89504e470d0a1a0a0000000d4948445200000003000000020806000000b8ad3a63\
                0000001249444154789c63f8cf00c4ff19a000020000240f01f1ab8fd26b0000000049454e44ae426082";
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()

@@ -131,13 +131,16 @@ async fn blocked_terms_and_link_domains_refuse_a_submission_field_by_field() {
     let changes = json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": "gold", "title": "Free gold here", "body": "see [this](https://www.EVIL.test/x)" } }]);
     let (id, body) = w.submit(&w.alice, changes).await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
-    assert_eq!(fields(&body), ["changes.0.title", "changes.0.body"]);
+    assert_eq!(fields(&body), ["changes.0.fields.title", "changes.0.fields.body"]);
     assert_eq!(w.status(&id).await["status"], "DRAFT");
     // A term added after submitting is caught again on merge, and nothing merges.
     let later = w.pending(&w.alice, create("clean", "A clean ship")).await;
     w.block("TERM", "clean").await;
     let approve = w.gql(&w.mod1, APPROVE, json!({ "id": later })).await;
-    assert_eq!((code(&approve), fields(&approve)), ("BAD_USER_INPUT", vec!["changes.0.slug", "changes.0.title"]));
+    assert_eq!(
+        (code(&approve), fields(&approve)),
+        ("BAD_USER_INPUT", vec!["changes.0.fields.slug", "changes.0.fields.title"])
+    );
     assert_eq!(w.status(&later).await["status"], "PENDING");
     let entries = w.app.gql(None, "{ entries { edges { node { id } } } }", json!({})).await;
     assert_eq!(entries["data"]["entries"]["edges"], json!([]));
@@ -220,7 +223,7 @@ async fn reverting_an_entry_goes_through_the_limits_checks_queue_and_trust_of_a_
     .await;
 
     let blocked = w.gql(&w.alice, revert, json!({ "e": junk, "to": 1 })).await;
-    assert_eq!((code(&blocked), fields(&blocked)), ("BAD_USER_INPUT", vec!["changes.0.title"]));
+    assert_eq!((code(&blocked), fields(&blocked)), ("BAD_USER_INPUT", vec!["changes.0.fields.title"]));
     let mut queue = w.app.ws(Some(&w.mod1.access)).await;
     queue.subscribe("q", "subscription { moderationQueueChanged { kind submission { id } } }", json!({})).await;
     queue.silent(std::time::Duration::from_millis(300)).await;

@@ -30,7 +30,7 @@ use crate::{
             domain::{ModerationActionKind, TargetType},
         },
         reviews::domain::Ratings,
-        versioning::domain::{MergePolicy, Snapshot},
+        versioning::domain::{MergePolicy, Snapshot, input_path},
     },
 };
 
@@ -167,7 +167,7 @@ impl Targets {
 
 /// Checks a snapshot as an entry of `kind`: its fields, the parent (exists,
 /// allowed kind, not itself) and link targets (exist). `prefix` names the
-/// change in field paths, e.g. `changes.0.`.
+/// change in field paths, e.g. `changes.0.` (see [`input_path`]).
 pub fn check(
     kind: &entry_kind::Model,
     snapshot: &Snapshot,
@@ -194,7 +194,7 @@ pub fn check(
         return Ok(());
     }
     Err(AppError::BadInput(
-        errors.into_iter().map(|e| FieldError { field: format!("{prefix}{}", e.field), message: e.message }).collect(),
+        errors.into_iter().map(|e| FieldError { field: input_path(prefix, &e.field), message: e.message }).collect(),
     ))
 }
 

@@ -119,7 +119,8 @@ pub fn can_set_role(actor: Role, is_self: bool) -> Result<(), &'static str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handle(String);
 
-const RESERVED_HANDLES: &[&str] =
+/// Handles nobody may take, in any case (listed in the README and the authentication guide).
+pub const RESERVED_HANDLES: &[&str] =
     &["admin", "administrator", "moderator", "root", "system", "support", "xpr", "api", "null"];
 
 impl Handle {

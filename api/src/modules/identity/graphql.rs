@@ -337,7 +337,10 @@ pub const CREDENTIAL_EXCHANGES: [&str; 5] =
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account, signs it in and mails an email verification link.
+    /// Creates an account, signs it in and mails an email verification link. A
+    /// taken handle or email is `BAD_USER_INPUT` on `handle` / `email`: unlike
+    /// every other mutation, this tells whether an address has an account, so
+    /// attempts are limited per client address (`RATE_LIMITED`; ADR 0019).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
         let account = service::NewAccount {
             handle: input.handle,
@@ -373,7 +376,8 @@ impl IdentityMutation {
         Ok(true)
     }
 
-    /// Always true: whether the account exists is never revealed.
+    /// Always true: whether the address has an account is not revealed here
+    /// (only `register` tells, rate-limited; ADR 0019).
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<bool> {
         service::request_password_reset(ctx.state(), &ctx.request().client, &email).await?;
         Ok(true)

@@ -12,7 +12,7 @@ use crate::{
     graphql::enums,
     modules::{
         content::{self, selectors as content_selectors, service::Targets},
-        versioning::domain::Snapshot,
+        versioning::domain::{Snapshot, input_path},
     },
 };
 
@@ -63,7 +63,7 @@ impl Checker {
             self.blocklist
                 .check(snapshot)
                 .into_iter()
-                .map(|e| FieldError { field: format!("{prefix}{}", e.field), message: e.message }),
+                .map(|e| FieldError { field: input_path(prefix, &e.field), message: e.message }),
         );
         Ok(errors)
     }

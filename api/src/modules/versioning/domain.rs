@@ -82,10 +82,29 @@ impl Field {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// The field's name in `EntryFieldsInput`, and so in error paths: `parentId`
+    /// and `mediaIds` carry ids; the others are named as above.
+    pub fn input_name(self) -> &'static str {
+        match self {
+            Field::Parent => "parentId",
+            Field::Media => "mediaIds",
+            other => other.name(),
+        }
+    }
+
     /// Text fields merge line-wise and diff with hunks.
     pub fn is_text(self) -> bool {
         matches!(self, Field::Summary | Field::Body)
     }
+}
+
+/// The path of an error about a versioned field (`parent`) or a place inside one
+/// (`attributes.crew`) in the input of the change that `prefix` names (`changes.0.`,
+/// `change.`): `changes.0.fields.parentId`, `changes.0.fields.attributes.crew`.
+pub fn input_path(prefix: &str, field: &str) -> String {
+    let (head, rest) = field.find('.').map_or((field, ""), |dot| field.split_at(dot));
+    let head = Field::parse(head).map_or(head, |f| f.input_name());
+    format!("{prefix}fields.{head}{rest}")
 }
 
 impl Snapshot {
@@ -163,6 +182,13 @@ impl Patch {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The patched fields as `EntryFieldsInput` takes them back (`parentId`,
+    /// `mediaIds`); `deleted` has no input: a DELETE has no fields.
+    pub fn input_fields(&self) -> Map<String, Value> {
+        let fields = self.fields().into_iter().filter(|(field, _)| *field != Field::Deleted);
+        fields.map(|(field, value)| (field.input_name().to_owned(), value.clone())).collect()
     }
 }
 

@@ -11,7 +11,7 @@ use xpr_entity::{change, submission};
 
 use super::{
     diff::{self, ChangeKind, FieldDiff, HunkLineKind},
-    domain::{ChangeOp, Field, Link, Patch, Snapshot, SubmissionStatus},
+    domain::{ChangeOp, Field, Link, Patch, Snapshot, SubmissionStatus, input_path},
     merge::Resolution,
     selectors::{self, ChangesKey, ClaimFilter, RevisionKey, RevisionMeta, SnapshotKey, SubmissionKey},
     service,
@@ -370,9 +370,16 @@ impl Fields<'_, Change> {
         let Some(id) = self.0.base_revision_id else { return Ok(None) };
         Ok(ctx.loaders().versioning.load_one(RevisionKey(id)).await.map_err(AppError::internal)?.map(Revision))
     }
-    /// The changed fields and their new values.
+    /// The changed fields and their new values, by their versioned names as
+    /// conflicts, diffs and imports name them (`parent`, `media`; `{"deleted": true}`
+    /// for a DELETE).
     async fn fields(&self) -> Json<Value> {
         Json(self.0.patch.clone())
+    }
+    /// The same fields as `ChangeInput.fields` takes them (`parentId`, `mediaIds`):
+    /// load them into an editor and send them back with `editChange`. Empty for a DELETE.
+    async fn input_fields(&self) -> Json<Value> {
+        Json(Value::Object(service::patch_of(&self.0).input_fields()))
     }
     /// Conflicts of the last merge attempt, with base / ours / theirs values.
     async fn conflicts(&self) -> Vec<Conflict> {
@@ -429,7 +436,9 @@ pub struct EntryFieldsInput {
 }
 
 impl EntryFieldsInput {
-    fn into_patch(self) -> AppResult<Patch> {
+    /// The patch; `prefix` names the change in field paths (`changes.0.`, `change.`).
+    fn into_patch(self, prefix: &str) -> AppResult<Patch> {
+        let path = |field: Field| input_path(prefix, field.name());
         let mut patch = Map::new();
         let mut put = |field: Field, value: Value| {
             patch.insert(field.name().to_owned(), value);
@@ -448,7 +457,7 @@ impl EntryFieldsInput {
         }
         if let Some(v) = self.attributes {
             if !v.0.is_object() {
-                return Err(AppError::bad_input("fields.attributes", "must be an object"));
+                return Err(AppError::bad_input(&path(Field::Attributes), "must be an object"));
             }
             put(Field::Attributes, v.0);
         }
@@ -459,19 +468,19 @@ impl EntryFieldsInput {
         match self.parent_id {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => put(Field::Parent, Value::Null),
-            MaybeUndefined::Value(id) => put(Field::Parent, parse_uuid("fields.parentId", &id)?.to_string().into()),
+            MaybeUndefined::Value(id) => put(Field::Parent, parse_uuid(&path(Field::Parent), &id)?.to_string().into()),
         }
         if let Some(links) = self.links {
             let mut set = BTreeSet::new();
             for link in links {
-                set.insert(Link { link_type: link.link_type, target: parse_uuid("fields.links", &link.target)? });
+                set.insert(Link { link_type: link.link_type, target: parse_uuid(&path(Field::Links), &link.target)? });
             }
             put(Field::Links, serde_json::to_value(set).map_err(AppError::internal)?);
         }
         if let Some(ids) = self.media_ids {
             let mut media: Vec<Uuid> = Vec::with_capacity(ids.len());
             for id in ids {
-                let id = parse_uuid("fields.mediaIds", &id)?;
+                let id = parse_uuid(&path(Field::Media), &id)?;
                 if !media.contains(&id) {
                     media.push(id);
                 }
@@ -496,13 +505,15 @@ pub struct ChangeInput {
 }
 
 impl ChangeInput {
-    fn into_spec(self) -> AppResult<service::ChangeSpec> {
+    /// The change to validate; `prefix` names it in field paths: `changes.0.` in a
+    /// `CreateSubmissionInput`, `change.` as an argument.
+    fn into_spec(self, prefix: &str) -> AppResult<service::ChangeSpec> {
         Ok(service::ChangeSpec {
             op: self.op,
             kind: self.kind,
-            entry: self.entry_id.map(|id| parse_uuid("entryId", &id)).transpose()?,
+            entry: self.entry_id.map(|id| parse_uuid(&format!("{prefix}entryId"), &id)).transpose()?,
             base_revision: self.base_revision,
-            patch: self.fields.into_patch()?,
+            patch: self.fields.into_patch(prefix)?,
         })
     }
 }
@@ -627,7 +638,8 @@ pub struct VersioningMutation;
 impl VersioningMutation {
     /// Opens a DRAFT submission, optionally with changes.
     async fn create_submission(&self, ctx: &Context<'_>, input: CreateSubmissionInput) -> AppResult<Submission> {
-        let changes = input.changes.into_iter().map(ChangeInput::into_spec).collect::<AppResult<Vec<_>>>()?;
+        let changes = input.changes.into_iter().enumerate();
+        let changes = changes.map(|(i, c)| c.into_spec(&format!("changes.{i}."))).collect::<AppResult<Vec<_>>>()?;
         let viewer = ctx.auth().require()?;
         Ok(Submission(
             service::create_submission(ctx.state(), viewer, &input.title, &input.description, changes).await?,
@@ -636,13 +648,13 @@ impl VersioningMutation {
 
     async fn add_change(&self, ctx: &Context<'_>, submission_id: ID, change: ChangeInput) -> AppResult<Change> {
         let id = parse_uuid("submissionId", &submission_id)?;
-        Ok(Change(service::add_change(ctx.state(), ctx.auth().require()?, id, change.into_spec()?).await?))
+        Ok(Change(service::add_change(ctx.state(), ctx.auth().require()?, id, change.into_spec("change.")?).await?))
     }
 
     /// Replaces a change (DRAFT or CHANGES_REQUESTED only).
     async fn edit_change(&self, ctx: &Context<'_>, change_id: ID, change: ChangeInput) -> AppResult<Change> {
         let id = parse_uuid("changeId", &change_id)?;
-        Ok(Change(service::edit_change(ctx.state(), ctx.auth().require()?, id, change.into_spec()?).await?))
+        Ok(Change(service::edit_change(ctx.state(), ctx.auth().require()?, id, change.into_spec("change.")?).await?))
     }
 
     async fn remove_change(&self, ctx: &Context<'_>, change_id: ID) -> AppResult<Submission> {

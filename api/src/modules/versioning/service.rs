@@ -17,7 +17,7 @@ use uuid::Uuid;
 use xpr_entity::{change, entry, entry_kind, revision, revision_archive, submission};
 
 use super::{
-    domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition},
+    domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition, input_path},
     merge::{self, Conflict, Resolution},
     selectors,
 };
@@ -106,6 +106,11 @@ fn bad(prefix: &str, field: &str, message: impl Into<String>) -> AppError {
     AppError::BadInput(vec![FieldError::new(&format!("{prefix}{field}"), message)])
 }
 
+/// A [`bad`] value of a versioned field, named as the change's `fields` input names it.
+fn bad_field(prefix: &str, field: Field, message: impl Into<String>) -> AppError {
+    AppError::bad_input(&input_path(prefix, field.name()), message)
+}
+
 /// Most images on one entry.
 const MAX_MEDIA: usize = 20;
 
@@ -118,11 +123,11 @@ async fn check_media(
     prefix: &str,
 ) -> AppResult<()> {
     if after.len() > MAX_MEDIA {
-        return Err(bad(prefix, "fields.mediaIds", format!("at most {MAX_MEDIA} images")));
+        return Err(bad_field(prefix, Field::Media, format!("at most {MAX_MEDIA} images")));
     }
     let added: Vec<Uuid> = after.iter().filter(|m| !before.contains(m)).copied().collect();
     if let Some(author) = author {
-        media::selectors::owned_ids(db, author, &added, &format!("{prefix}fields.mediaIds")).await?;
+        media::selectors::owned_ids(db, author, &added, &input_path(prefix, Field::Media.name())).await?;
     }
     Ok(())
 }
@@ -135,7 +140,7 @@ pub(super) async fn prepare(
     prefix: &str,
 ) -> AppResult<change::ActiveModel> {
     if spec.patch.0.contains_key(Field::Deleted.name()) {
-        return Err(bad(prefix, "fields.deleted", "use a DELETE change"));
+        return Err(bad_field(prefix, Field::Deleted, "use a DELETE change"));
     }
     let now = Utc::now();
     let mut row = change::ActiveModel {
@@ -153,15 +158,12 @@ pub(super) async fn prepare(
             )
             .await
             .map_err(|_| bad(prefix, "kind", "no such entry kind"))?;
-            let snapshot = spec
-                .patch
-                .apply(&Snapshot::default())
-                .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
+            let snapshot = spec.patch.apply(&Snapshot::default()).map_err(|(f, e)| bad_field(prefix, f, e))?;
             let targets = Targets::load(db, [&snapshot]).await?;
             content::service::check(&kind, &snapshot, None, prefix, &targets)?;
             check_media(db, author, &[], &snapshot.media, prefix).await?;
             if content_selectors::entry_by_slug_in(db, kind.id, &snapshot.slug).await?.is_some() {
-                return Err(bad(prefix, "fields.slug", "is already taken in this kind"));
+                return Err(bad_field(prefix, Field::Slug, "is already taken in this kind"));
             }
             row.kind_id = Set(Some(kind.id));
             row.patch = Set(Value::Object(spec.patch.0));
@@ -186,10 +188,7 @@ pub(super) async fn prepare(
                 }
                 _ => {
                     let base_snapshot = selectors::snapshot(db, &base).await?;
-                    let after = spec
-                        .patch
-                        .apply(&base_snapshot)
-                        .map_err(|(f, e)| bad(prefix, &format!("fields.{}", f.name()), e))?;
+                    let after = spec.patch.apply(&base_snapshot).map_err(|(f, e)| bad_field(prefix, f, e))?;
                     if after == base_snapshot {
                         return Err(bad(prefix, "fields", "changes nothing"));
                     }
@@ -211,19 +210,18 @@ pub(super) async fn prepare(
     Ok(row)
 }
 
+/// Appends a change; `prefix` names it in field paths, as for [`prepare`].
 async fn insert_change(
     txn: &DatabaseTransaction,
     submission: &submission::Model,
     mut row: change::ActiveModel,
+    prefix: &str,
 ) -> AppResult<change::Model> {
     let existing = selectors::changes_of(txn, submission.id).await?;
     if let Set(Some(entry)) = &row.entry_id
         && existing.iter().any(|c| c.entry_id == Some(*entry))
     {
-        return Err(AppError::bad_input(
-            "change.entryId",
-            "this submission already changes the entry; edit that change",
-        ));
+        return Err(bad(prefix, "entryId", "this submission already changes the entry; edit that change"));
     }
     row.submission_id = Set(submission.id);
     row.position = Set(existing.iter().map(|c| c.position + 1).max().unwrap_or(0));
@@ -284,8 +282,8 @@ async fn insert_submission(
     }
     .insert(txn)
     .await?;
-    for row in rows {
-        insert_change(txn, &submission, row).await?;
+    for (i, row) in rows.into_iter().enumerate() {
+        insert_change(txn, &submission, row, &format!("changes.{i}.")).await?;
     }
     Ok(submission)
 }
@@ -300,7 +298,7 @@ pub async fn add_change(
     let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
     let row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
     let txn = db::write_txn(&state.db).await?;
-    let change = insert_change(&txn, &submission, row).await?;
+    let change = insert_change(&txn, &submission, row, "change.").await?;
     txn.commit().await?;
     Ok(change)
 }
@@ -552,7 +550,7 @@ async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> App
                 (kind_by_id(db, entry.kind_id).await?, patch_of(change).apply(&base), Some(entry.uuid))
             }
         };
-        let snapshot = snapshot.map_err(|(f, e)| bad(&prefix, &format!("fields.{}", f.name()), e))?;
+        let snapshot = snapshot.map_err(|(f, e)| bad_field(&prefix, f, e))?;
         checked.push((change, prefix, kind, snapshot, itself));
     }
     let targets = Targets::load(db, checked.iter().map(|c| &c.3)).await?;
@@ -796,7 +794,9 @@ async fn merge_in(
         match ChangeOp::parse(&change.op) {
             ChangeOp::Create => {
                 let kind = kind_of(change.kind_id)?;
-                let snapshot = patch.apply(&Snapshot::default()).map_err(|(f, e)| AppError::bad_input(f.name(), e))?;
+                let snapshot = patch
+                    .apply(&Snapshot::default())
+                    .map_err(|(f, e)| bad_field(&format!("changes.{index}."), f, e))?;
                 if content_selectors::entry_by_slug_in(txn, kind.id, &snapshot.slug).await?.is_some() {
                     let taken = Value::from(snapshot.slug.clone());
                     conflicts.push((
@@ -939,7 +939,7 @@ async fn merged_events(
     realtime::service::notify_watchers(txn, &entries, &message, UserId(submission.author_id)).await
 }
 
-fn patch_of(change: &change::Model) -> Patch {
+pub(super) fn patch_of(change: &change::Model) -> Patch {
     Patch(change.patch.as_object().cloned().unwrap_or_default())
 }
 
