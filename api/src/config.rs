@@ -217,6 +217,18 @@ pub struct Config {
     #[arg(long, env = "XPR_MEDIA_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub media_max_bytes: usize,
 
+    /// Widest accepted image, in pixels.
+    #[arg(long, env = "XPR_MEDIA_MAX_WIDTH", default_value_t = 16_384)]
+    pub media_max_width: u32,
+
+    /// Tallest accepted image, in pixels.
+    #[arg(long, env = "XPR_MEDIA_MAX_HEIGHT", default_value_t = 16_384)]
+    pub media_max_height: u32,
+
+    /// Most pixels an image may hold, all frames of an animation together (a 48 MP photo fits).
+    #[arg(long, env = "XPR_MEDIA_MAX_PIXELS", default_value_t = 50_000_000)]
+    pub media_max_pixels: u64,
+
     /// Where media are stored: `local` (`<data dir>/media`) or `s3`.
     #[arg(long, env = "XPR_MEDIA_STORE", value_enum, default_value = "local")]
     pub media_store: MediaStoreKind,
@@ -259,6 +271,10 @@ impl Config {
         anyhow::ensure!(self.max_batch > 0, "XPR_MAX_BATCH must be at least 1");
         anyhow::ensure!(self.rate_limit_window_secs > 0, "XPR_RATE_LIMIT_WINDOW_SECS must be positive");
         anyhow::ensure!(self.media_max_bytes > 0, "XPR_MEDIA_MAX_BYTES must be positive");
+        anyhow::ensure!(
+            self.media_max_width > 0 && self.media_max_height > 0 && self.media_max_pixels > 0,
+            "XPR_MEDIA_MAX_WIDTH, XPR_MEDIA_MAX_HEIGHT and XPR_MEDIA_MAX_PIXELS must be positive"
+        );
         anyhow::ensure!(
             self.media_store != MediaStoreKind::S3 || self.media_s3_bucket.as_deref().is_some_and(|b| !b.is_empty()),
             "XPR_MEDIA_STORE=s3 needs XPR_MEDIA_S3_BUCKET"

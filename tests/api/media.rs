@@ -3,18 +3,11 @@
 //! headers, and the cleanup of unattached uploads.
 
 use serde_json::{Value, json};
-use xpr_tests::{TestApp, code};
+use xpr_tests::{TestApp, code, images};
 
-/// A 3×2 RGBA PNG (signature, header, one compressed data chunk, end).
+/// A 3×2 PNG.
 pub(crate) fn png() -> Vec<u8> {
-    let hex = "89504e470d0a1a0a0000000d4948445200000003000000020806000000b8ad3a63\
-               0000001249444154789c63f8cf00c4ff19a000020000240f01f1ab8fd26b0000000049454e44ae426082";
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
-}
-
-/// A 1×1 GIF.
-fn gif() -> Vec<u8> {
-    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec()
+    images::png(3, 2)
 }
 
 fn media(body: &Value) -> &Value {
@@ -69,21 +62,88 @@ async fn a_text_file_named_png_is_refused() {
     assert_eq!(code(&bmp), "BAD_USER_INPUT", "only PNG, JPEG, WebP and GIF: {bmp}");
 }
 
+/// The upload's error message, after checking it is a `BAD_USER_INPUT` on `file`.
+fn refusal(body: &Value) -> String {
+    assert_eq!(code(body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "file", "{body}");
+    body["errors"][0]["message"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn image_bombs_are_refused_from_their_headers_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    let bombs = [
+        ("100000² PNG", images::png_header(100_000, 100_000)),
+        ("(2³¹−1)² PNG", images::png_header(i32::MAX as u32, i32::MAX as u32)),
+        ("65535² GIF", images::gif_header(u16::MAX, u16::MAX)),
+        ("65500² JPEG", images::jpeg_header(65_500, 65_500)),
+        // Within 16,384 on each side, over 50 M pixels in all.
+        ("8000² PNG", images::png_header(8_000, 8_000)),
+    ];
+    for (name, bytes) in bombs {
+        let message = refusal(&app.upload(&alice.access, "bomb.png", bytes).await);
+        assert!(message.contains("pixels"), "{name}: {message}");
+    }
+    assert_eq!(std::fs::read_dir(app.data_dir.path().join("media")).map_or(0, |dir| dir.count()), 0, "no bytes kept");
+}
+
+#[tokio::test]
+async fn image_bounds_are_configurable() {
+    let app =
+        TestApp::spawn_with(&["--media-max-width", "40", "--media-max-height", "30", "--media-max-pixels", "1000"])
+            .await;
+    let alice = app.verified("alice").await;
+    for (width, height) in [(41, 1), (1, 31), (40, 26)] {
+        let message = refusal(&app.upload(&alice.access, "wide.png", images::png(width, height)).await);
+        assert!(
+            message.contains(&format!("{width} × {height} pixels")) && message.contains("40 × 30 and 1000"),
+            "{message}"
+        );
+    }
+    assert_eq!(media(&app.upload(&alice.access, "fits.png", images::png(40, 25)).await)["width"], 40);
+    // Every frame of an animation counts: 4 frames of 16×16 are 1,024 pixels.
+    refusal(&app.upload(&alice.access, "long.gif", images::gif(16, 16, 4)).await);
+    assert_eq!(media(&app.upload(&alice.access, "short.gif", images::gif(16, 16, 3)).await)["height"], 16);
+}
+
+#[tokio::test]
+async fn damaged_or_disguised_images_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.verified("alice").await;
+    let html = b"<html><script>alert(document.cookie)</script></html>".as_slice();
+    let cut = |bytes: Vec<u8>| bytes[..bytes.len() - 8].to_vec();
+    let cases = [
+        ("a PNG signature and header, then HTML", [images::png_header(3, 2), html.to_vec()].concat()),
+        ("a whole PNG, then HTML", [png(), html.to_vec()].concat()),
+        ("a PNG cut short", cut(png())),
+        ("a GIF cut short", cut(images::gif(8, 8, 2))),
+        ("a WebP, then HTML", [images::webp(5, 7), html.to_vec()].concat()),
+        ("a WebP cut short", cut(images::webp(5, 7))),
+        ("a JPEG header without a picture", images::jpeg_header(640, 480)),
+        ("a JPEG cut in half", images::jpeg()[..2000].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let message = refusal(&app.upload(&alice.access, "x.png", bytes).await);
+        assert!(message.contains("well-formed"), "{name}: {message}");
+    }
+    // A flipped bit in the compressed pixels fails the PNG's checksum.
+    let mut flipped = png();
+    let data = flipped.len() - 12 - 8;
+    flipped[data] ^= 1;
+    refusal(&app.upload(&alice.access, "x.png", flipped).await);
+}
+
 #[tokio::test]
 async fn an_oversized_upload_is_refused() {
     let app = TestApp::spawn_with(&["--media-max-bytes", "1000"]).await;
     let alice = app.verified("alice").await;
-    let mut big = png();
-    big.resize(1001, 0);
-    let body = app.upload(&alice.access, "big.png", big).await;
+    let body = app.upload(&alice.access, "big.png", images::png_of_size(1001)).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "file");
-    let mut huge = png();
-    huge.resize(3 * 1024 * 1024, 0);
+    let huge = images::png_of_size(3 * 1024 * 1024);
     assert_eq!(code(&app.upload(&alice.access, "huge.png", huge).await), "BAD_USER_INPUT", "past the body limit too");
-    let mut fits = png();
-    fits.resize(1000, 0);
-    assert_eq!(media(&app.upload(&alice.access, "fits.png", fits).await)["byteSize"], 1000);
+    assert_eq!(media(&app.upload(&alice.access, "fits.png", images::png_of_size(1000)).await)["byteSize"], 1000);
 }
 
 #[tokio::test]
@@ -112,11 +172,11 @@ async fn uploads_need_a_verified_writer_and_the_preflight_header() {
 async fn the_same_bytes_uploaded_twice_by_one_owner_are_one_media() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
-    let first = media(&app.upload(&alice.access, "a.gif", gif()).await).clone();
+    let first = media(&app.upload(&alice.access, "a.gif", images::gif(1, 1, 1)).await).clone();
     assert_eq!((&first["contentType"], &first["width"]), (&json!("image/gif"), &json!(1)));
-    let again = media(&app.upload(&alice.access, "b.gif", gif()).await).clone();
+    let again = media(&app.upload(&alice.access, "b.gif", images::gif(1, 1, 1)).await).clone();
     assert_eq!(again["id"], first["id"]);
-    let bobs = media(&app.upload(&bob.access, "a.gif", gif()).await).clone();
+    let bobs = media(&app.upload(&bob.access, "a.gif", images::gif(1, 1, 1)).await).clone();
     assert_ne!(bobs["id"], first["id"], "another owner's upload is their own");
 }
 
@@ -127,7 +187,7 @@ async fn reviews_show_their_authors_media_and_cleanup_removes_only_unattached_up
     let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
     let (alice, bob) = (app.verified("alice").await, app.verified("bob").await);
     let photo = media(&app.upload(&alice.access, "a.png", png()).await)["id"].clone();
-    let unused = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
+    let unused = media(&app.upload(&alice.access, "b.gif", images::gif(1, 1, 1)).await)["id"].clone();
     let bobs = media(&app.upload(&bob.access, "c.png", png()).await)["id"].clone();
 
     let upsert = "mutation($i: ReviewInput!) { upsertReview(input: $i) { media { id url width } } }";
@@ -168,7 +228,7 @@ async fn entries_show_media_attached_through_submissions_and_cleanup_keeps_them(
     let entry = app.places(&admin, &["Harbor".into()]).await.remove(0);
     let alice = app.verified("alice").await;
     let photo = media(&app.upload(&admin.access, "a.png", png()).await)["id"].clone();
-    let alices = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
+    let alices = media(&app.upload(&alice.access, "b.gif", images::gif(1, 1, 1)).await)["id"].clone();
     let base = app
         .gql(None, "query($id: ID!) { entry(id: $id) { currentRevision { number } } }", json!({ "id": entry }))
         .await;
@@ -239,8 +299,8 @@ async fn an_upload_cited_only_by_a_pending_submission_survives_cleanup_and_shows
     let (entry, other) = (&places[0], &places[1]);
     let alice = app.verified("alice").await;
     let photo = media(&app.upload(&alice.access, "a.png", png()).await)["id"].clone();
-    let draft_photo = media(&app.upload(&alice.access, "b.gif", gif()).await)["id"].clone();
-    let unused = media(&app.upload(&alice.access, "c.png", [png(), vec![0]].concat()).await)["id"].clone();
+    let draft_photo = media(&app.upload(&alice.access, "b.gif", images::gif(1, 1, 1)).await)["id"].clone();
+    let unused = media(&app.upload(&alice.access, "c.png", images::png(4, 2)).await)["id"].clone();
     let (submission, status) = submit_media(&app, &alice, entry, vec![&photo]).await;
     assert_eq!(status, "PENDING");
     // A draft of another entry cites the second upload.
@@ -285,35 +345,12 @@ async fn an_image_only_a_past_revision_showed_survives_cleanup_and_a_revert_rest
     assert_eq!(read["data"]["entry"]["media"], json!([{ "id": photo }]), "{read}");
 }
 
-/// The header of a baseline JPEG (start of image, JFIF, start of frame) of `width`×`height`.
-fn jpeg(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    bytes.extend(b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00");
-    bytes.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
-    bytes.extend(height.to_be_bytes());
-    bytes.extend(width.to_be_bytes());
-    bytes.extend([0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9]);
-    bytes
-}
-
-/// A lossless WebP (RIFF, `VP8L` chunk) header of `width`×`height`.
-fn webp(width: u32, height: u32) -> Vec<u8> {
-    let size = ((width - 1) | ((height - 1) << 14)).to_le_bytes();
-    let chunk = [0x2F, size[0], size[1], size[2], size[3] & 0x0F, 0x00];
-    let mut bytes = b"RIFF".to_vec();
-    bytes.extend((4 + 8 + chunk.len() as u32).to_le_bytes());
-    bytes.extend(b"WEBPVP8L");
-    bytes.extend(5u32.to_le_bytes());
-    bytes.extend(chunk);
-    bytes
-}
-
 #[tokio::test]
 async fn jpeg_and_webp_uploads_are_recognised_with_their_dimensions() {
     let app = TestApp::spawn().await;
     let alice = app.verified("alice").await;
     for (name, bytes, kind, width, height) in
-        [("a.bin", jpeg(640, 480), "image/jpeg", 640, 480), ("b.png", webp(5, 7), "image/webp", 5, 7)]
+        [("a.bin", images::jpeg(), "image/jpeg", 320, 240), ("b.png", images::webp(5, 7), "image/webp", 5, 7)]
     {
         let body = app.upload(&alice.access, name, bytes.clone()).await;
         let uploaded = media(&body);

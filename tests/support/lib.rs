@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use xpr_api::{App, AppState, Config};
 
+pub mod images;
 mod proxy;
 pub use proxy::Proxy;
 

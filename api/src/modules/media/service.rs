@@ -1,6 +1,8 @@
 //! Media writes: uploads (checked, deduplicated per owner, stored) and the
 //! cleanup of uploads nothing shows or may show.
 
+use std::sync::LazyLock;
+
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -9,6 +11,7 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
+use tokio::sync::Semaphore;
 use xpr_entity::media;
 
 use super::{domain, selectors, store::MediaStore};
@@ -20,10 +23,26 @@ use crate::{
     modules::{reviews, versioning},
 };
 
+/// Images decoded at once: each may hold a few hundred MB and a core for seconds.
+static DECODING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+
 /// Stores an image upload of `viewer`; the same bytes uploaded again return the first upload.
 pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResult<media::Model> {
     viewer.require_verified_writer("upload media")?;
-    let image = domain::inspect(&bytes, state.config.media_max_bytes).map_err(|err| AppError::BadInput(vec![err]))?;
+    let config = &state.config;
+    let bounds = domain::Bounds {
+        max_bytes: config.media_max_bytes,
+        max_width: config.media_max_width,
+        max_height: config.media_max_height,
+        max_pixels: config.media_max_pixels,
+    };
+    let image = {
+        let _permit = DECODING.acquire().await.map_err(AppError::internal)?;
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || domain::inspect(&bytes, bounds)).await.map_err(AppError::internal)?
+    }
+    .map_err(|err| AppError::BadInput(vec![err]))?;
     if let Some(existing) = selectors::owned_by_sha256(&state.db, viewer.id, &image.sha256).await? {
         return Ok(existing);
     }
