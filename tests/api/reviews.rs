@@ -302,7 +302,7 @@ async fn concurrent_review_writes_keep_the_aggregates_exact() {
 async fn entry_lists_with_reviews_run_the_same_statements_for_10_and_50_entries() {
     let w = world(50).await;
     let (alice, bob) = (w.app.verified("alice").await, w.app.verified("bob").await);
-    let photo = w.app.upload(&bob.access, "photo.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec()).await;
+    let photo = w.app.upload(&bob.access, "photo.gif", xpr_tests::images::gif(1, 1, 1)).await;
     let photo = photo["data"]["uploadMedia"]["id"].clone();
     for (i, entry) in w.entries.iter().enumerate() {
         w.reviewed(&alice, entry, (i % 5 + 1) as i32).await;
