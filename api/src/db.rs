@@ -11,7 +11,10 @@ use sea_orm::{
 };
 use xpr_migration::{Migrator, MigratorTrait};
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+};
 
 /// Opens a pool. `max` bounds its connections; SQLite gets WAL and a busy timeout
 /// because it allows one writer at a time.
@@ -41,7 +44,57 @@ pub async fn connect(config: &Config, max: u32) -> anyhow::Result<DatabaseConnec
     Ok(Database::connect(options).await?)
 }
 
-/// Begins a transaction that writes. On SQLite it takes the write lock up front
+/// Runs `$work` (an expression that uses `$txn` and yields an `AppResult`)
+/// in a write transaction, committed when it succeeds and rolled back when it
+/// fails. Work that lost a race to another transaction — PostgreSQL's
+/// serialization failure (`40001`) or deadlock (`40P01`), or SQLite still
+/// busy after its timeout — runs again from the start after a jittered
+/// backoff, so `$work` must write only through `$txn` (no mail sent, no file
+/// stored) and must not move what it captures. A macro rather than a function
+/// taking an async closure: the closure's borrowed future can't yet be shown
+/// `Send` to async-graphql's boxed resolvers.
+#[macro_export]
+macro_rules! transaction {
+    ($db:expr, |$txn:ident| $work:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let $txn = $crate::db::write_txn($db).await?;
+            let result = async { $work }.await;
+            if let Some(result) = $crate::db::settle($txn, result, &mut attempt).await {
+                break result;
+            }
+        }
+    }};
+}
+pub use crate::transaction;
+
+/// Tries a transaction gets before its transient failure is returned.
+const ATTEMPTS: u32 = 5;
+
+/// Ends one attempt of [`transaction!`]: commits on success, and returns the
+/// outcome, or `None` (after a pause) when the attempt should run again.
+pub async fn settle<T>(txn: DatabaseTransaction, result: AppResult<T>, attempt: &mut u32) -> Option<AppResult<T>> {
+    let result = match result {
+        Ok(value) => txn.commit().await.map(|()| value).map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    match result {
+        Err(err) if *attempt < ATTEMPTS && err.is_transient() => {
+            // 5–10 ms, then doubling: 10–20, 20–40, 40–80.
+            let base = 5u64 << (*attempt - 1);
+            let pause = base + rand::random_range(0..=base);
+            tracing::debug!(attempt = *attempt, pause_ms = pause, "transaction retried");
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            *attempt += 1;
+            None
+        }
+        result => Some(result),
+    }
+}
+
+/// Begins a transaction that writes, for work that must not run twice (the
+/// outbox relay publishes before it commits); everything else goes through
+/// [`transaction!`]. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails
 /// at once with `SQLITE_BUSY` when another connection wrote meanwhile, instead
 /// of waiting for the busy timeout. PostgreSQL ignores the option.

@@ -121,6 +121,11 @@ impl AppError {
         Self::Internal(std::sync::Arc::new(err.into()))
     }
 
+    /// Whether the failed work may succeed if run again at once (see [`transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Internal(source) if source.downcast_ref::<DbErr>().is_some_and(transient))
+    }
+
     /// What clients read in `errors[].message`, and what the commands print.
     pub fn message(&self) -> String {
         match self {
@@ -152,6 +157,25 @@ fn unreachable(err: &DbErr) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// Whether `err` says the transaction lost a race and would succeed if run
+/// again: PostgreSQL's serialization failure (`40001`) or deadlock (`40P01`),
+/// or SQLite's busy or locked database (codes 5 and 6, with their extended
+/// codes such as 517, a stale snapshot).
+fn transient(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return false;
+    };
+    let Error::Database(db) = e.as_ref() else { return false };
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+        // An extended code keeps its primary code in the low byte.
+        code.parse::<i32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+    } else {
+        matches!(code.as_ref(), "40001" | "40P01")
     }
 }
 

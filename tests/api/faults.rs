@@ -1,8 +1,13 @@
 //! Faults an operator meets: the database unreachable for a while. An outage
 //! answers fast with a retryable code, never as a failed sign-in, and the
-//! server recovers by itself.
+//! server recovers by itself. A transaction that loses a race runs again.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use serde_json::{Value, json};
 use xpr_tests::{TestApp, code};
@@ -80,4 +85,44 @@ async fn stopping_closes_sockets_with_1001_publishes_the_outbox_and_ends_cleanly
     assert!(matches!(closed, Some(xpr_tests::WsEvent::Closed(1001, _))), "{closed:?}");
     assert_eq!(count(&app).await, 0, "the outbox was published before the end");
     assert!(app.http.get(format!("{}/healthz", app.url)).send().await.is_err(), "no new connections");
+}
+
+#[tokio::test]
+async fn a_transaction_that_loses_a_race_runs_again() {
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    db.execute_unprepared("CREATE TABLE counter (n BIGINT NOT NULL); INSERT INTO counter VALUES (0)").await.unwrap();
+    let attempts = AtomicU32::new(0);
+    let increment = || async {
+        xpr_api::transaction!(db, |txn| {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            if postgres {
+                // A concurrent update of the same row fails with 40001 instead of waiting.
+                txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").await?;
+            }
+            let n: i64 = txn
+                .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT n FROM counter"))
+                .await?
+                .expect("one row")
+                .try_get_by_index(0)?;
+            // Both transactions have read before either writes.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            txn.execute_unprepared(&format!("UPDATE counter SET n = {}", n + 1)).await?;
+            Ok(())
+        })
+    };
+    let results = futures_util::future::join_all((0..4).map(|_| increment())).await;
+    assert!(results.iter().all(Result::is_ok), "every writer succeeds in the end: {results:?}");
+    let n: i64 = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT n FROM counter"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(n, 4, "no increment lost");
+    if postgres {
+        assert!(attempts.load(Ordering::Relaxed) > 4, "the losers ran again");
+    }
 }

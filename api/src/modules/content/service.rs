@@ -70,30 +70,30 @@ pub async fn create_kind(state: &AppState, viewer: &Viewer, input: NewKind) -> A
     if !errors.is_empty() {
         return Err(AppError::BadInput(errors));
     }
-    let txn = crate::db::write_txn(&state.db).await?;
-    let kind = entry_kind::ActiveModel {
-        uuid: Set(new_uuid()),
-        slug: Set(input.slug),
-        name: Set(input.name.trim().to_owned()),
-        description: Set(input.description),
-        attribute_schema: Set(input.attribute_schema),
-        allowed_parent_kinds: Set(Value::from(input.allowed_parent_kinds)),
-        merge_policy: Set(input.merge_policy.as_str().to_owned()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    moderation::service::record(
-        &txn,
-        viewer,
-        ModerationActionKind::CreateEntryKind,
-        (TargetType::EntryKind, kind.uuid),
-        None,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(kind)
+    crate::db::transaction!(&state.db, |txn| {
+        let kind = entry_kind::ActiveModel {
+            uuid: Set(new_uuid()),
+            slug: Set(input.slug.clone()),
+            name: Set(input.name.trim().to_owned()),
+            description: Set(input.description.clone()),
+            attribute_schema: Set(input.attribute_schema.clone()),
+            allowed_parent_kinds: Set(Value::from(input.allowed_parent_kinds.clone())),
+            merge_policy: Set(input.merge_policy.as_str().to_owned()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        moderation::service::record(
+            &txn,
+            viewer,
+            ModerationActionKind::CreateEntryKind,
+            (TargetType::EntryKind, kind.uuid),
+            None,
+        )
+        .await?;
+        Ok(kind)
+    })
 }
 
 pub fn schema_of(kind: &entry_kind::Model) -> AppResult<jsonschema::Validator> {

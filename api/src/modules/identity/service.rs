@@ -101,11 +101,12 @@ fn collect<T>(results: &mut Vec<FieldError>, result: Result<T, FieldError>) -> O
 pub async fn register(state: &AppState, client: &ClientInfo, input: NewAccount) -> AppResult<SignedIn> {
     state.limiter.hit(&format!("register:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     let new = new_user(state, input, Role::User).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = insert_user(&txn, new).await?;
-    send_verification(state, &txn, &user).await?;
-    let signed_in = start_session(state, &txn, user, client).await?;
-    txn.commit().await?;
+    let signed_in = db::transaction!(&state.db, |txn| {
+        let user = insert_user(&txn, new.clone()).await?;
+        send_verification(state, &txn, &user).await?;
+        let signed_in = start_session(state, &txn, user.clone(), client).await?;
+        Ok(signed_in)
+    })?;
     state.mail_wake.notify_one();
     Ok(signed_in)
 }
@@ -198,10 +199,10 @@ pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password:
             user.status_reason.as_deref().unwrap_or("no reason given")
         )));
     }
-    let txn = db::write_txn(&state.db).await?;
-    let signed_in = start_session(state, &txn, user, client).await?;
-    txn.commit().await?;
-    Ok(signed_in)
+    db::transaction!(&state.db, |txn| {
+        let signed_in = start_session(state, &txn, user.clone(), client).await?;
+        Ok(signed_in)
+    })
 }
 
 async fn start_session(
@@ -255,44 +256,47 @@ async fn touch_last_seen(txn: &DatabaseTransaction, user: user::Model) -> AppRes
 pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedIn> {
     let refused = |why: &str| AppError::Unauthenticated(why.to_owned());
     let now = Utc::now();
-    let txn = db::write_txn(&state.db).await?;
-    let Some((stored, Some(session))) = refresh_token::Entity::find()
-        .find_also_related(session::Entity)
-        .filter(refresh_token::Column::TokenHash.eq(hash_token(token)))
-        .one(&txn)
-        .await?
-    else {
-        return Err(refused("invalid refresh token"));
-    };
-    if session.revoked_at.is_some() || session.expires_at <= now {
-        return Err(refused("session ended; sign in again"));
-    }
-    // Rotate only if nobody else did: a second use, even a concurrent one, is a reuse.
-    let rotated = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(stored.id))
-        .filter(refresh_token::Column::RotatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if rotated.rows_affected == 0 {
-        revoke_sessions(&txn, UserId(session.user_id), session::Column::Id.eq(session.id)).await?;
-        txn.commit().await?;
-        tracing::warn!(session = %session.uuid, "refresh token reused: session revoked");
-        return Err(refused("refresh token already used; the session has been revoked"));
-    }
-    let user =
-        user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(|| refused("account not found"))?;
-    if UserStatus::of(&user, now) == UserStatus::Banned {
-        return Err(refused("account banned"));
-    }
-    let refresh_token = issue_refresh_token(&txn, session.id).await?;
-    session::Entity::update_many()
-        .col_expr(session::Column::LastUsedAt, Expr::value(now))
-        .filter(session::Column::Id.eq(session.id))
-        .exec(&txn)
-        .await?;
-    let user = touch_last_seen(&txn, user).await?;
-    txn.commit().await?;
+    // A reuse revokes the session: that commits, then the refusal is returned.
+    let rotated = db::transaction!(&state.db, |txn| {
+        let Some((stored, Some(session))) = refresh_token::Entity::find()
+            .find_also_related(session::Entity)
+            .filter(refresh_token::Column::TokenHash.eq(hash_token(token)))
+            .one(&txn)
+            .await?
+        else {
+            return Err(refused("invalid refresh token"));
+        };
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Err(refused("session ended; sign in again"));
+        }
+        // Rotate only if nobody else did: a second use, even a concurrent one, is a reuse.
+        let rotated = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(stored.id))
+            .filter(refresh_token::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if rotated.rows_affected == 0 {
+            revoke_sessions(&txn, UserId(session.user_id), session::Column::Id.eq(session.id)).await?;
+            tracing::warn!(session = %session.uuid, "refresh token reused: session revoked");
+            return Ok(None);
+        }
+        let user =
+            user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(|| refused("account not found"))?;
+        if UserStatus::of(&user, now) == UserStatus::Banned {
+            return Err(refused("account banned"));
+        }
+        let refresh_token = issue_refresh_token(&txn, session.id).await?;
+        session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
+            .exec(&txn)
+            .await?;
+        let user = touch_last_seen(&txn, user).await?;
+        Ok(Some((user, session, refresh_token)))
+    })?;
+    let (user, session, refresh_token) =
+        rotated.ok_or_else(|| refused("refresh token already used; the session has been revoked"))?;
     let (access_token, access_token_expires_at) = state.keys.issue(user.uuid, session.uuid)?;
     Ok(SignedIn { access_token, access_token_expires_at, refresh_token, user })
 }
@@ -317,29 +321,29 @@ async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResu
 
 pub async fn logout(state: &AppState, viewer: &Viewer) -> AppResult<()> {
     let session = viewer.require_session()?;
-    let txn = db::write_txn(&state.db).await?;
-    revoke_sessions(&txn, viewer.id, session::Column::Id.eq(session)).await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        revoke_sessions(&txn, viewer.id, session::Column::Id.eq(session)).await?;
+        Ok(())
+    })
 }
 
 /// Revokes one of the viewer's sessions; someone else's is reported as not found.
 pub async fn revoke_session(state: &AppState, viewer: &Viewer, session: Uuid) -> AppResult<()> {
     viewer.require_session()?;
-    let txn = db::write_txn(&state.db).await?;
-    let result = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(session::Column::Uuid.eq(session))
-        .filter(session::Column::UserId.eq(viewer.id.0))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::not_found("session"));
-    }
-    credentials_changed(&txn, viewer.id).await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::Uuid.eq(session))
+            .filter(session::Column::UserId.eq(viewer.id.0))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(AppError::not_found("session"));
+        }
+        credentials_changed(&txn, viewer.id).await?;
+        Ok(())
+    })
 }
 
 async fn create_one_time_token(
@@ -397,30 +401,31 @@ async fn send_verification(state: &AppState, txn: &DatabaseTransaction, user: &u
 
 pub async fn resend_verification(state: &AppState, viewer: &Viewer) -> AppResult<()> {
     state.limiter.hit(&format!("verify:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = user::Entity::find_by_id(viewer.id.0).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
-    if user.email_verified_at.is_some() {
-        return Err(AppError::Conflict("your email address is already verified".into()));
-    }
-    send_verification(state, &txn, &user).await?;
-    txn.commit().await?;
+    db::transaction!(&state.db, |txn| {
+        let user = user::Entity::find_by_id(viewer.id.0).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
+        if user.email_verified_at.is_some() {
+            return Err(AppError::Conflict("your email address is already verified".into()));
+        }
+        send_verification(state, &txn, &user).await?;
+        Ok(())
+    })?;
     state.mail_wake.notify_one();
     Ok(())
 }
 
 pub async fn verify_email(state: &AppState, token: &str) -> AppResult<user::Model> {
-    let txn = db::write_txn(&state.db).await?;
-    let user = consume_one_time_token(&txn, VERIFY_EMAIL, token).await?;
-    let user = if user.email_verified_at.is_none() {
-        let mut active = user.into_active_model();
-        active.email_verified_at = Set(Some(Utc::now()));
-        active.updated_at = Set(Utc::now());
-        active.update(&txn).await?
-    } else {
-        user
-    };
-    txn.commit().await?;
-    Ok(user)
+    db::transaction!(&state.db, |txn| {
+        let user = consume_one_time_token(&txn, VERIFY_EMAIL, token).await?;
+        let user = if user.email_verified_at.is_none() {
+            let mut active = user.into_active_model();
+            active.email_verified_at = Set(Some(Utc::now()));
+            active.updated_at = Set(Utc::now());
+            active.update(&txn).await?
+        } else {
+            user
+        };
+        Ok(user)
+    })
 }
 
 /// Mails a reset link if the account exists; answers the same either way.
@@ -428,19 +433,20 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
     let email = Email::parse(email).map_err(|err| AppError::BadInput(vec![err]))?;
     state.limiter.hit(&format!("reset:addr:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     state.limiter.hit(&format!("reset:acct:{}", email.as_str()), state.config.rate_limit_per_account).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
-    let Some(user) = user.filter(|u| UserStatus::of(u, Utc::now()) != UserStatus::Banned) else {
-        return Ok(());
-    };
-    let token = create_one_time_token(&txn, user.id, RESET_PASSWORD, Duration::hours(1)).await?;
-    let body = format!(
-        "Hello {},\n\nsomeone asked to reset your XP-R password. If it was you:\n{}/reset-password?token={token}\n\n\
-         Or paste this code: {token}\nIt works once, for one hour. If it wasn't you, ignore this mail.\n",
-        user.display_name, state.config.public_url
-    );
-    mail::enqueue(&txn, &user.email, "Reset your password", body).await?;
-    txn.commit().await?;
+    db::transaction!(&state.db, |txn| {
+        let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
+        let Some(user) = user.filter(|u| UserStatus::of(u, Utc::now()) != UserStatus::Banned) else {
+            return Ok(());
+        };
+        let token = create_one_time_token(&txn, user.id, RESET_PASSWORD, Duration::hours(1)).await?;
+        let body = format!(
+            "Hello {},\n\nsomeone asked to reset your XP-R password. If it was you:\n{}/reset-password?token={token}\n\n\
+             Or paste this code: {token}\nIt works once, for one hour. If it wasn't you, ignore this mail.\n",
+            user.display_name, state.config.public_url
+        );
+        mail::enqueue(&txn, &user.email, "Reset your password", body).await?;
+        Ok(())
+    })?;
     state.mail_wake.notify_one();
     Ok(())
 }
@@ -450,20 +456,20 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
 pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> AppResult<()> {
     let password = Password::parse(new_password, "newPassword", &[]).map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = consume_one_time_token(&txn, RESET_PASSWORD, token).await?;
-    let user_id = user.id;
-    let mut active = user.into_active_model();
-    active.password_hash = Set(hash);
-    // The mailbox owner proved control of the address.
-    if active.email_verified_at.as_ref().is_none() {
-        active.email_verified_at = Set(Some(Utc::now()));
-    }
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        let user = consume_one_time_token(&txn, RESET_PASSWORD, token).await?;
+        let user_id = user.id;
+        let mut active = user.into_active_model();
+        active.password_hash = Set(hash.clone());
+        // The mailbox owner proved control of the address.
+        if active.email_verified_at.as_ref().is_none() {
+            active.email_verified_at = Set(Some(Utc::now()));
+        }
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?;
+        revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
+        Ok(())
+    })
 }
 
 /// Changes the password and signs out every other session.
@@ -478,14 +484,14 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, current: String,
     let password = Password::parse(new_password, "newPassword", &[&user.handle, &user.email])
         .map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let mut active = user.into_active_model();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    revoke_sessions(&txn, viewer.id, session::Column::Id.ne(current_session)).await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        let mut active = user.clone().into_active_model();
+        active.password_hash = Set(hash.clone());
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?;
+        revoke_sessions(&txn, viewer.id, session::Column::Id.ne(current_session)).await?;
+        Ok(())
+    })
 }
 
 pub async fn update_profile(state: &AppState, viewer: &Viewer, change: ProfileChange) -> AppResult<user::Model> {
@@ -565,20 +571,20 @@ pub async fn create_api_token(
 
 pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) -> AppResult<()> {
     viewer.require_session()?;
-    let txn = db::write_txn(&state.db).await?;
-    let result = api_token::Entity::update_many()
-        .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(api_token::Column::Uuid.eq(token))
-        .filter(api_token::Column::UserId.eq(viewer.id.0))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::not_found("API token"));
-    }
-    credentials_changed(&txn, viewer.id).await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        let result = api_token::Entity::update_many()
+            .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(api_token::Column::Uuid.eq(token))
+            .filter(api_token::Column::UserId.eq(viewer.id.0))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(AppError::not_found("API token"));
+        }
+        credentials_changed(&txn, viewer.id).await?;
+        Ok(())
+    })
 }
 
 /// Sets a user's role; the user's open WebSockets close (4412) so that their
@@ -586,24 +592,24 @@ pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) ->
 pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     domain::can_set_role(viewer.role, viewer.uuid == target).map_err(AppError::forbidden)?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = selectors::user_by_uuid(&txn, target).await?;
-    let mut active = user.into_active_model();
-    active.role = Set(role.as_str().to_owned());
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    moderation::service::record(
-        &txn,
-        viewer,
-        ModerationActionKind::SetRole,
-        (TargetType::User, target),
-        Some(role.as_str()),
-    )
-    .await?;
-    // Their open sockets were authorized with the old role: they close and reconnect.
-    credentials_changed(&txn, UserId(user.id)).await?;
-    txn.commit().await?;
-    Ok(user)
+    db::transaction!(&state.db, |txn| {
+        let user = selectors::user_by_uuid(&txn, target).await?;
+        let mut active = user.into_active_model();
+        active.role = Set(role.as_str().to_owned());
+        active.updated_at = Set(Utc::now());
+        let user = active.update(&txn).await?;
+        moderation::service::record(
+            &txn,
+            viewer,
+            ModerationActionKind::SetRole,
+            (TargetType::User, target),
+            Some(role.as_str()),
+        )
+        .await?;
+        // Their open sockets were authorized with the old role: they close and reconnect.
+        credentials_changed(&txn, UserId(user.id)).await?;
+        Ok(user)
+    })
 }
 
 /// Locks a user's row until the transaction ends, so that one user's writes
@@ -645,39 +651,39 @@ pub async fn change_status(
 ) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     let reason = domain::text("reason", reason, 3, 1000).map_err(|err| AppError::BadInput(vec![err]))?;
-    let txn = db::write_txn(&state.db).await?;
-    let user = selectors::user_by_uuid(&txn, target).await?;
-    let target_role = Role::parse(&user.role).unwrap_or(Role::User);
-    domain::can_change_status(viewer.role, target_role, viewer.uuid == target).map_err(AppError::forbidden)?;
-    let user_id = user.id;
-    let mut active = user.into_active_model();
-    let (status, until, action) = match change {
-        StatusChange::Suspend { until: Some(until) } | StatusChange::Ban { until: Some(until) }
-            if until <= Utc::now() =>
-        {
-            return Err(AppError::bad_input("until", "must be in the future"));
+    db::transaction!(&state.db, |txn| {
+        let user = selectors::user_by_uuid(&txn, target).await?;
+        let target_role = Role::parse(&user.role).unwrap_or(Role::User);
+        domain::can_change_status(viewer.role, target_role, viewer.uuid == target).map_err(AppError::forbidden)?;
+        let user_id = user.id;
+        let mut active = user.into_active_model();
+        let (status, until, action) = match change {
+            StatusChange::Suspend { until: Some(until) } | StatusChange::Ban { until: Some(until) }
+                if until <= Utc::now() =>
+            {
+                return Err(AppError::bad_input("until", "must be in the future"));
+            }
+            StatusChange::Suspend { until } => (UserStatus::Suspended, until, ModerationActionKind::SuspendUser),
+            StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
+            StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
+        };
+        active.status = Set(status.as_str().to_owned());
+        active.suspended_until = Set(until);
+        active.status_reason = Set(Some(reason.clone()));
+        active.updated_at = Set(Utc::now());
+        let user = active.update(&txn).await?;
+        if status == UserStatus::Banned {
+            revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
+            api_token::Entity::update_many()
+                .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
+                .filter(api_token::Column::UserId.eq(user_id))
+                .filter(api_token::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await?;
+            versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
         }
-        StatusChange::Suspend { until } => (UserStatus::Suspended, until, ModerationActionKind::SuspendUser),
-        StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
-        StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
-    };
-    active.status = Set(status.as_str().to_owned());
-    active.suspended_until = Set(until);
-    active.status_reason = Set(Some(reason));
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    if status == UserStatus::Banned {
-        revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
-        api_token::Entity::update_many()
-            .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(api_token::Column::UserId.eq(user_id))
-            .filter(api_token::Column::RevokedAt.is_null())
-            .exec(&txn)
+        moderation::service::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref())
             .await?;
-        versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
-    }
-    moderation::service::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref())
-        .await?;
-    txn.commit().await?;
-    Ok(user)
+        Ok(user)
+    })
 }

@@ -81,36 +81,42 @@ pub async fn add_blocklist_entry(
     {
         return Err(AppError::bad_input("value", "must be a domain name such as `example.com`"));
     }
-    let txn = db::write_txn(&state.db).await?;
-    let row = blocklist::ActiveModel {
-        uuid: Set(new_uuid()),
-        kind: Set(enums::name(kind).to_owned()),
-        value: Set(value),
-        created_by: Set(viewer.id.0),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    record(&txn, viewer, ModerationActionKind::AddBlocklistEntry, (TargetType::Blocklist, row.uuid), Some(&row.value))
+    db::transaction!(&state.db, |txn| {
+        let row = blocklist::ActiveModel {
+            uuid: Set(new_uuid()),
+            kind: Set(enums::name(kind).to_owned()),
+            value: Set(value.clone()),
+            created_by: Set(viewer.id.0),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
         .await?;
-    txn.commit().await?;
-    Ok(row)
+        record(
+            &txn,
+            viewer,
+            ModerationActionKind::AddBlocklistEntry,
+            (TargetType::Blocklist, row.uuid),
+            Some(&row.value),
+        )
+        .await?;
+        Ok(row)
+    })
 }
 
 pub async fn remove_blocklist_entry(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     admin(viewer)?;
-    let txn = db::write_txn(&state.db).await?;
-    let row = blocklist::Entity::find()
-        .filter(blocklist::Column::Uuid.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("blocklist entry"))?;
-    blocklist::Entity::delete_by_id(row.id).exec(&txn).await?;
-    record(&txn, viewer, ModerationActionKind::RemoveBlocklistEntry, (TargetType::Blocklist, id), Some(&row.value))
-        .await?;
-    txn.commit().await?;
-    Ok(())
+    db::transaction!(&state.db, |txn| {
+        let row = blocklist::Entity::find()
+            .filter(blocklist::Column::Uuid.eq(id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("blocklist entry"))?;
+        blocklist::Entity::delete_by_id(row.id).exec(&txn).await?;
+        record(&txn, viewer, ModerationActionKind::RemoveBlocklistEntry, (TargetType::Blocklist, id), Some(&row.value))
+            .await?;
+        Ok(())
+    })
 }
 
 /// Whether the reported thing exists and the reporter may report it.
@@ -170,37 +176,37 @@ pub async fn resolve_report(
         return Err(AppError::bad_input("resolution", "must be DISMISSED or ACTIONED"));
     }
     let note = text("note", note, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
-    let txn = db::write_txn(&state.db).await?;
-    let found = report::Entity::find()
-        .filter(report::Column::Uuid.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("report"))?;
-    let open = enums::name(ReportStatus::Open);
-    let updated = report::Entity::update_many()
-        .col_expr(report::Column::Status, Expr::value(enums::name(resolution)))
-        .col_expr(report::Column::ResolutionNote, Expr::value(note.clone()))
-        .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id.0))
-        .col_expr(report::Column::ResolvedAt, Expr::value(Utc::now()))
-        .filter(report::Column::Id.eq(found.id))
-        .filter(report::Column::Status.eq(open))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(AppError::Conflict("this report is already resolved".into()));
-    }
-    record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
-    let reporter = identity_selectors::user_uuids(&txn, vec![found.reporter_id]).await?;
-    let notes = reporter.into_iter().map(|user| realtime::service::Note {
-        user,
-        kind: NotificationKind::ReportResolved,
-        subject: (TargetType::Report, id),
-        message: format!("Your report was {}: {note}", enums::name(resolution).to_lowercase()),
-        actor: Some(viewer.id),
-    });
-    realtime::service::notify(&txn, notes.collect()).await?;
-    let resolved =
-        report::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("report"))?;
-    txn.commit().await?;
-    Ok(resolved)
+    db::transaction!(&state.db, |txn| {
+        let found = report::Entity::find()
+            .filter(report::Column::Uuid.eq(id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("report"))?;
+        let open = enums::name(ReportStatus::Open);
+        let updated = report::Entity::update_many()
+            .col_expr(report::Column::Status, Expr::value(enums::name(resolution)))
+            .col_expr(report::Column::ResolutionNote, Expr::value(note.clone()))
+            .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id.0))
+            .col_expr(report::Column::ResolvedAt, Expr::value(Utc::now()))
+            .filter(report::Column::Id.eq(found.id))
+            .filter(report::Column::Status.eq(open))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(AppError::Conflict("this report is already resolved".into()));
+        }
+        record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
+        let reporter = identity_selectors::user_uuids(&txn, vec![found.reporter_id]).await?;
+        let notes = reporter.into_iter().map(|user| realtime::service::Note {
+            user,
+            kind: NotificationKind::ReportResolved,
+            subject: (TargetType::Report, id),
+            message: format!("Your report was {}: {note}", enums::name(resolution).to_lowercase()),
+            actor: Some(viewer.id),
+        });
+        realtime::service::notify(&txn, notes.collect()).await?;
+        let resolved =
+            report::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("report"))?;
+        Ok(resolved)
+    })
 }

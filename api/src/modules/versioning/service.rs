@@ -254,10 +254,10 @@ pub(super) async fn open_submission(
     rows: Vec<change::ActiveModel>,
     status: SubmissionStatus,
 ) -> AppResult<submission::Model> {
-    let txn = db::write_txn(&state.db).await?;
-    let submission = insert_submission(&txn, viewer, title, description, rows, status).await?;
-    txn.commit().await?;
-    Ok(submission)
+    db::transaction!(&state.db, |txn| {
+        let submission = insert_submission(&txn, viewer, title.clone(), description, rows.clone(), status).await?;
+        Ok(submission)
+    })
 }
 
 async fn insert_submission(
@@ -297,10 +297,10 @@ pub async fn add_change(
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
     let row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
-    let txn = db::write_txn(&state.db).await?;
-    let change = insert_change(&txn, &submission, row, "change.").await?;
-    txn.commit().await?;
-    Ok(change)
+    db::transaction!(&state.db, |txn| {
+        let change = insert_change(&txn, &submission, row.clone(), "change.").await?;
+        Ok(change)
+    })
 }
 
 /// The change and its submission, if the viewer authored it.
@@ -429,14 +429,14 @@ pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<su
     check_limits(&state.db, state, viewer, Some(submission.id)).await?;
     let warnings = run_checks(&state.db, &changes).await?;
     let automatic = automatic_merge(state, viewer, &warnings).await?;
-    let txn = db::write_txn(&state.db).await?;
-    identity::service::lock_user(&txn, viewer.id).await?;
-    let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
-    check_limits(&txn, state, viewer, Some(pending.id)).await?;
-    let pending = enter_queue(&txn, pending, &warnings).await?;
-    let submission = merge_if(&txn, automatic, viewer, pending).await?;
-    txn.commit().await?;
-    Ok(submission)
+    db::transaction!(&state.db, |txn| {
+        identity::service::lock_user(&txn, viewer.id).await?;
+        let pending = transition(&txn, &submission, Transition::Submit, SubmissionStatus::Pending, None, None).await?;
+        check_limits(&txn, state, viewer, Some(pending.id)).await?;
+        let pending = enter_queue(&txn, pending, &warnings).await?;
+        let submission = merge_if(&txn, automatic.as_ref(), viewer, pending).await?;
+        Ok(submission)
+    })
 }
 
 /// Stores the warnings of a submission that just became PENDING and announces
@@ -465,12 +465,12 @@ async fn automatic_merge(state: &AppState, viewer: &Viewer, warnings: &[CheckWar
 /// it merges at once: submit and merge succeed or fail together.
 async fn merge_if(
     txn: &DatabaseTransaction,
-    checker: Option<Checker>,
+    checker: Option<&Checker>,
     viewer: &Viewer,
     pending: submission::Model,
 ) -> AppResult<submission::Model> {
     match checker {
-        Some(checker) => Ok(merge_in(txn, &checker, viewer, &pending, None, false).await?.submission),
+        Some(checker) => Ok(merge_in(txn, checker, viewer, &pending, None, false).await?.submission),
         None => Ok(pending),
     }
 }
@@ -566,13 +566,13 @@ async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> App
 
 pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     let submission = own_submission(&state.db, viewer, id, Transition::Withdraw, "withdrawn").await?;
-    let txn = db::write_txn(&state.db).await?;
-    let withdrawn =
-        transition(&txn, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await?;
-    let left_queue = (status(&submission) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
-    realtime::service::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
-    txn.commit().await?;
-    Ok(withdrawn)
+    db::transaction!(&state.db, |txn| {
+        let withdrawn =
+            transition(&txn, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await?;
+        let left_queue = (status(&submission) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
+        realtime::service::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
+        Ok(withdrawn)
+    })
 }
 
 /// A moderator's decision other than approval, with the reason the author sees.
@@ -598,23 +598,33 @@ pub async fn decide(
         }
     };
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    let txn = db::write_txn(&state.db).await?;
-    let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
-    record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
-    realtime::service::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
-    let kind = match decision {
-        Decision::Reject => NotificationKind::SubmissionRejected,
-        Decision::RequestChanges => NotificationKind::ChangesRequested,
-    };
-    let verb = if kind == NotificationKind::SubmissionRejected { "was rejected" } else { "needs changes" };
-    notify_author(&txn, &submission, kind, format!("Your submission “{}” {verb}: {reason}", submission.title), viewer)
+    db::transaction!(&state.db, |txn| {
+        let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
+        record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
+        realtime::service::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
+        let kind = match decision {
+            Decision::Reject => NotificationKind::SubmissionRejected,
+            Decision::RequestChanges => NotificationKind::ChangesRequested,
+        };
+        let verb = if kind == NotificationKind::SubmissionRejected { "was rejected" } else { "needs changes" };
+        notify_author(
+            &txn,
+            &submission,
+            kind,
+            format!("Your submission “{}” {verb}: {reason}", submission.title),
+            viewer,
+        )
         .await?;
-    if to == SubmissionStatus::Rejected {
-        identity::service::add_reputation(&txn, UserId(submission.author_id), moderation_domain::REJECTED_REPUTATION)
+        if to == SubmissionStatus::Rejected {
+            identity::service::add_reputation(
+                &txn,
+                UserId(submission.author_id),
+                moderation_domain::REJECTED_REPUTATION,
+            )
             .await?;
-    }
-    txn.commit().await?;
-    Ok(submission)
+        }
+        Ok(submission)
+    })
 }
 
 /// Claims a pending submission for review until the claim expires. Another
@@ -623,51 +633,55 @@ pub async fn claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<sub
     require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     let now = Utc::now();
-    let txn = db::write_txn(&state.db).await?;
-    let mut update = submission::Entity::update_many()
-        .col_expr(submission::Column::ClaimedBy, Expr::value(viewer.id.0))
-        .col_expr(
-            submission::Column::ClaimExpiresAt,
-            Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
-        )
-        .filter(submission::Column::Id.eq(found.id))
-        .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
-    if viewer.role != Role::Admin {
-        update = update.filter(claim_allows(viewer, now));
-    }
-    if update.exec(&txn).await?.rows_affected == 0 {
-        return Err(refused(&txn, found.id, "claimed").await);
-    }
-    record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
-    realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
-    let claimed =
-        submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    txn.commit().await?;
-    Ok(claimed)
+    db::transaction!(&state.db, |txn| {
+        let mut update = submission::Entity::update_many()
+            .col_expr(submission::Column::ClaimedBy, Expr::value(viewer.id.0))
+            .col_expr(
+                submission::Column::ClaimExpiresAt,
+                Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
+            )
+            .filter(submission::Column::Id.eq(found.id))
+            .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+        if viewer.role != Role::Admin {
+            update = update.filter(claim_allows(viewer, now));
+        }
+        if update.exec(&txn).await?.rows_affected == 0 {
+            return Err(refused(&txn, found.id, "claimed").await);
+        }
+        record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
+        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
+        let claimed = submission::Entity::find_by_id(found.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("submission"))?;
+        Ok(claimed)
+    })
 }
 
 /// Gives a claim back to the queue: the claiming moderator, or an admin.
 pub async fn release_claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    let txn = db::write_txn(&state.db).await?;
-    let mut update = submission::Entity::update_many()
-        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
-        .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(submission::Column::Id.eq(found.id))
-        .filter(submission::Column::ClaimedBy.is_not_null());
-    if viewer.role != Role::Admin {
-        update = update.filter(submission::Column::ClaimedBy.eq(viewer.id.0));
-    }
-    if update.exec(&txn).await?.rows_affected == 0 {
-        return Err(AppError::Conflict("you hold no claim on this submission".into()));
-    }
-    record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
-    realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
-    let released =
-        submission::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("submission"))?;
-    txn.commit().await?;
-    Ok(released)
+    db::transaction!(&state.db, |txn| {
+        let mut update = submission::Entity::update_many()
+            .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+            .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(submission::Column::Id.eq(found.id))
+            .filter(submission::Column::ClaimedBy.is_not_null());
+        if viewer.role != Role::Admin {
+            update = update.filter(submission::Column::ClaimedBy.eq(viewer.id.0));
+        }
+        if update.exec(&txn).await?.rows_affected == 0 {
+            return Err(AppError::Conflict("you hold no claim on this submission".into()));
+        }
+        record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
+        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
+        let released = submission::Entity::find_by_id(found.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("submission"))?;
+        Ok(released)
+    })
 }
 
 /// Withdraws every open submission of a user (on ban), in the caller's
@@ -747,10 +761,10 @@ async fn merge(
     reviewed: bool,
 ) -> AppResult<MergeOutcome> {
     let checker = Checker::load(&state.db).await?;
-    let txn = db::write_txn(&state.db).await?;
-    let outcome = merge_in(&txn, &checker, merger, found, comment, reviewed).await?;
-    txn.commit().await?;
-    Ok(outcome)
+    db::transaction!(&state.db, |txn| {
+        let outcome = merge_in(&txn, &checker, merger, found, comment.clone(), reviewed).await?;
+        Ok(outcome)
+    })
 }
 
 /// Merges in `txn`: an approval's, or the automatic merge of a trusted
@@ -1011,56 +1025,62 @@ pub async fn resolve_conflict(
     }
     let mut choices: BTreeMap<Field, Resolution> = resolutions_of(&change);
     choices.insert(field, resolution);
-    let txn = db::write_txn(&state.db).await?;
-    let mut active: change::ActiveModel = change.clone().into();
-    active.updated_at = Set(Utc::now());
-    if fields.iter().all(|f| choices.contains_key(f)) {
-        let patch = patch_of(&change);
-        let (base_revision, patch) = match ChangeOp::parse(&change.op) {
-            ChangeOp::Create => {
-                let mut patch = patch;
-                match choices.get(&Field::Slug) {
-                    Some(Resolution::Custom(slug)) => patch.0.insert(Field::Slug.name().to_owned(), slug.clone()),
-                    _ => return Err(AppError::bad_input("value", "the slug is taken: choose CUSTOM with a new slug")),
-                };
-                (None, patch)
+    db::transaction!(&state.db, |txn| {
+        let mut active: change::ActiveModel = change.clone().into();
+        active.updated_at = Set(Utc::now());
+        if fields.iter().all(|f| choices.contains_key(f)) {
+            let patch = patch_of(&change);
+            let (base_revision, patch) = match ChangeOp::parse(&change.op) {
+                ChangeOp::Create => {
+                    let mut patch = patch;
+                    match choices.get(&Field::Slug) {
+                        Some(Resolution::Custom(slug)) => patch.0.insert(Field::Slug.name().to_owned(), slug.clone()),
+                        _ => {
+                            return Err(AppError::bad_input(
+                                "value",
+                                "the slug is taken: choose CUSTOM with a new slug",
+                            ));
+                        }
+                    };
+                    (None, patch)
+                }
+                _ => {
+                    let kind = kind_by_id(
+                        &txn,
+                        content_selectors::entry_kind_id(&txn, change.entry_id.unwrap_or_default()).await?,
+                    )
+                    .await?;
+                    let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
+                    let theirs_id = change.conflict_revision_id.unwrap_or_default();
+                    let theirs = selectors::snapshot_by_id(&txn, theirs_id).await?;
+                    let patch =
+                        merge::resolve(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy), &choices)
+                            .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
+                    // A CUSTOM value may cite images too: only the author's own may be added.
+                    let after = patch.apply(&theirs).map_err(|(_, e)| AppError::bad_input("value", e))?;
+                    check_media(&txn, Some(viewer.id), &theirs.media, &after.media, "").await?;
+                    (Some(theirs_id), patch)
+                }
+            };
+            if base_revision.is_some() {
+                active.base_revision_id = Set(base_revision);
             }
-            _ => {
-                let kind = kind_by_id(
-                    &txn,
-                    content_selectors::entry_kind_id(&txn, change.entry_id.unwrap_or_default()).await?,
-                )
-                .await?;
-                let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
-                let theirs_id = change.conflict_revision_id.unwrap_or_default();
-                let theirs = selectors::snapshot_by_id(&txn, theirs_id).await?;
-                let patch = merge::resolve(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy), &choices)
-                    .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
-                // A CUSTOM value may cite images too: only the author's own may be added.
-                let after = patch.apply(&theirs).map_err(|(_, e)| AppError::bad_input("value", e))?;
-                check_media(&txn, Some(viewer.id), &theirs.media, &after.media, "").await?;
-                (Some(theirs_id), patch)
-            }
-        };
-        if base_revision.is_some() {
-            active.base_revision_id = Set(base_revision);
+            active.patch = Set(Value::Object(patch.0));
+            active.conflicts = Set(None);
+            active.conflict_revision_id = Set(None);
+            active.resolutions = Set(None);
+        } else {
+            active.resolutions = Set(Some(resolutions_json(&choices)));
         }
-        active.patch = Set(Value::Object(patch.0));
-        active.conflicts = Set(None);
-        active.conflict_revision_id = Set(None);
-        active.resolutions = Set(None);
-    } else {
-        active.resolutions = Set(Some(resolutions_json(&choices)));
-    }
-    let change = active.update(&txn).await?;
-    let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
-    if !remaining && status(&submission) == SubmissionStatus::Conflicted {
-        let pending = set_status(&txn, &submission, SubmissionStatus::Pending).await?;
-        let queue = Some(QueueEventKind::Submitted);
-        realtime::service::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
-    }
-    txn.commit().await?;
-    Ok(change)
+        let change = active.update(&txn).await?;
+        let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
+        if !remaining && status(&submission) == SubmissionStatus::Conflicted {
+            let pending = set_status(&txn, &submission, SubmissionStatus::Pending).await?;
+            let queue = Some(QueueEventKind::Submitted);
+            realtime::service::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
+        }
+        Ok(change)
+    })
 }
 
 fn resolutions_json(choices: &BTreeMap<Field, Resolution>) -> Value {
@@ -1098,68 +1118,75 @@ fn resolutions_of(change: &change::Model) -> BTreeMap<Field, Resolution> {
 pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, id, Transition::Rebase, "rebased").await?;
-    let txn = db::write_txn(&state.db).await?;
-    let mut conflicted = false;
-    for change in selectors::changes_of(&txn, submission.id).await? {
-        let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else {
-            // A CREATE conflicts only on a taken slug: it stays conflicted while the slug is taken.
-            if change.conflicts.is_some() {
-                let slug =
-                    patch_of(&change).0.get(Field::Slug.name()).and_then(Value::as_str).unwrap_or_default().to_owned();
-                if content_selectors::entry_by_slug_in(&txn, change.kind_id.unwrap_or_default(), &slug).await?.is_some()
-                {
-                    conflicted = true;
-                } else {
+    db::transaction!(&state.db, |txn| {
+        let mut conflicted = false;
+        for change in selectors::changes_of(&txn, submission.id).await? {
+            let (Some(entry_id), Some(base_id)) = (change.entry_id, change.base_revision_id) else {
+                // A CREATE conflicts only on a taken slug: it stays conflicted while the slug is taken.
+                if change.conflicts.is_some() {
+                    let slug = patch_of(&change)
+                        .0
+                        .get(Field::Slug.name())
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    if content_selectors::entry_by_slug_in(&txn, change.kind_id.unwrap_or_default(), &slug)
+                        .await?
+                        .is_some()
+                    {
+                        conflicted = true;
+                    } else {
+                        let mut active: change::ActiveModel = change.into();
+                        active.conflicts = Set(None);
+                        active.resolutions = Set(None);
+                        active.updated_at = Set(Utc::now());
+                        active.update(&txn).await?;
+                    }
+                }
+                continue;
+            };
+            let entry =
+                entry::Entity::find_by_id(entry_id).one(&txn).await?.ok_or_else(|| AppError::not_found("entry"))?;
+            let current = entry.current_revision_id.unwrap_or_default();
+            if current == base_id && change.conflicts.is_none() {
+                continue;
+            }
+            let kind = kind_by_id(&txn, entry.kind_id).await?;
+            let base = selectors::snapshot_by_id(&txn, base_id).await?;
+            let theirs = selectors::snapshot_by_id(&txn, current).await?;
+            match merge::rebase(&base, &theirs, &patch_of(&change), MergePolicy::parse(&kind.merge_policy)) {
+                Ok(patch) => {
                     let mut active: change::ActiveModel = change.into();
+                    active.base_revision_id = Set(Some(current));
+                    active.patch = Set(Value::Object(patch.0));
                     active.conflicts = Set(None);
+                    active.conflict_revision_id = Set(None);
                     active.resolutions = Set(None);
                     active.updated_at = Set(Utc::now());
                     active.update(&txn).await?;
                 }
+                Err(found) => {
+                    conflicted = true;
+                    record_conflicts(&txn, &change, Some(current), &found).await?;
+                }
             }
-            continue;
+        }
+        // Only a submission under review changes state; a draft keeps its conflicts
+        // on its changes and can't be submitted until they are resolved.
+        let to = match (status(&submission), conflicted) {
+            (SubmissionStatus::Pending, true) => SubmissionStatus::Conflicted,
+            (SubmissionStatus::Conflicted, false) => SubmissionStatus::Pending,
+            (unchanged, _) => unchanged,
         };
-        let entry = entry::Entity::find_by_id(entry_id).one(&txn).await?.ok_or_else(|| AppError::not_found("entry"))?;
-        let current = entry.current_revision_id.unwrap_or_default();
-        if current == base_id && change.conflicts.is_none() {
-            continue;
-        }
-        let kind = kind_by_id(&txn, entry.kind_id).await?;
-        let base = selectors::snapshot_by_id(&txn, base_id).await?;
-        let theirs = selectors::snapshot_by_id(&txn, current).await?;
-        match merge::rebase(&base, &theirs, &patch_of(&change), MergePolicy::parse(&kind.merge_policy)) {
-            Ok(patch) => {
-                let mut active: change::ActiveModel = change.into();
-                active.base_revision_id = Set(Some(current));
-                active.patch = Set(Value::Object(patch.0));
-                active.conflicts = Set(None);
-                active.conflict_revision_id = Set(None);
-                active.resolutions = Set(None);
-                active.updated_at = Set(Utc::now());
-                active.update(&txn).await?;
-            }
-            Err(found) => {
-                conflicted = true;
-                record_conflicts(&txn, &change, Some(current), &found).await?;
-            }
-        }
-    }
-    // Only a submission under review changes state; a draft keeps its conflicts
-    // on its changes and can't be submitted until they are resolved.
-    let to = match (status(&submission), conflicted) {
-        (SubmissionStatus::Pending, true) => SubmissionStatus::Conflicted,
-        (SubmissionStatus::Conflicted, false) => SubmissionStatus::Pending,
-        (unchanged, _) => unchanged,
-    };
-    let queue = match (status(&submission), to) {
-        (from, to) if from == to => None,
-        (_, SubmissionStatus::Pending) => Some(QueueEventKind::Submitted),
-        _ => Some(QueueEventKind::Decided),
-    };
-    let submission = set_status(&txn, &submission, to).await?;
-    realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
-    txn.commit().await?;
-    Ok(submission)
+        let queue = match (status(&submission), to) {
+            (from, to) if from == to => None,
+            (_, SubmissionStatus::Pending) => Some(QueueEventKind::Submitted),
+            _ => Some(QueueEventKind::Decided),
+        };
+        let submission = set_status(&txn, &submission, to).await?;
+        realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
+        Ok(submission)
+    })
 }
 
 /// Opens a submission that restores an entry to an older revision (restoring
@@ -1209,18 +1236,20 @@ pub async fn revert_entry(
     let automatic = automatic_merge(state, viewer, &warnings).await?;
     let mut row = change.into_active_model().reset_all();
     row.id = sea_orm::ActiveValue::NotSet;
-    let title = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
-    let txn = db::write_txn(&state.db).await?;
-    identity::service::lock_user(&txn, viewer.id).await?;
-    let submission = insert_submission(&txn, viewer, title, &reason, vec![row], SubmissionStatus::Pending).await?;
-    check_limits(&txn, state, viewer, Some(submission.id)).await?;
-    let pending = enter_queue(&txn, submission, &warnings).await?;
-    if viewer.role.is_moderator() {
-        record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
-    }
-    let submission = merge_if(&txn, automatic, viewer, pending).await?;
-    txn.commit().await?;
-    Ok(submission)
+    let title: String = format!("Revert {} to revision {to}", entry.title).chars().take(200).collect();
+    db::transaction!(&state.db, |txn| {
+        identity::service::lock_user(&txn, viewer.id).await?;
+        let submission =
+            insert_submission(&txn, viewer, title.clone(), &reason, vec![row.clone()], SubmissionStatus::Pending)
+                .await?;
+        check_limits(&txn, state, viewer, Some(submission.id)).await?;
+        let pending = enter_queue(&txn, submission, &warnings).await?;
+        if viewer.role.is_moderator() {
+            record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
+        }
+        let submission = merge_if(&txn, automatic.as_ref(), viewer, pending).await?;
+        Ok(submission)
+    })
 }
 
 /// How the change's entry would look if merged now (a preview).
@@ -1254,48 +1283,50 @@ pub async fn archive_history(
 ) -> AppResult<u64> {
     let mut total = 0;
     loop {
-        let txn = db::write_txn(db).await?;
-        let due: Vec<(i64, Value)> = revision::Entity::find()
-            .select_only()
-            .column(revision::Column::Id)
-            .column(revision::Column::Snapshot)
-            .join(
-                JoinType::InnerJoin,
-                revision::Entity::belongs_to(entry::Entity)
-                    .from(revision::Column::EntryId)
-                    .to(entry::Column::Id)
-                    .into(),
-            )
-            .filter(revision::Column::Archived.eq(false))
-            .filter(revision::Column::CreatedAt.lt(before))
-            .filter(
-                Expr::col((revision::Entity, revision::Column::Number))
-                    .lte(Expr::col((entry::Entity, entry::Column::Version)).sub(keep)),
-            )
-            .limit(batch)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        if due.is_empty() {
-            return Ok(total);
-        }
-        let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-        let now = Utc::now();
-        revision_archive::Entity::insert_many(due.into_iter().map(|(id, snapshot)| revision_archive::ActiveModel {
-            revision_id: Set(id),
-            snapshot: Set(snapshot),
-            archived_at: Set(now),
-        }))
-        .exec(&txn)
-        .await?;
-        revision::Entity::update_many()
-            .col_expr(revision::Column::Archived, Expr::value(true))
-            .col_expr(revision::Column::Snapshot, Expr::value(Value::Object(Default::default())))
-            .filter(revision::Column::Id.is_in(ids.clone()))
+        let archived = db::transaction!(db, |txn| {
+            let due: Vec<(i64, Value)> = revision::Entity::find()
+                .select_only()
+                .column(revision::Column::Id)
+                .column(revision::Column::Snapshot)
+                .join(
+                    JoinType::InnerJoin,
+                    revision::Entity::belongs_to(entry::Entity)
+                        .from(revision::Column::EntryId)
+                        .to(entry::Column::Id)
+                        .into(),
+                )
+                .filter(revision::Column::Archived.eq(false))
+                .filter(revision::Column::CreatedAt.lt(before))
+                .filter(
+                    Expr::col((revision::Entity, revision::Column::Number))
+                        .lte(Expr::col((entry::Entity, entry::Column::Version)).sub(keep)),
+                )
+                .limit(batch)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            if due.is_empty() {
+                return Ok(0);
+            }
+            let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+            let now = Utc::now();
+            revision_archive::Entity::insert_many(due.into_iter().map(|(id, snapshot)| {
+                revision_archive::ActiveModel { revision_id: Set(id), snapshot: Set(snapshot), archived_at: Set(now) }
+            }))
             .exec(&txn)
             .await?;
-        txn.commit().await?;
-        total += ids.len() as u64;
-        progress(ids.len() as u64);
+            revision::Entity::update_many()
+                .col_expr(revision::Column::Archived, Expr::value(true))
+                .col_expr(revision::Column::Snapshot, Expr::value(Value::Object(Default::default())))
+                .filter(revision::Column::Id.is_in(ids.clone()))
+                .exec(&txn)
+                .await?;
+            Ok(ids.len() as u64)
+        })?;
+        if archived == 0 {
+            return Ok(total);
+        }
+        total += archived;
+        progress(archived);
     }
 }
