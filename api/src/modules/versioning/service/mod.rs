@@ -1,0 +1,163 @@
+//! Versioning writes: submissions and their changes, and the merge that turns
+//! an approved submission into revisions — atomically, three-way per field,
+//! with entry rows locked so concurrent merges never lose an update. One file
+//! per concern; this one holds the guards they share (states, ownership,
+//! the conditional status update).
+
+mod changes;
+mod conflicts;
+mod decisions;
+mod history;
+mod merging;
+mod submit;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+use xpr_entity::{entry_kind, submission};
+
+use super::{
+    domain::{Field, SubmissionStatus, Transition, input_path},
+    selectors,
+};
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult, FieldError},
+    modules::identity::domain::{Role, Scope},
+};
+
+pub use changes::*;
+pub use conflicts::*;
+pub use decisions::*;
+pub use history::*;
+pub use merging::*;
+pub use submit::*;
+
+fn status(s: &submission::Model) -> SubmissionStatus {
+    SubmissionStatus::parse(&s.status)
+}
+
+fn illegal(s: &submission::Model, what: &str) -> AppError {
+    AppError::Conflict(format!("a {} submission can't be {what}", s.status.to_lowercase().replace('_', " ")))
+}
+
+fn contributor(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_scope(Scope::Write)?;
+    if viewer.suspended {
+        return Err(AppError::forbidden("your account is suspended"));
+    }
+    Ok(())
+}
+
+/// The author's submission in a state allowing `transition`; others' are not found.
+async fn own_submission(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    transition: Transition,
+    what: &str,
+) -> AppResult<submission::Model> {
+    let found = selectors::submission_by_uuid(db, id).await?;
+    let submission = found
+        .filter(|s| viewer.is(crate::ids::UserId(s.author_id)))
+        .ok_or_else(|| AppError::not_found("submission"))?;
+    if !status(&submission).allows(transition) {
+        return Err(illegal(&submission, what));
+    }
+    Ok(submission)
+}
+
+fn bad(prefix: &str, field: &str, message: impl Into<String>) -> AppError {
+    AppError::BadInput(vec![FieldError::new(&format!("{prefix}{field}"), message)])
+}
+
+/// A [`bad`] value of a versioned field, named as the change's `fields` input names it.
+fn bad_field(prefix: &str, field: Field, message: impl Into<String>) -> AppError {
+    AppError::bad_input(&input_path(prefix, field.name()), message)
+}
+
+/// A claim leaves a submission to its moderator until it expires; admins may act anyway.
+fn claim_allows(viewer: &Viewer, now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(submission::Column::ClaimedBy.is_null())
+        .add(submission::Column::ClaimedBy.eq(viewer.id.0))
+        .add(submission::Column::ClaimExpiresAt.lt(now))
+}
+
+/// Why a guarded update of a pending submission did nothing: its state moved on, or another moderator holds it.
+async fn refused(db: &impl ConnectionTrait, id: i64, what: &str) -> AppError {
+    match submission::Entity::find_by_id(id).one(db).await {
+        Ok(Some(current)) if status(&current) == SubmissionStatus::Pending && current.claimed_by.is_some() => {
+            let until = current.claim_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            AppError::Conflict(format!("another moderator has claimed this submission until {until}"))
+        }
+        Ok(Some(current)) => illegal(&current, what),
+        Ok(None) => AppError::not_found("submission"),
+        Err(err) => err.into(),
+    }
+}
+
+/// Moves a submission to `to` only if it is still in a state allowing
+/// `transition` (and, for a decision, not claimed by another moderator): the
+/// conditional update is what makes racing decisions safe. Any claim ends.
+async fn transition(
+    db: &impl ConnectionTrait,
+    submission: &submission::Model,
+    transition: Transition,
+    to: SubmissionStatus,
+    decided_by: Option<&Viewer>,
+    reason: Option<String>,
+) -> AppResult<submission::Model> {
+    let now = Utc::now();
+    let from: Vec<&str> = [
+        SubmissionStatus::Draft,
+        SubmissionStatus::Pending,
+        SubmissionStatus::ChangesRequested,
+        SubmissionStatus::Conflicted,
+    ]
+    .into_iter()
+    .filter(|s| s.allows(transition))
+    .map(SubmissionStatus::as_str)
+    .collect();
+    let mut update = submission::Entity::update_many()
+        .col_expr(submission::Column::Status, Expr::value(to.as_str()))
+        .col_expr(submission::Column::UpdatedAt, Expr::value(now))
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(submission::Column::Id.eq(submission.id))
+        .filter(submission::Column::Status.is_in(from));
+    if to == SubmissionStatus::Pending && transition == Transition::Submit {
+        update = update.col_expr(submission::Column::SubmittedAt, Expr::value(now));
+    }
+    if let Some(viewer) = decided_by {
+        update = update
+            .col_expr(submission::Column::DecidedAt, Expr::value(now))
+            .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id.0))
+            .col_expr(submission::Column::DecisionReason, Expr::value(reason));
+        if viewer.role != Role::Admin {
+            update = update.filter(claim_allows(viewer, now));
+        }
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(refused(db, submission.id, "changed that way any more").await);
+    }
+    submission::Entity::find_by_id(submission.id).one(db).await?.ok_or_else(|| AppError::not_found("submission"))
+}
+
+async fn kind_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<entry_kind::Model> {
+    entry_kind::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("entry kind"))
+}
+
+async fn set_status(
+    db: &impl ConnectionTrait,
+    submission: &submission::Model,
+    to: SubmissionStatus,
+) -> AppResult<submission::Model> {
+    let mut active: submission::ActiveModel = submission.clone().into();
+    active.status = Set(to.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
