@@ -9,6 +9,7 @@ mod history;
 mod http;
 mod identity;
 mod import;
+mod layers;
 mod media;
 mod moderation;
 mod realtime;
