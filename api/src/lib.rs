@@ -13,6 +13,7 @@ pub mod ids;
 pub mod mail;
 pub mod metrics;
 pub mod modules;
+pub mod paging;
 pub mod ratelimit;
 pub mod telemetry;
 

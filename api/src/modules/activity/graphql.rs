@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use xpr_entity::user;
 
 use super::selectors;
+use crate::paging::Page;
 use crate::{
     error::AppResult,
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Connection, Page},
+        pagination::{self, Connection},
     },
     modules::{reviews::graphql::Review, versioning::graphql::Submission},
 };

@@ -10,8 +10,8 @@ use xpr_entity::{review, submission, user};
 use crate::{
     auth::Viewer,
     error::AppResult,
-    graphql::pagination::{Cursor, Page},
     modules::{identity::selectors as identity, reviews::selectors as reviews, versioning::selectors as versioning},
+    paging::{Cursor, Page},
 };
 
 /// One thing a user did in public.

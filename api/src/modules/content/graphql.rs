@@ -15,12 +15,13 @@ use super::{
     },
     service,
 };
+use crate::paging::{Cursor, Page};
 use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Connection, Cursor, Page},
+        pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::{

@@ -19,7 +19,7 @@ use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
 use crate::{
     db::{self, rows},
     error::{AppError, AppResult},
-    graphql::pagination::{Cursor, Page},
+    paging::{Cursor, Page},
 };
 
 pub async fn kinds(db: &DatabaseConnection) -> AppResult<Vec<entry_kind::Model>> {

@@ -11,13 +11,14 @@ use super::{
     domain::{Role, Scope, UserStatus},
     selectors, service,
 };
+use crate::paging::{Cursor, Page};
 use crate::{
     auth::{Credential, Viewer},
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Connection, Cursor, Page},
+        pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::{

@@ -17,8 +17,8 @@ use crate::{
     auth::{Credential, Viewer, hash_token},
     db::{self, rows},
     error::{AppError, AppResult, Refusal},
-    graphql::pagination::{self, Page},
     ids::UserId,
+    paging::{self, Page},
 };
 
 /// Prefix of personal API tokens, which tells them apart from JWTs.
@@ -160,7 +160,7 @@ pub async fn sessions_of(db: &DatabaseConnection, user: UserId, page: &Page) -> 
         .filter(session::Column::UserId.eq(user.0))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(Utc::now()));
-    pagination::newest_first(db, select, session::Column::Id, session::Column::Uuid, page).await
+    paging::newest_first(db, select, session::Column::Id, session::Column::Uuid, page).await
 }
 
 pub async fn api_tokens_of(
@@ -169,7 +169,7 @@ pub async fn api_tokens_of(
     page: &Page,
 ) -> AppResult<(Vec<api_token::Model>, bool)> {
     let select = api_token::Entity::find().filter(api_token::Column::UserId.eq(user.0));
-    pagination::newest_first(db, select, api_token::Column::Id, api_token::Column::Uuid, page).await
+    paging::newest_first(db, select, api_token::Column::Id, api_token::Column::Uuid, page).await
 }
 
 /// Batches user lookups by internal id. Not filtered by viewer: callers decide

@@ -9,13 +9,14 @@ use super::{
     selectors::{self, LogFilter},
     service,
 };
+use crate::paging::{Cursor, Page};
 use crate::{
     error::AppResult,
     graphql::{
         context::ContextExt,
         enums,
         fields::{self, Fields},
-        pagination::{self, Connection, Cursor, Page},
+        pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::identity::{graphql::User, selectors as identity_selectors},

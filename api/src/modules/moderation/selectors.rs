@@ -7,11 +7,9 @@ use xpr_entity::{blocklist, moderation_log, report};
 use super::domain::{ModerationActionKind, ReportStatus, TargetType};
 use crate::{
     error::AppResult,
-    graphql::{
-        enums,
-        pagination::{self, Page},
-    },
+    graphql::enums,
     ids::UserId,
+    paging::{self, Page},
 };
 
 #[derive(Default)]
@@ -41,7 +39,7 @@ pub async fn log(
     if let Some(target) = filter.target {
         select = select.filter(Column::TargetId.eq(target));
     }
-    pagination::newest_first(db, select, Column::Id, Column::Uuid, page).await
+    paging::newest_first(db, select, Column::Id, Column::Uuid, page).await
 }
 
 /// Reports with `status`; only those of `reporter` when given.
@@ -58,7 +56,7 @@ pub async fn reports(
     if let Some(status) = status {
         select = select.filter(report::Column::Status.eq(enums::name(status)));
     }
-    pagination::newest_first(db, select, report::Column::Id, report::Column::Uuid, page).await
+    paging::newest_first(db, select, report::Column::Id, report::Column::Uuid, page).await
 }
 
 pub async fn blocklist(db: &DatabaseConnection) -> AppResult<Vec<blocklist::Model>> {

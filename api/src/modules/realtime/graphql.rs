@@ -25,13 +25,14 @@ use super::{
     domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, entry_channel, submission_channel},
     selectors, service,
 };
+use crate::paging::{Cursor, Page};
 use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         enums,
         fields::{self, Fields},
-        pagination::{self, Connection, Cursor, Page},
+        pagination::{self, Connection},
     },
     http::websocket::{SubscriptionSlot, SubscriptionSlots},
     ids::{UserId, parse_uuid, user_channel},

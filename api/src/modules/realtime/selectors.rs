@@ -12,7 +12,6 @@ use xpr_entity::{entry, notification, outbox_event, watch};
 
 use crate::{
     error::AppResult,
-    graphql::pagination::{self, Page},
     ids::UserId,
     modules::{
         content::selectors as content_selectors,
@@ -22,6 +21,7 @@ use crate::{
             selectors::{self as versioning_selectors, RevisionMeta},
         },
     },
+    paging::{self, Page},
 };
 
 /// How many missed items a subscriber catches up with per query.
@@ -37,7 +37,7 @@ pub async fn notifications(
     if unread_only {
         select = select.filter(notification::Column::ReadAt.is_null());
     }
-    pagination::newest_first(db, select, notification::Column::Id, notification::Column::Uuid, page).await
+    paging::newest_first(db, select, notification::Column::Id, notification::Column::Uuid, page).await
 }
 
 pub async fn unread_count(db: &DatabaseConnection, user: UserId) -> AppResult<u64> {

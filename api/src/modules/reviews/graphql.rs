@@ -12,12 +12,13 @@ use super::{
     selectors::{self, FirstReviewsKey, ReviewMediaKey, ReviewOrder as Order, ReviewsOf, Visibility},
     service,
 };
+use crate::paging::Page;
 use crate::{
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Connection, Page},
+        pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::{

@@ -20,7 +20,7 @@ use crate::{
     auth::Viewer,
     db::{self, rows},
     error::{AppError, AppResult},
-    graphql::pagination::{self, Cursor, Page},
+    paging::{self, Cursor, Page},
 };
 
 /// Which reviews a viewer may see.
@@ -189,14 +189,14 @@ pub async fn published_of(
     let select = visible_reviews(viewer)
         .filter(review::Column::AuthorId.eq(author))
         .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()));
-    pagination::newest_after(db, select, review::Column::CreatedAt, review::Column::Uuid, page).await
+    paging::newest_after(db, select, review::Column::CreatedAt, review::Column::Uuid, page).await
 }
 
 /// The review queue: reviews the content filter holds (PENDING), oldest first.
 /// Starts from what `viewer` may see; callers check they moderate.
 pub async fn held(db: &DatabaseConnection, viewer: &Viewer, page: &Page) -> AppResult<(Vec<review::Model>, bool)> {
     let select = visible_reviews(Some(viewer)).filter(review::Column::Status.eq(ReviewStatus::Pending.as_str()));
-    pagination::oldest_first(db, select, review::Column::Id, review::Column::Uuid, page).await
+    paging::oldest_first(db, select, review::Column::Id, review::Column::Uuid, page).await
 }
 
 pub fn held_cursor(review: &review::Model) -> Cursor {

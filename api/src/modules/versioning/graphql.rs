@@ -16,13 +16,14 @@ use super::{
     selectors::{self, ChangesKey, ClaimFilter, RevisionKey, RevisionMeta, SnapshotKey, SubmissionKey},
     service,
 };
+use crate::paging::{Cursor, Page};
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         fields::{self, Fields},
-        pagination::{self, Connection, Cursor, Page},
+        pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -592,7 +593,7 @@ impl VersioningQuery {
             select = select.filter(Column::AuthorId.eq(ctx.auth().require()?.id.0));
         }
         let (rows, has_next) =
-            pagination::newest_first(&ctx.state().db, select, Column::Id, Column::Uuid, &page).await?;
+            crate::paging::newest_first(&ctx.state().db, select, Column::Id, Column::Uuid, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, |s| Cursor::new(None, s.uuid), Submission))
     }
 

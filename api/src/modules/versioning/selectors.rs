@@ -21,7 +21,7 @@ use crate::{
     auth::Viewer,
     db,
     error::{AppError, AppResult},
-    graphql::pagination::{self, Cursor, Page},
+    paging::{self, Cursor, Page},
 };
 
 /// A revision without its snapshot: what history lists load.
@@ -279,7 +279,7 @@ pub async fn merged_of(
     let select = visible_submissions(viewer)
         .filter(submission::Column::AuthorId.eq(author))
         .filter(submission::Column::Status.eq(SubmissionStatus::Merged.as_str()));
-    pagination::newest_after(db, select, submission::Column::DecidedAt, submission::Column::Uuid, page).await
+    paging::newest_after(db, select, submission::Column::DecidedAt, submission::Column::Uuid, page).await
 }
 
 pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<change::Model>> {
