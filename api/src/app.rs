@@ -4,7 +4,6 @@
 use std::{ops::Deref, sync::Arc, time::Duration};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sea_orm::DatabaseConnection;
 use tokio::{
     net::TcpListener,
     sync::{Notify, watch},
@@ -15,6 +14,7 @@ use crate::{
     cache::Cache,
     config::{Config, Environment},
     db,
+    deps::Deps,
     graphql::{self, AppExecutor},
     http,
     mail::Mailer,
@@ -30,20 +30,23 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// The services' [`Deps`] (reached through `Deref`), and what only the
+/// assembly uses.
 pub struct Shared {
-    pub config: Config,
-    pub db: DatabaseConnection,
+    pub deps: Deps,
     pub redis: Option<ConnectionManager>,
-    pub keys: TokenKeys,
-    pub limiter: RateLimiter,
-    pub cache: Cache,
     pub metrics: Metrics,
     pub media: MediaStore,
     pub bus: Bus,
     /// Subscriptions woken by one event share their database reads.
     pub reads: SharedReads,
-    /// Wakes the mail worker after a service committed a mail to the outbox.
-    pub mail_wake: Arc<Notify>,
+}
+
+impl Deref for Shared {
+    type Target = Deps;
+    fn deref(&self) -> &Deps {
+        &self.deps
+    }
 }
 
 impl Deref for AppState {
@@ -121,17 +124,12 @@ impl App {
         };
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
         let state = AppState(Arc::new(Shared {
-            config,
-            db,
+            deps: Deps { config, db, keys, limiter, cache, mail_wake },
             redis,
-            keys,
-            limiter,
-            cache,
             metrics,
             media,
             bus,
             reads: SharedReads::default(),
-            mail_wake,
         }));
         let schema = graphql::AppExecutor::new(state.clone());
         Ok(Self { state, schema, mailer, relay })

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod deps;
 pub mod error;
 pub mod graphql;
 pub mod http;

@@ -17,9 +17,9 @@ use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag, revision
 
 use super::domain::{check_slug, check_snapshot};
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult, FieldError},
     ids::new_uuid,
     modules::{
@@ -43,7 +43,7 @@ pub struct NewKind {
     pub merge_policy: MergePolicy,
 }
 
-pub async fn create_kind(state: &AppState, viewer: &Viewer, input: NewKind) -> AppResult<entry_kind::Model> {
+pub async fn create_kind(state: &Deps, viewer: &Viewer, input: NewKind) -> AppResult<entry_kind::Model> {
     viewer.require_scope(Scope::Write)?;
     if viewer.role != Role::Admin {
         return Err(AppError::forbidden("only admins define entry kinds"));

@@ -13,9 +13,9 @@ use xpr_entity::{api_token, session, user};
 
 use super::domain::{Handle, Role, Scope, UserStatus};
 use crate::{
-    app::AppState,
     auth::{Credential, Viewer, hash_token},
     db::{self, rows},
+    deps::Deps,
     error::{AppError, AppResult, Refusal},
     ids::UserId,
     paging::{self, Page},
@@ -79,7 +79,7 @@ pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<V
 /// viewer, checking the session or token and the account on every call.
 /// The viewer a bearer credential (access JWT or API token) stands for, or
 /// why it is refused (`AppError::Refused`); other errors mean it couldn't be checked.
-pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
+pub async fn authenticate(state: &Deps, bearer: &str) -> AppResult<Viewer> {
     if bearer.starts_with(API_TOKEN_PREFIX) {
         viewer_from_api_token(&state.db, bearer).await
     } else {

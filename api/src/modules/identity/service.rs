@@ -21,9 +21,9 @@ use super::{
     selectors::{self, API_TOKEN_PREFIX},
 };
 use crate::{
-    app::AppState,
     auth::{Viewer, hash_token, random_secret},
     db,
+    deps::Deps,
     error::{AppError, AppResult, FieldError},
     graphql::context::ClientInfo,
     ids::{UserId, new_uuid},
@@ -98,7 +98,7 @@ fn collect<T>(results: &mut Vec<FieldError>, result: Result<T, FieldError>) -> O
     result.map_err(|err| results.push(err)).ok()
 }
 
-pub async fn register(state: &AppState, client: &ClientInfo, input: NewAccount) -> AppResult<SignedIn> {
+pub async fn register(state: &Deps, client: &ClientInfo, input: NewAccount) -> AppResult<SignedIn> {
     state.limiter.hit(&format!("register:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     let new = new_user(state, input, Role::User).await?;
     let signed_in = db::transaction!(&state.db, |txn| {
@@ -112,7 +112,7 @@ pub async fn register(state: &AppState, client: &ClientInfo, input: NewAccount) 
 }
 
 /// Creates an administrator whose email counts as verified (the `create-admin` command).
-pub async fn create_admin(state: &AppState, handle: &str, email: &str, password: &str) -> AppResult<user::Model> {
+pub async fn create_admin(state: &Deps, handle: &str, email: &str, password: &str) -> AppResult<user::Model> {
     let input =
         NewAccount { handle: handle.into(), email: email.into(), password: password.into(), display_name: None };
     let mut new = new_user(state, input, Role::Admin).await?;
@@ -122,7 +122,7 @@ pub async fn create_admin(state: &AppState, handle: &str, email: &str, password:
 
 /// Validates a new account, checks that handle and email are free, and hashes
 /// the password (before any transaction opens: hashing is slow on purpose).
-async fn new_user(state: &AppState, input: NewAccount, role: Role) -> AppResult<user::ActiveModel> {
+async fn new_user(state: &Deps, input: NewAccount, role: Role) -> AppResult<user::ActiveModel> {
     let mut errors = Vec::new();
     let handle = collect(&mut errors, Handle::parse(&input.handle));
     let email = collect(&mut errors, Email::parse(&input.email));
@@ -180,7 +180,7 @@ async fn ensure_unique(db: &impl ConnectionTrait, handle: &Handle, email: &Email
 
 /// Signs in with a handle or an email. Unknown account and wrong password give
 /// the same error in the same time.
-pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password: String) -> AppResult<SignedIn> {
+pub async fn login(state: &Deps, client: &ClientInfo, login: &str, password: String) -> AppResult<SignedIn> {
     let login_key = Handle::key_of(login);
     state.limiter.hit(&format!("login:addr:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     let column = if login.contains('@') { user::Column::Email } else { user::Column::HandleKey };
@@ -206,7 +206,7 @@ pub async fn login(state: &AppState, client: &ClientInfo, login: &str, password:
 }
 
 async fn start_session(
-    state: &AppState,
+    state: &Deps,
     txn: &DatabaseTransaction,
     user: user::Model,
     client: &ClientInfo,
@@ -253,7 +253,7 @@ async fn touch_last_seen(txn: &DatabaseTransaction, user: user::Model) -> AppRes
 /// Exchanges a refresh token for new tokens. Each refresh token works once;
 /// presenting one that was already used revokes the whole session, since
 /// either the client or a thief is replaying it.
-pub async fn refresh_session(state: &AppState, token: &str) -> AppResult<SignedIn> {
+pub async fn refresh_session(state: &Deps, token: &str) -> AppResult<SignedIn> {
     let refused = |why: &str| AppError::Unauthenticated(why.to_owned());
     let now = Utc::now();
     // A reuse revokes the session: that commits, then the refusal is returned.
@@ -319,7 +319,7 @@ async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResu
     realtime::service::emit(db, vec![(AUTH_CHANNEL.to_owned(), serde_json::json!({ "user": user.0 }))]).await
 }
 
-pub async fn logout(state: &AppState, viewer: &Viewer) -> AppResult<()> {
+pub async fn logout(state: &Deps, viewer: &Viewer) -> AppResult<()> {
     let session = viewer.require_session()?;
     db::transaction!(&state.db, |txn| {
         revoke_sessions(&txn, viewer.id, session::Column::Id.eq(session)).await?;
@@ -328,7 +328,7 @@ pub async fn logout(state: &AppState, viewer: &Viewer) -> AppResult<()> {
 }
 
 /// Revokes one of the viewer's sessions; someone else's is reported as not found.
-pub async fn revoke_session(state: &AppState, viewer: &Viewer, session: Uuid) -> AppResult<()> {
+pub async fn revoke_session(state: &Deps, viewer: &Viewer, session: Uuid) -> AppResult<()> {
     viewer.require_session()?;
     db::transaction!(&state.db, |txn| {
         let result = session::Entity::update_many()
@@ -390,7 +390,7 @@ async fn consume_one_time_token(txn: &DatabaseTransaction, purpose: &str, token:
     user::Entity::find_by_id(stored.user_id).one(txn).await?.ok_or_else(invalid)
 }
 
-async fn send_verification(state: &AppState, txn: &DatabaseTransaction, user: &user::Model) -> AppResult<()> {
+async fn send_verification(state: &Deps, txn: &DatabaseTransaction, user: &user::Model) -> AppResult<()> {
     let token = create_one_time_token(txn, user.id, VERIFY_EMAIL, Duration::hours(48)).await?;
     let body = format!(
         "Hello {},\n\nconfirm your email address for XP-R:\n{}/verify-email?token={token}\n\nOr paste this code: {token}\nIt works once, for 48 hours.\n",
@@ -399,7 +399,7 @@ async fn send_verification(state: &AppState, txn: &DatabaseTransaction, user: &u
     mail::enqueue(txn, &user.email, "Confirm your email address", body).await
 }
 
-pub async fn resend_verification(state: &AppState, viewer: &Viewer) -> AppResult<()> {
+pub async fn resend_verification(state: &Deps, viewer: &Viewer) -> AppResult<()> {
     state.limiter.hit(&format!("verify:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
     db::transaction!(&state.db, |txn| {
         let user = user::Entity::find_by_id(viewer.id.0).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
@@ -413,7 +413,7 @@ pub async fn resend_verification(state: &AppState, viewer: &Viewer) -> AppResult
     Ok(())
 }
 
-pub async fn verify_email(state: &AppState, token: &str) -> AppResult<user::Model> {
+pub async fn verify_email(state: &Deps, token: &str) -> AppResult<user::Model> {
     db::transaction!(&state.db, |txn| {
         let user = consume_one_time_token(&txn, VERIFY_EMAIL, token).await?;
         let user = if user.email_verified_at.is_none() {
@@ -429,7 +429,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<user::Mode
 }
 
 /// Mails a reset link if the account exists; answers the same either way.
-pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email: &str) -> AppResult<()> {
+pub async fn request_password_reset(state: &Deps, client: &ClientInfo, email: &str) -> AppResult<()> {
     let email = Email::parse(email).map_err(|err| AppError::BadInput(vec![err]))?;
     state.limiter.hit(&format!("reset:addr:{}", client.address_key()), state.config.rate_limit_per_address).await?;
     state.limiter.hit(&format!("reset:acct:{}", email.as_str()), state.config.rate_limit_per_account).await?;
@@ -453,7 +453,7 @@ pub async fn request_password_reset(state: &AppState, client: &ClientInfo, email
 
 /// Sets a new password from a reset token and ends every session: whoever
 /// knew the old password is signed out.
-pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> AppResult<()> {
+pub async fn reset_password(state: &Deps, token: &str, new_password: &str) -> AppResult<()> {
     let password = Password::parse(new_password, "newPassword", &[]).map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
     db::transaction!(&state.db, |txn| {
@@ -473,7 +473,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
 }
 
 /// Changes the password and signs out every other session.
-pub async fn change_password(state: &AppState, viewer: &Viewer, current: String, new_password: &str) -> AppResult<()> {
+pub async fn change_password(state: &Deps, viewer: &Viewer, current: String, new_password: &str) -> AppResult<()> {
     let current_session = viewer.require_session()?;
     state.limiter.hit(&format!("login:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
     let user =
@@ -494,7 +494,7 @@ pub async fn change_password(state: &AppState, viewer: &Viewer, current: String,
     })
 }
 
-pub async fn update_profile(state: &AppState, viewer: &Viewer, change: ProfileChange) -> AppResult<user::Model> {
+pub async fn update_profile(state: &Deps, viewer: &Viewer, change: ProfileChange) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Write)?;
     if viewer.suspended {
         return Err(AppError::forbidden("your account is suspended"));
@@ -530,7 +530,7 @@ pub struct NewApiToken {
 
 /// Creates a personal API token; the secret is returned once and only its hash is kept.
 pub async fn create_api_token(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     input: NewApiToken,
 ) -> AppResult<(String, api_token::Model)> {
@@ -569,7 +569,7 @@ pub async fn create_api_token(
     Ok((secret, token))
 }
 
-pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) -> AppResult<()> {
+pub async fn revoke_api_token(state: &Deps, viewer: &Viewer, token: Uuid) -> AppResult<()> {
     viewer.require_session()?;
     db::transaction!(&state.db, |txn| {
         let result = api_token::Entity::update_many()
@@ -589,7 +589,7 @@ pub async fn revoke_api_token(state: &AppState, viewer: &Viewer, token: Uuid) ->
 
 /// Sets a user's role; the user's open WebSockets close (4412) so that their
 /// subscriptions are authorized again with the new role.
-pub async fn set_role(state: &AppState, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
+pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
     domain::can_set_role(viewer.role, viewer.uuid == target).map_err(AppError::forbidden)?;
     db::transaction!(&state.db, |txn| {
@@ -643,7 +643,7 @@ pub enum StatusChange {
 /// Suspends, bans or reinstates a user, with a reason. A ban also ends every
 /// session and API token of the account.
 pub async fn change_status(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     target: Uuid,
     change: StatusChange,

@@ -60,6 +60,6 @@ impl MediaMutation {
     async fn upload_media(&self, ctx: &Context<'_>, file: Upload) -> AppResult<Media> {
         let viewer = ctx.auth().require()?;
         let file = file.value(ctx).map_err(|_| AppError::bad_input("file", "the upload could not be read"))?;
-        Ok(Media(service::upload(ctx.state(), viewer, file.content).await?))
+        Ok(Media(service::upload(ctx.state(), &ctx.state().media, viewer, file.content).await?))
     }
 }

@@ -16,8 +16,8 @@ use xpr_entity::media;
 
 use super::{domain, selectors, store::MediaStore};
 use crate::{
-    app::AppState,
     auth::Viewer,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::new_uuid,
     modules::{reviews, versioning},
@@ -28,7 +28,7 @@ static DECODING: LazyLock<Semaphore> =
     LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
 
 /// Stores an image upload of `viewer`; the same bytes uploaded again return the first upload.
-pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResult<media::Model> {
+pub async fn upload(state: &Deps, store: &MediaStore, viewer: &Viewer, bytes: Bytes) -> AppResult<media::Model> {
     viewer.require_verified_writer("upload media")?;
     let config = &state.config;
     let bounds = domain::Bounds {
@@ -47,7 +47,7 @@ pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResul
         return Ok(existing);
     }
     let id = new_uuid();
-    state.media.put(id, bytes.clone()).await.map_err(AppError::internal)?;
+    store.put(id, bytes.clone()).await.map_err(AppError::internal)?;
     let row = media::ActiveModel {
         uuid: Set(id),
         owner_id: Set(viewer.id.0),
@@ -65,7 +65,7 @@ pub async fn upload(state: &AppState, viewer: &Viewer, bytes: Bytes) -> AppResul
         Ok(row) => Ok(row),
         Err(err) => {
             // Bytes without a row would never be served nor cleaned up.
-            if let Err(err) = state.media.delete(id).await {
+            if let Err(err) = store.delete(id).await {
                 tracing::warn!(error = ?err, media = %id, "could not remove the bytes of a failed upload");
             }
             match AppError::from(err) {

@@ -10,9 +10,9 @@ use xpr_entity::{blocklist, report};
 
 use super::domain::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType};
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     graphql::enums,
     ids::new_uuid,
@@ -69,7 +69,7 @@ fn admin(viewer: &Viewer) -> AppResult<()> {
 }
 
 pub async fn add_blocklist_entry(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     kind: BlocklistKind,
     value: &str,
@@ -104,7 +104,7 @@ pub async fn add_blocklist_entry(
     })
 }
 
-pub async fn remove_blocklist_entry(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+pub async fn remove_blocklist_entry(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     admin(viewer)?;
     db::transaction!(&state.db, |txn| {
         let row = blocklist::Entity::find()
@@ -120,7 +120,7 @@ pub async fn remove_blocklist_entry(state: &AppState, viewer: &Viewer, id: Uuid)
 }
 
 /// Whether the reported thing exists and the reporter may report it.
-async fn check_target(state: &AppState, viewer: &Viewer, target: ReportTarget, id: Uuid) -> AppResult<()> {
+async fn check_target(state: &Deps, viewer: &Viewer, target: ReportTarget, id: Uuid) -> AppResult<()> {
     let db = &state.db;
     let exists = match target {
         ReportTarget::Entry => content_selectors::entry_by_uuid(db, id).await?.is_some(),
@@ -135,7 +135,7 @@ async fn check_target(state: &AppState, viewer: &Viewer, target: ReportTarget, i
 }
 
 pub async fn report(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     target: ReportTarget,
     target_id: Uuid,
@@ -165,7 +165,7 @@ pub async fn report(
 
 /// Closes an open report, dismissed or actioned, with a note for the reporter.
 pub async fn resolve_report(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     id: Uuid,
     resolution: ReportStatus,

@@ -12,9 +12,9 @@ use xpr_entity::{notification, outbox_event, watch};
 
 use super::domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, submission_channel};
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     graphql::enums,
     ids::{UserId, new_uuid, user_channel},
@@ -120,7 +120,7 @@ pub async fn submissions_changed(
     emit(db, events).await
 }
 
-pub async fn watch(state: &AppState, viewer: &Viewer, entry: Uuid, on: bool) -> AppResult<xpr_entity::entry::Model> {
+pub async fn watch(state: &Deps, viewer: &Viewer, entry: Uuid, on: bool) -> AppResult<xpr_entity::entry::Model> {
     let entry =
         content_selectors::entry_by_uuid(&state.db, entry).await?.ok_or_else(|| AppError::not_found("entry"))?;
     if on {
@@ -142,7 +142,7 @@ pub async fn watch(state: &AppState, viewer: &Viewer, entry: Uuid, on: bool) -> 
 }
 
 /// Marks the viewer's notifications read (`ids`, or all); returns how many changed.
-pub async fn mark_read(state: &AppState, viewer: &Viewer, ids: Option<Vec<Uuid>>) -> AppResult<u64> {
+pub async fn mark_read(state: &Deps, viewer: &Viewer, ids: Option<Vec<Uuid>>) -> AppResult<u64> {
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
         .filter(notification::Column::UserId.eq(viewer.id.0))

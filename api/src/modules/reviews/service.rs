@@ -20,9 +20,9 @@ use super::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
     modules::{
@@ -49,7 +49,7 @@ pub struct ReviewInput {
 
 /// Writes the viewer's review of an entry: the first call creates it, later
 /// ones edit the same review (marking it edited).
-pub async fn upsert(state: &AppState, viewer: &Viewer, input: ReviewInput) -> AppResult<review::Model> {
+pub async fn upsert(state: &Deps, viewer: &Viewer, input: ReviewInput) -> AppResult<review::Model> {
     viewer.require_verified_writer("write reviews")?;
     let text =
         ReviewText::parse(input.rating, &input.title, &input.body, input.media.len()).map_err(AppError::BadInput)?;
@@ -135,7 +135,7 @@ async fn notify_creator(txn: &DatabaseTransaction, entry: &entry::Model, review:
 }
 
 /// Deletes one of the viewer's own reviews.
-pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+pub async fn delete(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_scope(Scope::Write)?;
     let review =
         selectors::visible_review(&state.db, Some(viewer), id).await?.ok_or_else(|| AppError::not_found("review"))?;
@@ -155,7 +155,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<()
 
 /// Records the viewer's helpful / not helpful vote on someone else's
 /// published review; voting again changes the vote.
-pub async fn vote(state: &AppState, viewer: &Viewer, id: Uuid, helpful: bool) -> AppResult<review::Model> {
+pub async fn vote(state: &Deps, viewer: &Viewer, id: Uuid, helpful: bool) -> AppResult<review::Model> {
     viewer.require_verified_writer("vote on reviews")?;
     db::transaction!(&state.db, |txn| {
         // Voters on one review queue on its row, so the recount sees every committed vote.
@@ -203,7 +203,7 @@ pub async fn vote(state: &AppState, viewer: &Viewer, id: Uuid, helpful: bool) ->
 
 /// A moderator hides or shows a review, with a reason; the entry's rating follows.
 pub async fn moderate(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     id: Uuid,
     action: Moderation,

@@ -24,8 +24,8 @@ use super::{
     service::{self, ChangeSpec},
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
+    deps::Deps,
     error::{AppError, AppResult},
     modules::content::{domain::normalize_tag, selectors as content},
 };
@@ -106,7 +106,7 @@ fn parse(text: &str) -> AppResult<Parsed> {
 }
 
 /// `kind/slug` references (or raw ids) in parent and links become entry ids.
-async fn resolve_refs(state: &AppState, fields: &mut Map<String, Value>) -> AppResult<()> {
+async fn resolve_refs(state: &Deps, fields: &mut Map<String, Value>) -> AppResult<()> {
     let resolve = async |reference: &Value| -> AppResult<Value> {
         let text =
             reference.as_str().ok_or_else(|| AppError::bad_input("reference", "must be `kind/slug` or an id"))?;
@@ -137,7 +137,7 @@ async fn resolve_refs(state: &AppState, fields: &mut Map<String, Value>) -> AppR
 }
 
 /// Validates a parsed line against the database; `None` when it would change nothing.
-async fn validate(state: &AppState, parsed: Parsed) -> AppResult<Option<xpr_entity::change::ActiveModel>> {
+async fn validate(state: &Deps, parsed: Parsed) -> AppResult<Option<xpr_entity::change::ActiveModel>> {
     let Parsed { op, kind, slug, mut fields, .. } = parsed;
     resolve_refs(state, &mut fields).await?;
     let patch = Patch(fields);
@@ -169,7 +169,7 @@ async fn validate(state: &AppState, parsed: Parsed) -> AppResult<Option<xpr_enti
 
 /// Imports `lines` (numbered from 1) in chunks of at most `chunk`, as `viewer`.
 pub async fn import(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     lines: impl IntoIterator<Item = String>,
     chunk: usize,
@@ -205,12 +205,7 @@ pub async fn import(
     Ok(report)
 }
 
-async fn flush(
-    state: &AppState,
-    viewer: &Viewer,
-    pending: &mut Vec<Ready>,
-    report: &mut ImportReport,
-) -> AppResult<()> {
+async fn flush(state: &Deps, viewer: &Viewer, pending: &mut Vec<Ready>, report: &mut ImportReport) -> AppResult<()> {
     if pending.is_empty() {
         return Ok(());
     }

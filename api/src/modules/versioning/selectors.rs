@@ -17,9 +17,9 @@ use xpr_entity::{change, entry, revision, revision_archive, submission};
 
 use super::domain::{Snapshot, SubmissionStatus};
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     paging::{self, Cursor, Page},
 };
@@ -196,7 +196,7 @@ pub async fn revision_meta_at(
 /// holds the entry's version, so once a merge moves it no stale page is read,
 /// and the archive generation, so once revisions are archived (by any
 /// process) pages show them flagged.
-pub async fn history(state: &AppState, entry: &entry::Model, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
+pub async fn history(state: &Deps, entry: &entry::Model, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
     let after = page.after_key()?.map(|(number, _)| number.to_owned()).unwrap_or_default();
     let archived = archive_generation(&state.db).await?;
     let key = format!("history:{}:v{}:a{archived}:{}:{after}", entry.id, entry.version, page.first);

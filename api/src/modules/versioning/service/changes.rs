@@ -11,9 +11,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
     modules::{
@@ -154,7 +154,7 @@ async fn insert_change(
 }
 
 pub async fn create_submission(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     title: &str,
     description: &str,
@@ -172,7 +172,7 @@ pub async fn create_submission(
 
 /// Opens a submission with already validated changes.
 pub(in crate::modules::versioning) async fn open_submission(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     title: String,
     description: &str,
@@ -213,12 +213,7 @@ pub(super) async fn insert_submission(
     Ok(submission)
 }
 
-pub async fn add_change(
-    state: &AppState,
-    viewer: &Viewer,
-    submission: Uuid,
-    spec: ChangeSpec,
-) -> AppResult<change::Model> {
+pub async fn add_change(state: &Deps, viewer: &Viewer, submission: Uuid, spec: ChangeSpec) -> AppResult<change::Model> {
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, submission, Transition::Edit, "edited").await?;
     let row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
@@ -230,7 +225,7 @@ pub async fn add_change(
 
 /// The change and its submission, if the viewer authored it.
 pub(super) async fn own_change(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     change: Uuid,
     transition: Transition,
@@ -245,12 +240,7 @@ pub(super) async fn own_change(
     Ok((change, submission))
 }
 
-pub async fn edit_change(
-    state: &AppState,
-    viewer: &Viewer,
-    change: Uuid,
-    spec: ChangeSpec,
-) -> AppResult<change::Model> {
+pub async fn edit_change(state: &Deps, viewer: &Viewer, change: Uuid, spec: ChangeSpec) -> AppResult<change::Model> {
     contributor(viewer)?;
     let (old, _) = own_change(state, viewer, change, Transition::Edit, "edited").await?;
     let mut row = prepare(&state.db, Some(viewer.id), spec, "change.").await?;
@@ -262,7 +252,7 @@ pub async fn edit_change(
     Ok(row.update(&state.db).await?)
 }
 
-pub async fn remove_change(state: &AppState, viewer: &Viewer, change: Uuid) -> AppResult<submission::Model> {
+pub async fn remove_change(state: &Deps, viewer: &Viewer, change: Uuid) -> AppResult<submission::Model> {
     contributor(viewer)?;
     let (change, submission) = own_change(state, viewer, change, Transition::Edit, "edited").await?;
     change::Entity::delete_by_id(change.id).exec(&state.db).await?;

@@ -14,9 +14,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     modules::{
         content::selectors as content_selectors,
@@ -68,7 +68,7 @@ pub fn conflicted_fields(change: &change::Model) -> Vec<Field> {
 /// revision it conflicted with; once no change conflicts, the submission is
 /// back to PENDING.
 pub async fn resolve_conflict(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     change: Uuid,
     field: Field,
@@ -172,7 +172,7 @@ fn resolutions_of(change: &change::Model) -> BTreeMap<Field, Resolution> {
 
 /// Moves every change onto its entry's current revision. Clean changes get a
 /// new base; the others record their conflicts and the submission becomes CONFLICTED.
-pub async fn rebase(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+pub async fn rebase(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     contributor(viewer)?;
     let submission = own_submission(&state.db, viewer, id, Transition::Rebase, "rebased").await?;
     db::transaction!(&state.db, |txn| {

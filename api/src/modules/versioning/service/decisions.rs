@@ -10,9 +10,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::UserId,
     modules::{
@@ -37,7 +37,7 @@ pub enum Decision {
 }
 
 pub async fn decide(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     id: Uuid,
     decision: Decision,
@@ -84,7 +84,7 @@ pub async fn decide(
 
 /// Claims a pending submission for review until the claim expires. Another
 /// moderator's live claim is refused, except to admins.
-pub async fn claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     let now = Utc::now();
@@ -114,7 +114,7 @@ pub async fn claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<sub
 }
 
 /// Gives a claim back to the queue: the claiming moderator, or an admin.
-pub async fn release_claim(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     db::transaction!(&state.db, |txn| {

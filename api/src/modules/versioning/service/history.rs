@@ -17,9 +17,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::new_uuid,
     modules::{
@@ -41,7 +41,7 @@ use super::{
 /// a deleted entry undeletes it) and submits it as `submit` does: per-user
 /// limits, automatic checks, the queue event, and a trusted author's merge.
 pub async fn revert_entry(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     entry: Uuid,
     to: i32,

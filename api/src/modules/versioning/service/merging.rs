@@ -14,9 +14,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
     modules::{
@@ -59,7 +59,7 @@ struct Planned {
 /// Merges an approved submission: every change becomes a revision, or — on
 /// any conflict — no entry changes and the submission is CONFLICTED with its
 /// conflicts recorded.
-pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
+pub async fn approve(state: &Deps, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
     require_moderator(viewer)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     merge(state, viewer, &found, comment, true).await
@@ -68,7 +68,7 @@ pub async fn approve(state: &AppState, viewer: &Viewer, id: Uuid, comment: Optio
 /// The merge behind an approval (`reviewed`: by a moderator, logged), in a
 /// transaction of its own.
 async fn merge(
-    state: &AppState,
+    state: &Deps,
     merger: &Viewer,
     found: &submission::Model,
     comment: Option<String>,

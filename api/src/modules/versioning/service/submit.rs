@@ -14,9 +14,9 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    app::AppState,
     auth::Viewer,
     db,
+    deps::Deps,
     error::{AppError, AppResult},
     ids::UserId,
     modules::{
@@ -35,7 +35,7 @@ use super::{bad_field, kind_by_id, merging::merge_in, merging::patch_of, own_sub
 /// Submits for review after the automatic checks: failures refuse it field by
 /// field, warnings are kept for moderators. A trusted author's submission with
 /// neither is merged at once.
-pub async fn submit(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+pub async fn submit(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     viewer.require_verified_writer("submit for review")?;
     let submission = own_submission(&state.db, viewer, id, Transition::Submit, "submitted").await?;
     let changes = selectors::changes_of(&state.db, submission.id).await?;
@@ -76,7 +76,7 @@ pub(super) async fn enter_queue(
 /// The checker for merging a trusted author's submission at once, when the
 /// checks left no warnings; `None` when it waits for a moderator.
 pub(super) async fn automatic_merge(
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     warnings: &[CheckWarning],
 ) -> AppResult<Option<Checker>> {
@@ -105,7 +105,7 @@ pub(super) async fn merge_if(
 /// so that concurrent submits by one user can't all pass.
 pub(super) async fn check_limits(
     db: &impl ConnectionTrait,
-    state: &AppState,
+    state: &Deps,
     viewer: &Viewer,
     submission: Option<i64>,
 ) -> AppResult<()> {
@@ -188,7 +188,7 @@ pub(super) async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Mod
     if errors.is_empty() { Ok(warnings) } else { Err(AppError::BadInput(errors)) }
 }
 
-pub async fn withdraw(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
+pub async fn withdraw(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
     let submission = own_submission(&state.db, viewer, id, Transition::Withdraw, "withdrawn").await?;
     db::transaction!(&state.db, |txn| {
         let withdrawn =
