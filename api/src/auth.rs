@@ -1,6 +1,9 @@
 //! Credentials: signing and checking access tokens (JWT, one pinned algorithm,
 //! issuer and audience), hashing opaque tokens, and the authenticated [`Viewer`].
+//! Roles, API-token scopes and the client's address are core types here.
 //! Looking credentials up in the database is the identity module's job.
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -14,8 +17,75 @@ use crate::{
     config::{Config, Environment},
     error::{AppError, AppResult, Refusal},
     ids::UserId,
-    modules::identity::domain::{Role, Scope},
 };
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    User,
+    Trusted,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "USER",
+            Role::Trusted => "TRUSTED",
+            Role::Moderator => "MODERATOR",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Role::User, Role::Trusted, Role::Moderator, Role::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn is_moderator(self) -> bool {
+        self >= Role::Moderator
+    }
+}
+
+/// What an API token may do. Sessions may do everything their role allows.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Read what the owner can read.
+    Read,
+    /// Create and change content as the owner.
+    Write,
+    /// Moderator actions (only for moderators and admins).
+    Moderate,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Moderate => "moderate",
+        }
+    }
+
+    pub fn parse_list(s: &str) -> Vec<Scope> {
+        s.split_whitespace()
+            .filter_map(|name| [Scope::Read, Scope::Write, Scope::Moderate].into_iter().find(|sc| sc.as_str() == name))
+            .collect()
+    }
+}
+
+/// Who sent a request, for rate limits and the sessions list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The rate-limit key of the client's address.
+    pub fn address_key(&self) -> String {
+        self.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct AccessClaims {

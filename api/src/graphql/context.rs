@@ -1,33 +1,18 @@
 //! What a resolver can reach: the shared [`AppState`], the request's
 //! [`RequestContext`] (who is asking, from where) and its [`Loaders`].
 
-use std::net::IpAddr;
-
 use async_graphql::{Context, dataloader::DataLoader};
 use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
     app::AppState,
-    auth::Auth,
+    auth::{Auth, ClientInfo},
     modules::{
         content::selectors::ContentLoader, identity::selectors::UserLoader, media::selectors::MediaLoader,
         reviews::selectors::ReviewLoader, versioning::selectors::VersioningLoader,
     },
 };
-
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    /// The rate-limit key of the client's address.
-    pub fn address_key(&self) -> String {
-        self.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {

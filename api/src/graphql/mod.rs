@@ -5,7 +5,6 @@
 pub mod batches;
 pub mod complete;
 pub mod context;
-pub mod enums;
 pub mod fields;
 pub mod inputs;
 pub mod limits;

@@ -26,11 +26,11 @@ use tracing::Instrument;
 
 use super::HttpState;
 use crate::{
-    auth::Auth,
+    auth::{Auth, ClientInfo},
     error::AppError,
     graphql::{
         batches::Batches,
-        context::{ClientInfo, Loaders, RequestContext},
+        context::{Loaders, RequestContext},
         limits::Limits,
     },
     metrics::OperationLabels,

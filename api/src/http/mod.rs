@@ -24,7 +24,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::AppState, graphql::AppExecutor, graphql::context::ClientInfo};
+use crate::{app::AppState, auth::ClientInfo, graphql::AppExecutor};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

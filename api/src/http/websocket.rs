@@ -38,9 +38,9 @@ use uuid::Uuid;
 
 use super::HttpState;
 use crate::{
-    auth::Auth,
+    auth::{Auth, ClientInfo},
     error::AppError,
-    graphql::context::{ClientInfo, Loaders, RequestContext},
+    graphql::context::{Loaders, RequestContext},
     ids::UserId,
     modules::{
         identity::{domain::Role, selectors},

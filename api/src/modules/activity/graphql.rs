@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use xpr_entity::user;
 
 use super::selectors;
-use crate::paging::Page;
 use crate::{
     error::AppResult,
     graphql::{
@@ -14,6 +13,7 @@ use crate::{
         pagination::{self, Connection},
     },
     modules::{reviews::graphql::Review, versioning::graphql::Submission},
+    paging::Page,
 };
 
 /// What a user did.

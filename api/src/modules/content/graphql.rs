@@ -15,7 +15,6 @@ use super::{
     },
     service,
 };
-use crate::paging::{Cursor, Page};
 use crate::{
     error::{AppError, AppResult},
     graphql::{
@@ -38,6 +37,7 @@ use crate::{
             selectors::{self as versioning, RevisionKey, RevisionMeta},
         },
     },
+    paging::{Cursor, Page},
 };
 
 pub struct EntryKind(pub entry_kind::Model);

@@ -4,34 +4,8 @@
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 
+pub use crate::auth::{Role, Scope};
 use crate::error::FieldError;
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    User,
-    Trusted,
-    Moderator,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "USER",
-            Role::Trusted => "TRUSTED",
-            Role::Moderator => "MODERATOR",
-            Role::Admin => "ADMIN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Role::User, Role::Trusted, Role::Moderator, Role::Admin].into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn is_moderator(self) -> bool {
-        self >= Role::Moderator
-    }
-}
 
 /// Account status as stored; a suspension past its end reads as active.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,33 +37,6 @@ impl UserStatus {
 
     pub fn of(user: &xpr_entity::user::Model, now: DateTime<Utc>) -> Self {
         Self::effective(&user.status, user.suspended_until, now)
-    }
-}
-
-/// What an API token may do. Sessions may do everything their role allows.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Read what the owner can read.
-    Read,
-    /// Create and change content as the owner.
-    Write,
-    /// Moderator actions (only for moderators and admins).
-    Moderate,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-            Scope::Moderate => "moderate",
-        }
-    }
-
-    pub fn parse_list(s: &str) -> Vec<Scope> {
-        s.split_whitespace()
-            .filter_map(|name| [Scope::Read, Scope::Write, Scope::Moderate].into_iter().find(|sc| sc.as_str() == name))
-            .collect()
     }
 }
 

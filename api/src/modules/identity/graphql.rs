@@ -11,7 +11,6 @@ use super::{
     domain::{Role, Scope, UserStatus},
     selectors, service,
 };
-use crate::paging::{Cursor, Page};
 use crate::{
     auth::{Credential, Viewer},
     error::{AppError, AppResult},
@@ -28,6 +27,7 @@ use crate::{
             selectors::ReviewsOf,
         },
     },
+    paging::{Cursor, Page},
 };
 
 /// A member of the community.

@@ -21,11 +21,10 @@ use super::{
     selectors::{self, API_TOKEN_PREFIX},
 };
 use crate::{
-    auth::{Viewer, hash_token, random_secret},
+    auth::{ClientInfo, Viewer, hash_token, random_secret},
     db,
     deps::Deps,
     error::{AppError, AppResult, FieldError},
-    graphql::context::ClientInfo,
     ids::{UserId, new_uuid},
     mail,
     modules::{

@@ -8,8 +8,8 @@ use xpr_entity::{blocklist, entry_kind};
 
 use super::domain::{Blocklist, BlocklistKind, title_key};
 use crate::{
+    enums,
     error::{AppError, AppResult, FieldError},
-    graphql::enums,
     modules::{
         content::{self, selectors as content_selectors, service::Targets},
         versioning::domain::{Snapshot, input_path},

@@ -9,17 +9,17 @@ use super::{
     selectors::{self, LogFilter},
     service,
 };
-use crate::paging::{Cursor, Page};
 use crate::{
+    enums,
     error::AppResult,
     graphql::{
         context::ContextExt,
-        enums,
         fields::{self, Fields},
         pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
     modules::identity::{graphql::User, selectors as identity_selectors},
+    paging::{Cursor, Page},
 };
 
 /// One moderator or admin action. The log is append-only.

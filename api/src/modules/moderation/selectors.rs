@@ -6,8 +6,8 @@ use xpr_entity::{blocklist, moderation_log, report};
 
 use super::domain::{ModerationActionKind, ReportStatus, TargetType};
 use crate::{
+    enums,
     error::AppResult,
-    graphql::enums,
     ids::UserId,
     paging::{self, Page},
 };

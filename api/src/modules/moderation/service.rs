@@ -13,8 +13,8 @@ use crate::{
     auth::Viewer,
     db,
     deps::Deps,
+    enums,
     error::{AppError, AppResult},
-    graphql::enums,
     ids::new_uuid,
     modules::{
         content::selectors as content_selectors,

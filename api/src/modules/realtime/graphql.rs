@@ -25,12 +25,11 @@ use super::{
     domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, entry_channel, submission_channel},
     selectors, service,
 };
-use crate::paging::{Cursor, Page};
 use crate::{
+    enums,
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
-        enums,
         fields::{self, Fields},
         pagination::{self, Connection},
     },
@@ -42,6 +41,7 @@ use crate::{
         moderation::{domain::TargetType, service::require_moderator},
         versioning::{graphql::Submission, selectors as versioning_selectors},
     },
+    paging::{Cursor, Page},
 };
 
 pub struct Notification(notification::Model);

@@ -15,8 +15,8 @@ use crate::{
     auth::Viewer,
     db,
     deps::Deps,
+    enums,
     error::{AppError, AppResult},
-    graphql::enums,
     ids::{UserId, new_uuid, user_channel},
     modules::{content::selectors as content_selectors, moderation::domain::TargetType},
 };

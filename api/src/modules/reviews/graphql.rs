@@ -12,7 +12,6 @@ use super::{
     selectors::{self, FirstReviewsKey, ReviewMediaKey, ReviewOrder as Order, ReviewsOf, Visibility},
     service,
 };
-use crate::paging::Page;
 use crate::{
     error::{AppError, AppResult},
     graphql::{
@@ -27,6 +26,7 @@ use crate::{
         media::{graphql::Media, selectors::MediaKey},
         moderation::service::require_moderator,
     },
+    paging::Page,
 };
 
 /// A user's review of an entry: one per user per entry. Rows from a loader are

@@ -16,7 +16,6 @@ use super::{
     selectors::{self, ChangesKey, ClaimFilter, RevisionKey, RevisionMeta, SnapshotKey, SubmissionKey},
     service,
 };
-use crate::paging::{Cursor, Page};
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
@@ -35,6 +34,7 @@ use crate::{
         identity::graphql::User,
         moderation::service::require_moderator,
     },
+    paging::{Cursor, Page},
 };
 
 /// An immutable snapshot of an entry, numbered 1..n.
