@@ -17,13 +17,16 @@ use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag, revision
 
 use super::domain::{check_slug, check_snapshot};
 use crate::{
-    auth::Viewer,
+    auth::{
+        Viewer,
+        policy::{self, Action},
+    },
     db,
     deps::Deps,
     error::{AppError, AppResult, FieldError},
     ids::new_uuid,
     modules::{
-        identity::domain::{Role, Scope},
+        identity::domain::Scope,
         media,
         moderation::{
             self,
@@ -45,9 +48,7 @@ pub struct NewKind {
 
 pub async fn create_kind(state: &Deps, viewer: &Viewer, input: NewKind) -> AppResult<entry_kind::Model> {
     viewer.require_scope(Scope::Write)?;
-    if viewer.role != Role::Admin {
-        return Err(AppError::forbidden("only admins define entry kinds"));
-    }
+    policy::check(viewer, Action::DefineEntryKinds)?;
     let mut errors = Vec::new();
     if let Err(err) = check_slug("slug", &input.slug) {
         errors.push(err);

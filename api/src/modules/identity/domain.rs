@@ -40,27 +40,6 @@ impl UserStatus {
     }
 }
 
-/// May `actor` change the status (suspend, ban, reinstate) of a user with role `target`?
-/// Moderators act on members only; admins on anyone but themselves.
-pub fn can_change_status(actor: Role, target: Role, is_self: bool) -> Result<(), &'static str> {
-    match () {
-        _ if is_self => Err("you cannot change your own status"),
-        _ if actor == Role::Admin => Ok(()),
-        _ if actor == Role::Moderator && target < Role::Moderator => Ok(()),
-        _ if actor == Role::Moderator => Err("only an admin can suspend or ban moderators and admins"),
-        _ => Err("only moderators and admins can suspend or ban users"),
-    }
-}
-
-/// Only admins set roles, and never their own (so the last admin can't lock everyone out by accident).
-pub fn can_set_role(actor: Role, is_self: bool) -> Result<(), &'static str> {
-    match () {
-        _ if actor != Role::Admin => Err("only admins can change roles"),
-        _ if is_self => Err("you cannot change your own role"),
-        _ => Ok(()),
-    }
-}
-
 /// A handle: 3–32 characters, ASCII letters, digits and `_`, starting with a
 /// letter; unique regardless of case; a few names are reserved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,17 +195,5 @@ mod tests {
         assert_eq!(UserStatus::effective("BANNED", None, now), UserStatus::Banned);
         assert_eq!(UserStatus::effective("BANNED", Some(future), now), UserStatus::Banned);
         assert_eq!(UserStatus::effective("BANNED", Some(past), now), UserStatus::Active);
-    }
-
-    #[test]
-    fn only_admins_act_on_staff() {
-        assert!(can_change_status(Role::Moderator, Role::User, false).is_ok());
-        assert!(can_change_status(Role::Moderator, Role::Moderator, false).is_err());
-        assert!(can_change_status(Role::Admin, Role::Moderator, false).is_ok());
-        assert!(can_change_status(Role::Admin, Role::Admin, true).is_err());
-        assert!(can_change_status(Role::Trusted, Role::User, false).is_err());
-        assert!(can_set_role(Role::Admin, false).is_ok());
-        assert!(can_set_role(Role::Admin, true).is_err());
-        assert!(can_set_role(Role::Moderator, false).is_err());
     }
 }

@@ -12,7 +12,10 @@ use super::{
     selectors, service,
 };
 use crate::{
-    auth::{Credential, Viewer},
+    auth::{
+        Credential, Viewer,
+        policy::{self, Action},
+    },
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
@@ -53,7 +56,7 @@ impl User {
     }
 
     fn is_self_or_moderator(&self, viewer: Option<&Viewer>) -> bool {
-        self.is_self(viewer) || viewer.is_some_and(|v| v.role.is_moderator())
+        self.is_self(viewer) || policy::allows(viewer, Action::ReadPrivate { author: UserId(self.model.id) })
     }
 }
 
@@ -101,7 +104,8 @@ impl Fields<'_, User> {
     /// The user's own address; null for everyone but the user and admins.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
         let viewer = ctx.auth().viewer();
-        (self.is_self(viewer) || viewer.is_some_and(|v| v.role == Role::Admin)).then_some(self.model.email.as_str())
+        (self.is_self(viewer) || policy::allows(viewer, Action::ReadEmail { owner: UserId(self.model.id) }))
+            .then_some(self.model.email.as_str())
     }
 
     /// Null for everyone but the user and moderators.

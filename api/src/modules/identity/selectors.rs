@@ -13,7 +13,7 @@ use xpr_entity::{api_token, session, user};
 
 use super::domain::{Handle, Role, Scope, UserStatus};
 use crate::{
-    auth::{Credential, Viewer, hash_token},
+    auth::{Credential, Viewer, hash_token, policy},
     db::{self, rows},
     deps::Deps,
     error::{AppError, AppResult, Refusal},
@@ -28,7 +28,7 @@ pub const API_TOKEN_PREFIX: &str = "xpr_";
 fn visible_users(viewer: Option<&Viewer>) -> Select<user::Entity> {
     let query = user::Entity::find();
     match viewer {
-        Some(v) if v.role.is_moderator() => query,
+        _ if policy::sees_everything(viewer) => query,
         _ => query.filter(user::Column::Status.ne(UserStatus::Banned.as_str())),
     }
 }
@@ -36,7 +36,7 @@ fn visible_users(viewer: Option<&Viewer>) -> Select<user::Entity> {
 /// The rule of [`visible_users`] for a user at hand (one reached through a
 /// loader, which never filters).
 pub fn is_visible(viewer: Option<&Viewer>, user: &user::Model) -> bool {
-    viewer.is_some_and(|v| v.role.is_moderator()) || user.status != UserStatus::Banned.as_str()
+    policy::sees_everything(viewer) || user.status != UserStatus::Banned.as_str()
 }
 
 pub async fn visible_user_by_handle(

@@ -10,6 +10,7 @@ use super::{
     service,
 };
 use crate::{
+    auth::policy::{self, Action},
     enums,
     error::AppResult,
     graphql::{
@@ -146,7 +147,7 @@ impl ModerationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Connection<ModerationAction>> {
-        service::require_moderator(ctx.auth().require()?)?;
+        policy::check(ctx.auth().require()?, Action::Moderate)?;
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
         let db = &ctx.state().db;
@@ -174,14 +175,14 @@ impl ModerationQuery {
     ) -> AppResult<Connection<Report>> {
         let viewer = ctx.auth().require()?;
         let page = Page::parse(first, after)?;
-        let reporter = (!viewer.role.is_moderator()).then_some(viewer.id);
+        let reporter = (!policy::sees_everything(Some(viewer))).then_some(viewer.id);
         let (rows, has_next) = selectors::reports(&ctx.state().db, status, reporter, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, |r| Cursor::new(None, r.uuid), Report))
     }
 
     /// Moderators: the blocked terms and link domains.
     async fn blocklist(&self, ctx: &Context<'_>) -> AppResult<Vec<BlocklistEntry>> {
-        service::require_moderator(ctx.auth().require()?)?;
+        policy::check(ctx.auth().require()?, Action::Moderate)?;
         Ok(selectors::blocklist(&ctx.state().db).await?.into_iter().map(BlocklistEntry).collect())
     }
 }

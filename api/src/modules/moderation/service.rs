@@ -10,7 +10,10 @@ use xpr_entity::{blocklist, report};
 
 use super::domain::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType};
 use crate::{
-    auth::Viewer,
+    auth::{
+        Viewer,
+        policy::{self, Action},
+    },
     db,
     deps::Deps,
     enums,
@@ -18,10 +21,7 @@ use crate::{
     ids::new_uuid,
     modules::{
         content::selectors as content_selectors,
-        identity::{
-            domain::{Role, Scope, text},
-            selectors as identity_selectors,
-        },
+        identity::{domain::text, selectors as identity_selectors},
         realtime::{self, domain::NotificationKind},
         reviews::selectors as reviews_selectors,
         versioning::selectors as versioning_selectors,
@@ -51,30 +51,13 @@ pub async fn record(
     Ok(())
 }
 
-/// Moderators and admins, with the `moderate` scope.
-pub fn require_moderator(viewer: &Viewer) -> AppResult<()> {
-    viewer.require_scope(Scope::Moderate)?;
-    if !viewer.role.is_moderator() {
-        return Err(AppError::forbidden("only moderators and admins can do this"));
-    }
-    Ok(())
-}
-
-fn admin(viewer: &Viewer) -> AppResult<()> {
-    viewer.require_scope(Scope::Moderate)?;
-    if viewer.role != Role::Admin {
-        return Err(AppError::forbidden("only admins manage the blocklist"));
-    }
-    Ok(())
-}
-
 pub async fn add_blocklist_entry(
     state: &Deps,
     viewer: &Viewer,
     kind: BlocklistKind,
     value: &str,
 ) -> AppResult<blocklist::Model> {
-    admin(viewer)?;
+    policy::check(viewer, Action::ManageBlocklist)?;
     let value = text("value", value, 2, 200).map_err(|e| AppError::BadInput(vec![e]))?.to_lowercase();
     if kind == BlocklistKind::LinkDomain
         && (value.contains(['/', ':', ' ', '@']) || !value.contains('.') || value.starts_with('.'))
@@ -105,7 +88,7 @@ pub async fn add_blocklist_entry(
 }
 
 pub async fn remove_blocklist_entry(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<()> {
-    admin(viewer)?;
+    policy::check(viewer, Action::ManageBlocklist)?;
     db::transaction!(&state.db, |txn| {
         let row = blocklist::Entity::find()
             .filter(blocklist::Column::Uuid.eq(id))
@@ -171,7 +154,7 @@ pub async fn resolve_report(
     resolution: ReportStatus,
     note: &str,
 ) -> AppResult<report::Model> {
-    require_moderator(viewer)?;
+    policy::check(viewer, Action::Moderate)?;
     if resolution == ReportStatus::Open {
         return Err(AppError::bad_input("resolution", "must be DISMISSED or ACTIONED"));
     }

@@ -26,6 +26,7 @@ use super::{
     selectors, service,
 };
 use crate::{
+    auth::policy::{self, Action},
     enums,
     error::{AppError, AppResult},
     graphql::{
@@ -38,7 +39,7 @@ use crate::{
     modules::{
         content::{graphql::Entry, selectors as content_selectors},
         identity::graphql::User,
-        moderation::{domain::TargetType, service::require_moderator},
+        moderation::domain::TargetType,
         versioning::{graphql::Submission, selectors as versioning_selectors},
     },
     paging::{Cursor, Page},
@@ -379,7 +380,7 @@ impl RealtimeSubscription {
         let rx = state.bus.subscribe(&submission_channel(uuid));
         let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
             .await?
-            .filter(|s| viewer.role.is_moderator() || viewer.is(UserId(s.author_id)))
+            .filter(|s| policy::allows(Some(&viewer), Action::ReadPrivate { author: UserId(s.author_id) }))
             .ok_or_else(|| AppError::not_found("submission"))?;
         let slot = slot(ctx)?;
         // Each state change is a new update time: that is the cursor.
@@ -402,7 +403,7 @@ impl RealtimeSubscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = QueueEvent> + use<>> {
-        require_moderator(ctx.auth().require()?)?;
+        policy::check(ctx.auth().require()?, Action::Moderate)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
         let rx = state.bus.subscribe(MODERATION_CHANNEL);

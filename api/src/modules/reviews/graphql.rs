@@ -13,6 +13,7 @@ use super::{
     service,
 };
 use crate::{
+    auth::policy::{self, Action},
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
@@ -24,7 +25,6 @@ use crate::{
         content::{graphql::Entry, selectors::EntryKey},
         identity::graphql::User,
         media::{graphql::Media, selectors::MediaKey},
-        moderation::service::require_moderator,
     },
     paging::Page,
 };
@@ -41,7 +41,7 @@ impl From<review::Model> for Review {
 
 impl Review {
     fn shows_moderation(&self, ctx: &Context<'_>) -> bool {
-        ctx.auth().viewer().is_some_and(|v| v.role.is_moderator() || v.is(UserId(self.0.author_id)))
+        policy::allows(ctx.auth().viewer(), Action::ReadPrivate { author: UserId(self.0.author_id) })
     }
 }
 
@@ -201,7 +201,7 @@ impl ReviewsQuery {
         after: Option<String>,
     ) -> AppResult<Connection<Review>> {
         let viewer = ctx.auth().require()?;
-        require_moderator(viewer)?;
+        policy::check(viewer, Action::Moderate)?;
         let page = Page::parse(first, after)?;
         let (rows, has_next) = selectors::held(&ctx.state().db, viewer, &page).await?;
         Ok(pagination::connection(rows, has_next, &page, selectors::held_cursor, Review::from))

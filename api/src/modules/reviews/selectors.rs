@@ -17,7 +17,7 @@ use xpr_entity::{review, review_media};
 
 use super::domain::ReviewStatus;
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     db::{self, rows},
     error::{AppError, AppResult},
     paging::{self, Cursor, Page},
@@ -35,7 +35,7 @@ pub enum Visibility {
 impl Visibility {
     pub fn of(viewer: Option<&Viewer>) -> Self {
         match viewer {
-            Some(v) if v.role.is_moderator() => Visibility::Everything,
+            _ if policy::sees_everything(viewer) => Visibility::Everything,
             Some(v) => Visibility::PublishedOrAuthor(v.id.0),
             None => Visibility::Published,
         }

@@ -20,7 +20,10 @@ use super::{
     selectors,
 };
 use crate::{
-    auth::Viewer,
+    auth::{
+        Viewer,
+        policy::{self, Action},
+    },
     db,
     deps::Deps,
     error::{AppError, AppResult},
@@ -32,7 +35,7 @@ use crate::{
         moderation::{
             checks::Checker,
             domain::{ModerationActionKind, TargetType},
-            service::{record, require_moderator},
+            service::record,
         },
         realtime::{self, domain::NotificationKind},
     },
@@ -139,9 +142,7 @@ pub async fn delete(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_scope(Scope::Write)?;
     let review =
         selectors::visible_review(&state.db, Some(viewer), id).await?.ok_or_else(|| AppError::not_found("review"))?;
-    if !viewer.is(UserId(review.author_id)) {
-        return Err(AppError::forbidden("you can only delete your own reviews"));
-    }
+    policy::check(viewer, Action::DeleteReview { author: UserId(review.author_id) })?;
     db::transaction!(&state.db, |txn| {
         content::service::lock_entry(&txn, review.entry_id).await?;
         let deleted = review::Entity::delete_by_id(review.id).exec(&txn).await?;
@@ -209,7 +210,7 @@ pub async fn moderate(
     action: Moderation,
     reason: &str,
 ) -> AppResult<review::Model> {
-    require_moderator(viewer)?;
+    policy::check(viewer, Action::Moderate)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(AppError::bad_input("reason", "is required"));

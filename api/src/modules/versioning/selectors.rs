@@ -17,7 +17,7 @@ use xpr_entity::{change, entry, revision, revision_archive, submission};
 
 use super::domain::{Snapshot, SubmissionStatus};
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     db,
     deps::Deps,
     error::{AppError, AppResult},
@@ -253,7 +253,7 @@ pub fn visible_submissions(viewer: Option<&Viewer>) -> Select<submission::Entity
     let merged = submission::Column::Status.eq(SubmissionStatus::Merged.as_str());
     let query = submission::Entity::find();
     match viewer {
-        Some(v) if v.role.is_moderator() => query,
+        _ if policy::sees_everything(viewer) => query,
         Some(v) => query.filter(Condition::any().add(merged).add(submission::Column::AuthorId.eq(v.id.0))),
         None => query.filter(merged),
     }

@@ -10,7 +10,11 @@ use crate::modules::identity::{
     selectors::API_TOKEN_PREFIX,
 };
 use crate::{
-    auth::{Viewer, hash_token, random_secret},
+    auth::{
+        Viewer, hash_token,
+        policy::{self, Action},
+        random_secret,
+    },
     db,
     deps::Deps,
     error::{AppError, AppResult, FieldError},
@@ -37,8 +41,10 @@ pub async fn create_api_token(
     if input.scopes.is_empty() {
         errors.push(FieldError::new("scopes", "name at least one scope"));
     }
-    if input.scopes.contains(&Scope::Moderate) && !viewer.role.is_moderator() {
-        errors.push(FieldError::new("scopes", "only moderators and admins can grant `moderate`"));
+    if input.scopes.contains(&Scope::Moderate)
+        && let Err(why) = policy::decide(Some(viewer), Action::GrantModerateScope)
+    {
+        errors.push(FieldError::new("scopes", why));
     }
     if input.expires_at.is_some_and(|at| at <= Utc::now()) {
         errors.push(FieldError::new("expiresAt", "must be in the future"));

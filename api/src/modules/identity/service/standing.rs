@@ -13,7 +13,10 @@ use crate::modules::identity::{
     selectors::{self},
 };
 use crate::{
-    auth::Viewer,
+    auth::{
+        Viewer,
+        policy::{self, Action},
+    },
     db,
     deps::Deps,
     error::{AppError, AppResult},
@@ -33,7 +36,7 @@ use super::{credentials_changed, revoke_sessions};
 /// subscriptions are authorized again with the new role.
 pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -> AppResult<user::Model> {
     viewer.require_scope(Scope::Moderate)?;
-    domain::can_set_role(viewer.role, viewer.uuid == target).map_err(AppError::forbidden)?;
+    policy::check(viewer, Action::SetRole { is_self: viewer.uuid == target })?;
     db::transaction!(&state.db, |txn| {
         let user = selectors::user_by_uuid(&txn, target).await?;
         let mut active = user.into_active_model();
@@ -87,7 +90,7 @@ pub async fn change_status(
     db::transaction!(&state.db, |txn| {
         let user = selectors::user_by_uuid(&txn, target).await?;
         let target_role = Role::parse(&user.role).unwrap_or(Role::User);
-        domain::can_change_status(viewer.role, target_role, viewer.uuid == target).map_err(AppError::forbidden)?;
+        policy::check(viewer, Action::ChangeStatus { target: target_role, is_self: viewer.uuid == target })?;
         let user_id = user.id;
         let mut active = user.into_active_model();
         let (status, until, action) = match change {

@@ -14,16 +14,14 @@ use super::{
     service,
 };
 use crate::{
+    auth::policy::{self, Action},
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         pagination::{self, Connection},
     },
     ids::parse_uuid,
-    modules::{
-        content::selectors::{self as content_selectors},
-        moderation::service::require_moderator,
-    },
+    modules::content::selectors::{self as content_selectors},
     paging::{Cursor, Page},
 };
 
@@ -77,7 +75,7 @@ impl VersioningQuery {
         after: Option<String>,
     ) -> AppResult<Connection<Submission>> {
         let viewer = ctx.auth().require()?;
-        require_moderator(viewer)?;
+        policy::check(viewer, Action::Moderate)?;
         let page = Page::parse(first, after)?;
         let filter = filter.unwrap_or_default();
         let db = &ctx.state().db;

@@ -11,7 +11,10 @@ use crate::modules::versioning::{
     service,
 };
 use crate::{
-    auth::Viewer,
+    auth::{
+        Viewer,
+        policy::{self, Action},
+    },
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
@@ -28,7 +31,7 @@ use super::history::{EntrySnapshot, Revision};
 
 pub(super) fn visible(viewer: Option<&Viewer>, submission: &submission::Model) -> bool {
     SubmissionStatus::parse(&submission.status) == SubmissionStatus::Merged
-        || viewer.is_some_and(|v| v.role.is_moderator() || v.is(UserId(submission.author_id)))
+        || policy::allows(viewer, Action::ReadPrivate { author: UserId(submission.author_id) })
 }
 
 /// A branch of changes, reviewed and merged as one.
@@ -76,7 +79,7 @@ impl Fields<'_, Submission> {
     /// Moderators: who is reviewing it, while the claim lasts.
     async fn claim(&self, ctx: &Context<'_>) -> AppResult<Option<SubmissionClaim>> {
         let (Some(moderator), Some(expires_at)) = (self.0.claimed_by, self.0.claim_expires_at) else { return Ok(None) };
-        if expires_at <= Utc::now() || !ctx.auth().viewer().is_some_and(|v| v.role.is_moderator()) {
+        if expires_at <= Utc::now() || !policy::sees_everything(ctx.auth().viewer()) {
             return Ok(None);
         }
         Ok(Some(SubmissionClaim { moderator: User::load(ctx, UserId(moderator)).await?, expires_at }))
@@ -84,7 +87,7 @@ impl Fields<'_, Submission> {
     /// Warnings of the automatic checks (e.g. a likely duplicate), for the author and moderators.
     async fn check_warnings(&self, ctx: &Context<'_>) -> Vec<CheckWarning> {
         let viewer = ctx.auth().viewer();
-        if !viewer.is_some_and(|v| v.role.is_moderator() || v.is(UserId(self.0.author_id))) {
+        if !policy::allows(viewer, Action::ReadPrivate { author: UserId(self.0.author_id) }) {
             return Vec::new();
         }
         let stored: Vec<service::CheckWarning> =

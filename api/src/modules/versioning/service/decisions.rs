@@ -10,16 +10,16 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     db,
     deps::Deps,
     error::{AppError, AppResult},
     ids::UserId,
     modules::{
-        identity::{self, domain::Role},
+        identity::{self},
         moderation::{
             domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
-            service::{record, require_moderator},
+            service::record,
         },
         realtime::{
             self,
@@ -43,7 +43,7 @@ pub async fn decide(
     decision: Decision,
     reason: &str,
 ) -> AppResult<submission::Model> {
-    require_moderator(viewer)?;
+    policy::check(viewer, policy::Action::Moderate)?;
     let reason =
         crate::modules::identity::domain::text("reason", reason, 3, 2000).map_err(|e| AppError::BadInput(vec![e]))?;
     let (tr, to, action) = match decision {
@@ -85,7 +85,7 @@ pub async fn decide(
 /// Claims a pending submission for review until the claim expires. Another
 /// moderator's live claim is refused, except to admins.
 pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
-    require_moderator(viewer)?;
+    policy::check(viewer, policy::Action::Moderate)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     let now = Utc::now();
     db::transaction!(&state.db, |txn| {
@@ -97,7 +97,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
             )
             .filter(submission::Column::Id.eq(found.id))
             .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
-        if viewer.role != Role::Admin {
+        if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(claim_allows(viewer, now));
         }
         if update.exec(&txn).await?.rows_affected == 0 {
@@ -115,7 +115,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
 
 /// Gives a claim back to the queue: the claiming moderator, or an admin.
 pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submission::Model> {
-    require_moderator(viewer)?;
+    policy::check(viewer, policy::Action::Moderate)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     db::transaction!(&state.db, |txn| {
         let mut update = submission::Entity::update_many()
@@ -123,7 +123,7 @@ pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult
             .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(submission::Column::Id.eq(found.id))
             .filter(submission::Column::ClaimedBy.is_not_null());
-        if viewer.role != Role::Admin {
+        if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(submission::Column::ClaimedBy.eq(viewer.id.0));
         }
         if update.exec(&txn).await?.rows_affected == 0 {

@@ -14,7 +14,7 @@ use crate::modules::versioning::{
     selectors,
 };
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     db,
     deps::Deps,
     error::{AppError, AppResult},
@@ -28,7 +28,7 @@ use crate::{
         moderation::{
             checks::Checker,
             domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
-            service::{record, require_moderator},
+            service::record,
         },
         realtime::{
             self,
@@ -60,7 +60,7 @@ struct Planned {
 /// any conflict — no entry changes and the submission is CONFLICTED with its
 /// conflicts recorded.
 pub async fn approve(state: &Deps, viewer: &Viewer, id: Uuid, comment: Option<String>) -> AppResult<MergeOutcome> {
-    require_moderator(viewer)?;
+    policy::check(viewer, policy::Action::Moderate)?;
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     merge(state, viewer, &found, comment, true).await
 }

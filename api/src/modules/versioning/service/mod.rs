@@ -24,9 +24,9 @@ use super::{
     selectors,
 };
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     error::{AppError, AppResult, FieldError},
-    modules::identity::domain::{Role, Scope},
+    modules::identity::domain::Scope,
 };
 
 pub use changes::*;
@@ -137,7 +137,7 @@ async fn transition(
             .col_expr(submission::Column::DecidedAt, Expr::value(now))
             .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id.0))
             .col_expr(submission::Column::DecisionReason, Expr::value(reason));
-        if viewer.role != Role::Admin {
+        if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(claim_allows(viewer, now));
         }
     }

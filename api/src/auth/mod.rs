@@ -3,6 +3,8 @@
 //! Roles, API-token scopes and the client's address are core types here.
 //! Looking credentials up in the database is the identity module's job.
 
+pub mod policy;
+
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
