@@ -171,16 +171,13 @@ export class AuthService {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delay?: number): void {
     clearTimeout(this.timer);
     const session = this.session();
     if (!session) return;
-    this.timer = setTimeout(() => void this.accessToken().catch(() => this.retryLater()), Math.max(0, session.refreshAt - Date.now()));
-  }
-
-  private retryLater(): void {
-    clearTimeout(this.timer);
-    if (this.session()) this.timer = setTimeout(() => void this.accessToken().catch(() => this.retryLater()), 5_000);
+    // Timers may fire a little early by Date.now(): refresh outright rather than ask accessToken().
+    const refreshNow = () => void this.refresh().catch(() => this.schedule(5_000));
+    this.timer = setTimeout(refreshNow, delay ?? Math.max(0, session.refreshAt - Date.now()));
   }
 
   private refresh(): Promise<Session | null> {

@@ -111,9 +111,7 @@ const OPEN = ['DRAFT', 'PENDING', 'CHANGES_REQUESTED', 'CONFLICTED'];
         <h1>{{ s.title }}</h1>
         <p>
           <span class="badge" [class.ok]="s.status === 'MERGED'" [class.bad]="s.status === 'REJECTED' || s.status === 'CONFLICTED'" data-testid="status">{{ s.status }}</span>
-          <span class="muted"> by <xpr-user-link [user]="s.author" />
-            @if (s.submittedAt) { , submitted {{ s.submittedAt | date: 'short' }} }
-          </span>
+          <span class="muted"> by <xpr-user-link [user]="s.author" />@if (s.submittedAt) {, submitted {{ s.submittedAt | date: 'short' }}}</span>
         </p>
         @if (s.decisionReason) {
           <p class="notice">Moderator: {{ s.decisionReason }}</p>
@@ -126,9 +124,11 @@ const OPEN = ['DRAFT', 'PENDING', 'CHANGES_REQUESTED', 'CONFLICTED'];
         }
         @for (change of s.changes; track change.id) {
           <section class="card" data-testid="change">
-            <strong>{{ change.op }}</strong>
+            <strong>{{ change.op }}</strong>&nbsp;
             @if (change.entry; as e) {
               <a [routerLink]="['/entries', e.id]">{{ e.title }}</a>
+            } @else if (change.preview; as p) {
+              {{ p.title }}
             }
             @if (change.baseRevision; as b) {
               <span class="muted"> against revision {{ b.number }}</span>
