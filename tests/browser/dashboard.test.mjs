@@ -55,11 +55,32 @@ async function freePort() {
 
 const binary = process.env.XPR_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'debug/xpr');
 
+/**
+ * SQLite in a fresh data dir; or, with XPR_TEST_DATABASE_URL and
+ * XPR_TEST_REDIS_URL (as the Rust tests take them), a fresh PostgreSQL
+ * database (dropped at the end) and a Redis prefix of its own.
+ */
 async function startServer(env) {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'xpr-dashboard-')), 'data');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', ...env };
+  const backend = {};
+  let dropDatabase = () => {};
+  const adminUrl = process.env.XPR_TEST_DATABASE_URL;
+  if (adminUrl) {
+    const name = `xpr_dashboard_${process.pid}_${Date.now()}`;
+    execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${name}`]);
+    const databaseUrl = new URL(adminUrl);
+    databaseUrl.pathname = `/${name}`;
+    Object.assign(backend, {
+      DATABASE_URL: databaseUrl.href,
+      REDIS_URL: process.env.XPR_TEST_REDIS_URL ?? '',
+      XPR_REDIS_PREFIX: name,
+      XPR_ENV: 'development',
+    });
+    dropDatabase = () => execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+  }
+  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', ...backend, ...env };
   const log = [];
   const child = spawn(binary, ['serve'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk));
@@ -80,7 +101,11 @@ async function startServer(env) {
     createAdmin(handle, email) {
       execFileSync(binary, ['create-admin', '--handle', handle, '--email', email], { env: serverEnv, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
     },
-    stop: () => child.kill('SIGTERM'),
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once('exit', ok)));
+      dropDatabase();
+    },
   };
 }
 
@@ -290,7 +315,7 @@ before(async () => {
 let failed = false;
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
   app?.close();
   writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
   if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
