@@ -114,7 +114,7 @@ const OPEN = ['DRAFT', 'PENDING', 'CHANGES_REQUESTED', 'CONFLICTED'];
           <span class="muted"> by <xpr-user-link [user]="s.author" />@if (s.submittedAt) {, submitted {{ s.submittedAt | date: 'short' }}}</span>
         </p>
         @if (s.decisionReason) {
-          <p class="notice">Moderator: {{ s.decisionReason }}</p>
+          <p class="notice">Moderator's note: {{ s.decisionReason }}</p>
         }
         @if (s.status === 'CONFLICTED') {
           <p class="notice">Something else was merged into these entries meanwhile. Choose a value for each conflicted field; the submission then goes back to the queue.</p>
