@@ -261,7 +261,7 @@ async function mergedEntry(slug, title, body) {
 /** In the moderator's live queue: the item titled `title`, once it shows. */
 async function queueItem(moderator, title) {
   const item = moderator.locator(`[data-testid=queue-item][data-title="${title}"]`);
-  await item.waitFor({ timeout: 5_000 });
+  await item.waitFor({ timeout: 10_000 });
   return item;
 }
 
@@ -295,6 +295,9 @@ before(async () => {
     XPR_CORS_ORIGINS: app.url,
     XPR_PUBLIC_URL: app.url,
     XPR_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS),
+    // Every browser and the test itself sign in from 127.0.0.1: sign-in limits are not what this tests.
+    XPR_RATE_LIMIT_PER_ACCOUNT: '1000',
+    XPR_RATE_LIMIT_PER_ADDRESS: '1000',
   });
   server.createAdmin('ada', 'ada@example.com');
   await gql(

@@ -159,8 +159,9 @@ export class AuthService {
 
   private async identityChanged(): Promise<void> {
     for (const listener of this.identityListeners) listener();
-    // Drop what the previous identity could see and refetch what is on screen.
-    await this.apollo.client.resetStore();
+    // Drop what the previous identity could see and refetch what is on screen
+    // (a page that the new identity may not see shows its own error).
+    await this.apollo.client.resetStore().catch(() => undefined);
   }
 
   private store(session: Session | null): void {
@@ -206,8 +207,9 @@ export class AuthService {
     } catch (error) {
       // A refused refresh token will never work again: sign in anew. Anything
       // else (network, 503) is retried by the next request or the timer.
+      // (Not awaited: ending the session refetches what is on screen, which may be waiting on this refresh.)
       const code = errorCode(error);
-      if (code === 'UNAUTHENTICATED' || code === 'BAD_USER_INPUT') await this.endSession();
+      if (code === 'UNAUTHENTICATED' || code === 'BAD_USER_INPUT') void this.endSession();
       throw error;
     }
   }
