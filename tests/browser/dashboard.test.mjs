@@ -177,6 +177,9 @@ const consoleLines = [];
 /** Every POST to /graphql: `{ who, name, query, at }`. */
 const requests = [];
 const responses401 = [];
+/** The access token of each `connection_init`: `{ who, token, at }`. */
+const socketTokens = [];
+const expiry = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).exp * 1000;
 let shots = 0;
 
 async function shot(page, name) {
@@ -212,6 +215,7 @@ async function person(who) {
   page.on('websocket', (socket) =>
     socket.on('framesent', (frame) => {
       const message = JSON.parse(String(frame.payload));
+      if (message.type === 'connection_init') socketTokens.push({ who, token: message.payload?.authToken, at: Date.now() });
       if (message.type === 'subscribe') requests.push({ who, name: message.payload.operationName, query: message.payload.query, at: Date.now(), ws: true });
     }),
   );
@@ -490,6 +494,7 @@ story('4: access tokens expire again and again and the pages keep working withou
   await page.locator('input[name=code]').fill(code);
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByTestId('verified').waitFor();
+  await shot(page, 'verified-by-code');
   await page.evaluate(() => (window.__sameDocument = true));
   await moderator.evaluate(() => (window.__sameDocument = true));
 
@@ -498,12 +503,15 @@ story('4: access tokens expire again and again and the pages keep working withou
   const refreshes = Number(await page.getByTestId('refresh-count').innerText());
   assert.ok(refreshes >= 2, `the page refreshed its token before expiry (${refreshes} times)`);
 
-  // The moderator's socket drops (cut here); the reconnect must bring a fresh token.
-  const sockets = socketsOf.get('moderator');
-  const before = sockets.length;
-  sockets.at(-1).close({ code: 1012, reason: 'cut by the test' });
-  for (let tries = 0; sockets.length === before && tries < 100; tries++) await moderator.waitForTimeout(100);
-  assert.ok(sockets.length > before, 'the queue reconnected');
+  // The moderator's socket drops (cut here): the reconnect must bring a fresh token.
+  const moderatorInits = () => socketTokens.filter((init) => init.who === 'moderator');
+  const initsBefore = moderatorInits().length;
+  socketsOf.get('moderator').at(-1).close({ code: 1012, reason: 'cut by the test' });
+  for (let tries = 0; moderatorInits().length === initsBefore && tries < 100; tries++) await moderator.waitForTimeout(100);
+  assert.ok(moderatorInits().length > initsBefore, 'the queue reconnected');
+  const [first, reconnect] = [moderatorInits()[0], moderatorInits().at(-1)];
+  assert.ok(expiry(first.token) < reconnect.at, 'the first connection_init’s token had expired by the reconnect');
+  assert.ok(expiry(reconnect.token) > reconnect.at, 'the reconnect sent a token that had not expired');
 
   await page.getByRole('link', { name: 'Entries', exact: true }).click();
   await page.getByTestId('entry-card').filter({ hasText: 'Vega' }).getByRole('link', { name: 'Vega' }).click();
