@@ -1,0 +1,549 @@
+// The dashboard (examples/dashboard) in Chromium against a real server.
+//
+//   node --test tests/browser/dashboard.test.mjs
+//
+// Builds the dashboard with `npm run build:ci` (the production build with
+// Apollo Client's development checks) unless its build is newer than its
+// sources, serves it statically, starts the server with short-lived access
+// tokens and plays the stories of issue 18 that the dashboard owns:
+//   1. a user registers, verifies the address through the mailed link and
+//      proposes an entry; a moderator in a second browser approves it from the
+//      queue, which shows it live (no request but the subscription's);
+//   2. two editors change one entry: disjoint changes merge, a conflicting
+//      one shows base / ours / theirs and is resolved in the page;
+//   4. the access token expires several times over (and the queue's socket is
+//      cut and reconnects) while the pages keep working without a reload.
+// Across all of them: no Apollo "Missing field" warning in any console, a
+// `cache-first` query answered again from the cache sends no request, and
+// every operation the pages send is in the build's persisted-query manifest.
+// Each step saves a screenshot; on failure the server log and the consoles
+// are kept beside them.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const dashboard = join(repo, 'examples/dashboard');
+const dist = join(dashboard, 'dist/dashboard/browser');
+const PASSWORD = 'correct horse battery staple';
+/** Access tokens live this long here (the server adds 5 s of leeway). */
+const TOKEN_TTL_SECS = 4;
+
+// ---------------------------------------------------------------------------
+// Local harness: the server, mail, GraphQL over HTTP, the browser, output.
+
+const outDir = process.env.XPR_BROWSER_OUT ?? join(here, 'output', 'dashboard');
+mkdirSync(outDir, { recursive: true });
+
+async function freePort() {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await new Promise((ok) => server.once('listening', ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+const binary = process.env.XPR_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'debug/xpr');
+
+/**
+ * SQLite in a fresh data dir; or, with XPR_TEST_DATABASE_URL and
+ * XPR_TEST_REDIS_URL (as the Rust tests take them), a fresh PostgreSQL
+ * database (dropped at the end) and a Redis prefix of its own.
+ */
+async function startServer(env) {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'xpr-dashboard-')), 'data');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const backend = {};
+  let dropDatabase = () => {};
+  const adminUrl = process.env.XPR_TEST_DATABASE_URL;
+  if (adminUrl) {
+    const name = `xpr_dashboard_${process.pid}_${Date.now()}`;
+    execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${name}`]);
+    const databaseUrl = new URL(adminUrl);
+    databaseUrl.pathname = `/${name}`;
+    Object.assign(backend, {
+      DATABASE_URL: databaseUrl.href,
+      REDIS_URL: process.env.XPR_TEST_REDIS_URL ?? '',
+      XPR_REDIS_PREFIX: name,
+      XPR_ENV: 'development',
+    });
+    dropDatabase = () => execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+  }
+  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', ...backend, ...env };
+  const log = [];
+  const child = spawn(binary, ['serve'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (chunk) => log.push(chunk));
+  child.stderr.on('data', (chunk) => log.push(chunk));
+  for (let tries = 0; ; tries++) {
+    if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode}:\n${Buffer.concat(log)}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {}
+    if (tries > 300) throw new Error('the server did not become ready');
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  return {
+    url,
+    dataDir,
+    log: () => Buffer.concat(log).toString(),
+    /** `xpr create-admin` on the same database. */
+    createAdmin(handle, email) {
+      execFileSync(binary, ['create-admin', '--handle', handle, '--email', email], { env: serverEnv, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once('exit', ok)));
+      dropDatabase();
+    },
+  };
+}
+
+/** The newest mail to `to`, decoded (quoted-printable soft breaks and `=3D`). */
+async function mailTo(server, to) {
+  for (let tries = 0; tries < 100; tries++) {
+    const dir = join(server.dataDir, 'mail');
+    const mails = existsSync(dir)
+      ? readdirSync(dir)
+          .map((name) => join(dir, name))
+          .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+          .map((file) => readFileSync(file, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+          .filter((mail) => mail.includes(`To: ${to}`))
+      : [];
+    if (mails.length) return mails.at(-1);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`no mail to ${to}`);
+}
+
+async function gql(server, query, variables = {}, token) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(`${query.slice(0, 60)}…: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** Serves the build; unknown paths get index.html, as the app's routes need (`/verify-email?token=…`). */
+async function serveStatic(root) {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+  const server = createServer(async (request, response) => {
+    let file = join(root, normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, ''));
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file');
+    } catch {
+      file = join(root, 'index.html');
+    }
+    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    response.end(await readFile(file));
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+function newestMtime(path) {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(info.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** `npm ci` when node_modules is missing, `npm run build:ci` when the build is older than its sources. */
+function buildDashboard() {
+  const npm = (...args) => execFileSync('npm', args, { cwd: dashboard, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!existsSync(join(dashboard, 'node_modules'))) npm('ci', '--no-audit', '--no-fund');
+  const sources = ['src', 'angular.json', 'package-lock.json', 'codegen.ts', '../../schema.graphql'].map((p) => newestMtime(join(dashboard, p)));
+  const manifest = join(dist, 'persisted-query-manifest.json');
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < Math.max(...sources) || process.env.XPR_DASHBOARD_REBUILD) npm('run', 'build:ci');
+  return JSON.parse(readFileSync(manifest, 'utf8'));
+}
+
+// ---------------------------------------------------------------------------
+// What every page is watched for.
+
+const consoleLines = [];
+/** Every POST to /graphql: `{ who, name, query, at }`. */
+const requests = [];
+const responses401 = [];
+/** The access token of each `connection_init`: `{ who, token, at }`. */
+const socketTokens = [];
+const expiry = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).exp * 1000;
+let shots = 0;
+
+async function shot(page, name) {
+  shots += 1;
+  await page.screenshot({ path: join(outDir, `${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+let browser;
+let server;
+let app;
+let manifest;
+/** Sockets of each browser context, so a story can cut them from the test side. */
+const socketsOf = new Map();
+
+/** A browser context for one person, its console and its /graphql traffic recorded. */
+async function person(who) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const sockets = [];
+  socketsOf.set(who, sockets);
+  // A transparent proxy of the page's WebSockets: the test can close them.
+  await context.routeWebSocket(/\/graphql$/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  const page = await context.newPage();
+  page.on('console', (message) => consoleLines.push(`[${who}] ${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[${who}] pageerror: ${error.message}`));
+  page.on('request', (request) => {
+    if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
+    const body = JSON.parse(request.postData());
+    requests.push({ who, name: body.operationName, query: body.query, at: Date.now() });
+  });
+  page.on('websocket', (socket) =>
+    socket.on('framesent', (frame) => {
+      const message = JSON.parse(String(frame.payload));
+      if (message.type === 'connection_init') socketTokens.push({ who, token: message.payload?.authToken, at: Date.now() });
+      if (message.type === 'subscribe') requests.push({ who, name: message.payload.operationName, query: message.payload.query, at: Date.now(), ws: true });
+    }),
+  );
+  page.on('response', (response) => {
+    if (response.url().endsWith('/graphql') && response.status() === 401) responses401.push(`[${who}] ${response.request().postData()}`);
+  });
+  await page.goto(`${app.url}/?api=${encodeURIComponent(server.url)}`);
+  await page.getByRole('heading', { name: 'Entries' }).waitFor();
+  return page;
+}
+
+async function signIn(page, login) {
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('viewer').waitFor();
+}
+
+/** A user with a verified address, made through the API (the stories that aren't about signing up). */
+async function verifiedUser(handle) {
+  const email = `${handle}@example.com`;
+  await gql(server, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', { input: { handle, email, password: PASSWORD } });
+  const code = (await mailTo(server, email)).match(/paste this code: (\S+)/)[1];
+  await gql(server, 'mutation($token: String!) { verifyEmail(token: $token) { id } }', { token: code });
+}
+
+async function adminToken() {
+  return (await gql(server, 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { login: 'ada', password: PASSWORD } })).login
+    .accessToken;
+}
+
+/** An entry made and merged through the API by the admin (trusted: merged on submit). */
+async function mergedEntry(slug, title, body) {
+  const token = await adminToken();
+  const { createSubmission } = await gql(
+    server,
+    'mutation($input: CreateSubmissionInput!) { createSubmission(input: $input) { id } }',
+    { input: { title: `Add ${title}`, changes: [{ op: 'CREATE', kind: 'ship', fields: { slug, title, body, attributes: { crew: 3 } } }] } },
+    token,
+  );
+  const { submitForReview } = await gql(server, 'mutation($id: ID!) { submitForReview(submissionId: $id) { status } }', { id: createSubmission.id }, token);
+  assert.equal(submitForReview.status, 'MERGED');
+  return (await gql(server, 'query($slug: String!) { entry(kind: "ship", slug: $slug) { id } }', { slug })).entry.id;
+}
+
+/** In the moderator's live queue: the item titled `title`, once it shows. */
+async function queueItem(moderator, title) {
+  const item = moderator.locator(`[data-testid=queue-item][data-title="${title}"]`);
+  await item.waitFor({ timeout: 10_000 });
+  return item;
+}
+
+async function approveInQueue(moderator, title) {
+  const item = await queueItem(moderator, title);
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await item.waitFor({ state: 'detached' });
+  return moderator.getByTestId('flash').innerText();
+}
+
+/** Proposes a change from the entry's page through the edit form. */
+async function proposeEdit(page, entryId, fields, submissionTitle) {
+  await page.goto(`${app.url}/entries/${entryId}`);
+  await page.getByRole('link', { name: 'Propose a change' }).click();
+  await page.getByTestId('base-version').waitFor();
+  for (const [name, value] of Object.entries(fields)) await page.locator(`[name=${name}]`).fill(value);
+  await page.locator('input[name=submissionTitle]').fill(submissionTitle);
+  return page;
+}
+
+async function submitEdit(page) {
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await page.waitForURL(/\/submissions\/[^/]+$/);
+  await page.getByTestId('status').filter({ hasText: 'PENDING' }).waitFor();
+}
+
+before(async () => {
+  manifest = buildDashboard();
+  app = await serveStatic(dist);
+  server = await startServer({
+    XPR_CORS_ORIGINS: app.url,
+    XPR_PUBLIC_URL: app.url,
+    XPR_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS),
+    // Every browser and the test itself sign in from 127.0.0.1: sign-in limits are not what this tests.
+    XPR_RATE_LIMIT_PER_ACCOUNT: '1000',
+    XPR_RATE_LIMIT_PER_ADDRESS: '1000',
+  });
+  server.createAdmin('ada', 'ada@example.com');
+  await gql(
+    server,
+    'mutation($input: EntryKindInput!) { createEntryKind(input: $input) { id } }',
+    {
+      input: {
+        slug: 'ship',
+        name: 'Ship',
+        attributeSchema: { type: 'object', properties: { crew: { type: 'integer', minimum: 1 } }, required: ['crew'] },
+      },
+    },
+    await adminToken(),
+  );
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+});
+
+let failed = false;
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  app?.close();
+  writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
+  if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
+});
+
+/** Runs a story; on failure the consoles and the server log are kept in the output folder. */
+function story(name, body) {
+  test(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+}
+
+let moderator;
+
+story('1: a user registers, verifies and proposes an entry; a moderator approves it from the live queue', async () => {
+  const author = await person('author');
+  await author.getByRole('link', { name: 'Register' }).click();
+  await author.locator('input[name=handle]').fill('nova_author');
+  await author.locator('input[name=email]').fill('nova_author@example.com');
+  await author.locator('input[name=password]').fill(PASSWORD);
+  await shot(author, 'register');
+  await author.getByRole('button', { name: 'Create account' }).click();
+  await author.waitForURL(/\/verify-email$/);
+  await author.getByRole('link', { name: 'verify your email' }).waitFor();
+  await shot(author, 'registered-unverified');
+
+  // The mailed link opens the dashboard, which verifies the address.
+  const link = (await mailTo(server, 'nova_author@example.com')).match(/(http\S+\/verify-email\?token=\S+)/)[1];
+  assert.ok(link.startsWith(app.url), `the mail links to the dashboard: ${link}`);
+  await author.goto(link);
+  await author.getByTestId('verified').waitFor();
+  await assert.rejects(author.getByRole('link', { name: 'verify your email' }).waitFor({ timeout: 500 }));
+  await shot(author, 'verified');
+
+  moderator = await person('moderator');
+  await signIn(moderator, 'ada');
+  await moderator.getByRole('link', { name: 'Moderation' }).click();
+  await moderator.getByTestId('queue-size').waitFor();
+  await shot(moderator, 'queue-empty');
+
+  await author.getByRole('link', { name: 'New entry' }).click();
+  await author.locator('select[name=kind]').selectOption('ship');
+  await author.locator('input[name=slug]').fill('nova');
+  await author.locator('input[name=title]').fill('Nova');
+  await author.locator('input[name=summary]').fill('A small courier');
+  await author.locator('textarea[name=body]').fill('Deck one.\nDeck two.\nDeck three.\nDeck four.\n');
+  await author.locator('input[name=tags]').fill('starter, courier');
+  await author.locator('textarea[name=attributes]').fill('{"crew": 2}');
+  await shot(author, 'new-entry');
+  const queueReads = requests.filter((r) => r.who === 'moderator' && r.name === 'ModerationQueue').length;
+  await author.getByRole('button', { name: 'Submit for review' }).click();
+  await author.getByTestId('status').filter({ hasText: 'PENDING' }).waitFor();
+  await shot(author, 'submitted');
+
+  // The queue shows it through moderationQueueChanged: no reload, no refetch.
+  const item = await queueItem(moderator, 'Add Nova');
+  assert.equal(requests.filter((r) => r.who === 'moderator' && r.name === 'ModerationQueue').length, queueReads, 'the queue did not query again');
+  await shot(moderator, 'queue-live');
+  await item.getByRole('button', { name: 'Claim' }).click();
+  await item.getByTestId('claim').waitFor();
+  await shot(moderator, 'claimed');
+  assert.match(await approveInQueue(moderator, 'Add Nova'), /Merged: Nova revision 1/);
+  await shot(moderator, 'approved');
+
+  // The author's page follows submissionUpdated.
+  await author.getByTestId('status').filter({ hasText: 'MERGED' }).waitFor();
+  await shot(author, 'merged');
+
+  // The dashboard read, then an entry page, then the list again from the cache.
+  await author.getByRole('link', { name: 'Entries', exact: true }).click();
+  const card = author.getByTestId('entry-card').filter({ hasText: 'Nova' });
+  await card.waitFor();
+  const text = await card.innerText();
+  assert.match(text, /Ship/);
+  assert.match(text, /created by nova_author/);
+  assert.match(text, /revision 1 by nova_author/);
+  await shot(author, 'entries');
+  await card.getByRole('link', { name: 'Nova' }).click();
+  await author.getByTestId('history').waitFor();
+  await shot(author, 'entry');
+  const before = requests.length;
+  await author.getByRole('link', { name: 'Entries', exact: true }).click();
+  await card.waitFor();
+  await author.waitForTimeout(500);
+  const sent = requests.slice(before).filter((r) => r.name !== 'RefreshSession');
+  assert.deepEqual(sent.map((r) => r.name), [], 'the cache-first entries query is answered from the cache');
+  await author.context().close();
+});
+
+story('2: two editors change one entry: a disjoint change merges, a conflicting one is resolved in the page', async () => {
+  const entryId = await mergedEntry('lyra', 'Lyra', 'Deck one.\nDeck two.\nDeck three.\nDeck four.\n');
+  await verifiedUser('alice');
+  await verifiedUser('bob');
+  const alice = await person('alice');
+  await signIn(alice, 'alice');
+  const bob = await person('bob');
+  await signIn(bob, 'bob');
+
+  // Both edit version 1: different lines of the body.
+  await proposeEdit(alice, entryId, { body: 'Deck one, refitted.\nDeck two.\nDeck three.\nDeck four.\n' }, 'Refit deck one');
+  await proposeEdit(bob, entryId, { body: 'Deck one.\nDeck two.\nDeck three.\nDeck four, with a hangar.\n' }, 'Add a hangar');
+  await shot(alice, 'edit-disjoint-alice');
+  await shot(bob, 'edit-disjoint-bob');
+  await submitEdit(alice);
+  await submitEdit(bob);
+  assert.match(await approveInQueue(moderator, 'Refit deck one'), /Merged: Lyra revision 2/);
+  assert.match(await approveInQueue(moderator, 'Add a hangar'), /Merged: Lyra revision 3/);
+  await bob.getByTestId('status').filter({ hasText: 'MERGED' }).waitFor();
+  await bob.goto(`${app.url}/entries/${entryId}`);
+  await bob.getByTestId('body').filter({ hasText: 'with a hangar' }).waitFor();
+  assert.equal(await bob.getByTestId('body').innerText(), 'Deck one, refitted.\nDeck two.\nDeck three.\nDeck four, with a hangar.\n');
+  await shot(bob, 'disjoint-merged');
+
+  // Both rename version 3: alice's merges first, bob's conflicts.
+  await proposeEdit(alice, entryId, { title: 'Lyra Prime' }, 'Rename to Prime');
+  await proposeEdit(bob, entryId, { title: 'Lyra Nova' }, 'Rename to Nova');
+  await submitEdit(alice);
+  await submitEdit(bob);
+  assert.match(await approveInQueue(moderator, 'Rename to Prime'), /Merged: Lyra Prime revision 4/);
+  assert.match(await approveInQueue(moderator, 'Rename to Nova'), /Not merged: 1 conflict\(s\) \(title\)/);
+  await shot(moderator, 'conflict-sent-back');
+
+  await bob.getByTestId('status').filter({ hasText: 'CONFLICTED' }).waitFor();
+  const conflict = bob.locator('[data-testid=conflict][data-field=title]');
+  assert.equal(await conflict.getByTestId('base').innerText(), 'Lyra');
+  assert.equal(await conflict.getByTestId('ours').innerText(), 'Lyra Nova');
+  assert.equal(await conflict.getByTestId('theirs').innerText(), 'Lyra Prime');
+  await shot(bob, 'conflict');
+  await conflict.locator('textarea[name=custom]').fill('Lyra Prime Nova');
+  await conflict.getByRole('button', { name: 'Use this value' }).click();
+  await bob.getByTestId('status').filter({ hasText: 'PENDING' }).waitFor();
+  await assert.rejects(conflict.waitFor({ timeout: 500 }));
+  await shot(bob, 'conflict-resolved');
+
+  assert.match(await approveInQueue(moderator, 'Rename to Nova'), /Merged: Lyra Prime Nova revision 5/);
+  await bob.getByTestId('status').filter({ hasText: 'MERGED' }).waitFor();
+  await bob.getByRole('link', { name: 'Lyra Prime Nova' }).click();
+  await bob.getByRole('heading', { name: /Lyra Prime Nova/ }).waitFor();
+  await bob.getByTestId('version').filter({ hasText: '5' }).waitFor();
+  await shot(bob, 'history');
+  await bob.getByTestId('history').getByRole('link', { name: '5', exact: true }).click();
+  const change = bob.getByTestId('field-change');
+  await change.waitFor();
+  assert.match(await change.innerText(), /title[\s\S]*"Lyra Prime"[\s\S]*"Lyra Prime Nova"/);
+  await bob.getByRole('link', { name: /Lyra Prime Nova/ }).click();
+  await bob.getByTestId('history').getByRole('link', { name: '3', exact: true }).click();
+  await bob.getByTestId('field-change').filter({ hasText: 'with a hangar' }).waitFor();
+  await shot(bob, 'diff');
+  await alice.context().close();
+  await bob.context().close();
+});
+
+story('4: access tokens expire again and again and the pages keep working without a reload', async () => {
+  await mergedEntry('vega', 'Vega', 'A survey ship.\n');
+  const page = await person('late');
+  // Registration by pasting the mailed code, this time.
+  await page.getByRole('link', { name: 'Register' }).click();
+  await page.locator('input[name=handle]').fill('late');
+  await page.locator('input[name=email]').fill('late@example.com');
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/verify-email$/);
+  const code = (await mailTo(server, 'late@example.com')).match(/paste this code: (\S+)/)[1];
+  await page.locator('input[name=code]').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verified').waitFor();
+  await shot(page, 'verified-by-code');
+  await page.evaluate(() => (window.__sameDocument = true));
+  await moderator.evaluate(() => (window.__sameDocument = true));
+
+  // Idle past expiry (lifetime + the server's 5 s leeway), twice over.
+  await page.waitForTimeout((2 * TOKEN_TTL_SECS + 5) * 1000);
+  const refreshes = Number(await page.getByTestId('refresh-count').innerText());
+  assert.ok(refreshes >= 2, `the page refreshed its token before expiry (${refreshes} times)`);
+
+  // The moderator's socket drops (cut here): the reconnect must bring a fresh token.
+  const moderatorInits = () => socketTokens.filter((init) => init.who === 'moderator');
+  const initsBefore = moderatorInits().length;
+  socketsOf.get('moderator').at(-1).close({ code: 1012, reason: 'cut by the test' });
+  for (let tries = 0; moderatorInits().length === initsBefore && tries < 100; tries++) await moderator.waitForTimeout(100);
+  assert.ok(moderatorInits().length > initsBefore, 'the queue reconnected');
+  const [first, reconnect] = [moderatorInits()[0], moderatorInits().at(-1)];
+  assert.ok(expiry(first.token) < reconnect.at, 'the first connection_init’s token had expired by the reconnect');
+  assert.ok(expiry(reconnect.token) > reconnect.at, 'the reconnect sent a token that had not expired');
+
+  await page.getByRole('link', { name: 'Entries', exact: true }).click();
+  await page.getByTestId('entry-card').filter({ hasText: 'Vega' }).getByRole('link', { name: 'Vega' }).click();
+  await page.getByRole('link', { name: 'Propose a change' }).click();
+  await page.locator('input[name=summary]').fill('Surveys the outer belt');
+  await page.locator('input[name=submissionTitle]').fill('Vega summary');
+  await submitEdit(page);
+  assert.match(await approveInQueue(moderator, 'Vega summary'), /Merged: Vega revision 2/);
+  await page.getByTestId('status').filter({ hasText: 'MERGED' }).waitFor();
+  await page.getByRole('link', { name: 'Vega' }).click();
+  await page.getByTestId('summary').filter({ hasText: 'Surveys the outer belt' }).waitFor();
+  await shot(page, 'after-expiry');
+  await shot(moderator, 'queue-after-expiry');
+
+  assert.ok(await page.evaluate(() => window.__sameDocument), 'no reload');
+  assert.ok(await moderator.evaluate(() => window.__sameDocument), 'no reload (moderator)');
+  assert.deepEqual(responses401, [], 'no request went out with an expired token');
+});
+
+story('the consoles hold no Apollo "Missing field" warning and no page error', () => {
+  const bad = consoleLines.filter((line) => /Missing field|pageerror/.test(line));
+  assert.deepEqual(bad, []);
+});
+
+story('every operation the pages sent is in the persisted-query manifest', () => {
+  // Definitions compared as a set: the manifest orders fragments its own way.
+  const definitions = (document) => document.split(/\n\n(?=query |mutation |subscription |fragment )/).sort().join('\n\n');
+  const byName = new Map(manifest.operations.map((op) => [op.name, definitions(op.body)]));
+  const sent = new Map(requests.map((r) => [r.name, r.query]));
+  assert.ok(sent.size >= 15, `the stories used most operations (${[...sent.keys()].join(', ')})`);
+  for (const [name, query] of sent) {
+    assert.ok(byName.has(name), `${name} is in the manifest`);
+    assert.equal(definitions(query), byName.get(name), `${name} is sent as the manifest has it`);
+  }
+});
