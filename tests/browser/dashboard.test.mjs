@@ -42,7 +42,7 @@ const TOKEN_TTL_SECS = 4;
 // ---------------------------------------------------------------------------
 // Local harness: the server, mail, GraphQL over HTTP, the browser, output.
 
-const outDir = process.env.XPR_BROWSER_OUT ?? join(here, 'output', 'dashboard');
+const outDir = join(process.env.XPR_BROWSER_OUT ?? join(here, 'output'), 'dashboard');
 mkdirSync(outDir, { recursive: true });
 
 async function freePort() {
