@@ -20,153 +20,41 @@
 // are kept beside them.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  PASSWORD,
+  buildExample,
+  collectConsole,
+  expiry,
+  gql,
+  launchBrowser,
+  mailTo,
+  outputDir,
+  repo,
+  serveStatic,
+  shooter,
+  startServer,
+} from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
 const dashboard = join(repo, 'examples/dashboard');
 const dist = join(dashboard, 'dist/dashboard/browser');
-const PASSWORD = 'correct horse battery staple';
 /** Access tokens live this long here (the server adds 5 s of leeway). */
 const TOKEN_TTL_SECS = 4;
 
-// ---------------------------------------------------------------------------
-// Local harness: the server, mail, GraphQL over HTTP, the browser, output.
-
-const outDir = join(process.env.XPR_BROWSER_OUT ?? join(here, 'output'), 'dashboard');
-mkdirSync(outDir, { recursive: true });
-
-async function freePort() {
-  const server = createNetServer().listen(0, '127.0.0.1');
-  await new Promise((ok) => server.once('listening', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
-const binary = process.env.XPR_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'debug/xpr');
-
-/**
- * SQLite in a fresh data dir; or, with XPR_TEST_DATABASE_URL and
- * XPR_TEST_REDIS_URL (as the Rust tests take them), a fresh PostgreSQL
- * database (dropped at the end) and a Redis prefix of its own.
- */
-async function startServer(env) {
-  const dataDir = join(mkdtempSync(join(tmpdir(), 'xpr-dashboard-')), 'data');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const backend = {};
-  let dropDatabase = () => {};
-  const adminUrl = process.env.XPR_TEST_DATABASE_URL;
-  if (adminUrl) {
-    const name = `xpr_dashboard_${process.pid}_${Date.now()}`;
-    execFileSync('psql', [adminUrl, '-qc', `CREATE DATABASE ${name}`]);
-    const databaseUrl = new URL(adminUrl);
-    databaseUrl.pathname = `/${name}`;
-    Object.assign(backend, {
-      DATABASE_URL: databaseUrl.href,
-      REDIS_URL: process.env.XPR_TEST_REDIS_URL ?? '',
-      XPR_REDIS_PREFIX: name,
-      XPR_ENV: 'development',
-    });
-    dropDatabase = () => execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-  }
-  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', ...backend, ...env };
-  const log = [];
-  const child = spawn(binary, ['serve'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (chunk) => log.push(chunk));
-  child.stderr.on('data', (chunk) => log.push(chunk));
-  for (let tries = 0; ; tries++) {
-    if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode}:\n${Buffer.concat(log)}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {}
-    if (tries > 300) throw new Error('the server did not become ready');
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  return {
-    url,
-    dataDir,
-    log: () => Buffer.concat(log).toString(),
-    /** `xpr create-admin` on the same database. */
-    createAdmin(handle, email) {
-      execFileSync(binary, ['create-admin', '--handle', handle, '--email', email], { env: serverEnv, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once('exit', ok)));
-      dropDatabase();
-    },
-  };
-}
-
-/** The newest mail to `to`, decoded (quoted-printable soft breaks and `=3D`). */
-async function mailTo(server, to) {
-  for (let tries = 0; tries < 100; tries++) {
-    const dir = join(server.dataDir, 'mail');
-    const mails = existsSync(dir)
-      ? readdirSync(dir)
-          .map((name) => join(dir, name))
-          .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
-          .map((file) => readFileSync(file, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
-          .filter((mail) => mail.includes(`To: ${to}`))
-      : [];
-    if (mails.length) return mails.at(-1);
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  throw new Error(`no mail to ${to}`);
-}
-
-async function gql(server, query, variables = {}, token) {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(`${query.slice(0, 60)}…: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
-
-/** Serves the build; unknown paths get index.html, as the app's routes need (`/verify-email?token=…`). */
-async function serveStatic(root) {
-  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-  const server = createServer(async (request, response) => {
-    let file = join(root, normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, ''));
-    try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file');
-    } catch {
-      file = join(root, 'index.html');
-    }
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-    response.end(await readFile(file));
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
-}
-
-function newestMtime(path) {
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  return Math.max(info.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
+const outDir = outputDir('dashboard');
+const shot = shooter(outDir);
 
 /** `npm ci` when node_modules is missing, `npm run build:ci` when the build is older than its sources. */
 function buildDashboard() {
-  const npm = (...args) => execFileSync('npm', args, { cwd: dashboard, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (!existsSync(join(dashboard, 'node_modules'))) npm('ci', '--no-audit', '--no-fund');
-  const sources = ['src', 'angular.json', 'package-lock.json', 'codegen.ts', '../../schema.graphql'].map((p) => newestMtime(join(dashboard, p)));
   const manifest = join(dist, 'persisted-query-manifest.json');
-  if (!existsSync(manifest) || statSync(manifest).mtimeMs < Math.max(...sources) || process.env.XPR_DASHBOARD_REBUILD) npm('run', 'build:ci');
+  buildExample(dashboard, {
+    script: 'build:ci',
+    output: manifest,
+    sources: ['src', 'angular.json', 'package-lock.json', 'codegen.ts', '../../schema.graphql'],
+    force: process.env.XPR_DASHBOARD_REBUILD,
+  });
   return JSON.parse(readFileSync(manifest, 'utf8'));
 }
 
@@ -179,13 +67,6 @@ const requests = [];
 const responses401 = [];
 /** The access token of each `connection_init`: `{ who, token, at }`. */
 const socketTokens = [];
-const expiry = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).exp * 1000;
-let shots = 0;
-
-async function shot(page, name) {
-  shots += 1;
-  await page.screenshot({ path: join(outDir, `${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
 
 let browser;
 let server;
@@ -205,8 +86,7 @@ async function person(who) {
     sockets.push(ws);
   });
   const page = await context.newPage();
-  page.on('console', (message) => consoleLines.push(`[${who}] ${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => consoleLines.push(`[${who}] pageerror: ${error.message}`));
+  collectConsole(page, who, consoleLines);
   page.on('request', (request) => {
     if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
     const body = JSON.parse(request.postData());
@@ -302,7 +182,7 @@ before(async () => {
     // Every browser and the test itself sign in from 127.0.0.1: sign-in limits are not what this tests.
     XPR_RATE_LIMIT_PER_ACCOUNT: '1000',
     XPR_RATE_LIMIT_PER_ADDRESS: '1000',
-  });
+  }, { name: 'dashboard' });
   server.createAdmin('ada', 'ada@example.com');
   await gql(
     server,
@@ -316,7 +196,7 @@ before(async () => {
     },
     await adminToken(),
   );
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchBrowser();
 });
 
 let failed = false;
