@@ -157,8 +157,18 @@ async function approveInQueue(moderator, title) {
 }
 
 /** Proposes a change from the entry's page through the edit form. */
+/**
+ * Opens an entry through the app's own links. A full page load would drop a
+ * token refresh in flight: the server has rotated the refresh token, the new
+ * page presents the old one, and the server revokes the session as a reuse.
+ */
+async function openEntry(page, entryId) {
+  await page.getByRole('link', { name: 'Entries', exact: true }).click();
+  await page.locator(`a[href$="/entries/${entryId}"]`).first().click();
+}
+
 async function proposeEdit(page, entryId, fields, submissionTitle) {
-  await page.goto(`${app.url}/entries/${entryId}`);
+  await openEntry(page, entryId);
   await page.getByRole('link', { name: 'Propose a change' }).click();
   await page.getByTestId('base-version').waitFor();
   for (const [name, value] of Object.entries(fields)) await page.locator(`[name=${name}]`).fill(value);
@@ -316,7 +326,7 @@ story('2: two editors change one entry: a disjoint change merges, a conflicting 
   assert.match(await approveInQueue(moderator, 'Refit deck one'), /Merged: Lyra revision 2/);
   assert.match(await approveInQueue(moderator, 'Add a hangar'), /Merged: Lyra revision 3/);
   await bob.getByTestId('status').filter({ hasText: 'MERGED' }).waitFor();
-  await bob.goto(`${app.url}/entries/${entryId}`);
+  await openEntry(bob, entryId);
   await bob.getByTestId('body').filter({ hasText: 'with a hangar' }).waitFor();
   assert.equal(await bob.getByTestId('body').innerText(), 'Deck one, refitted.\nDeck two.\nDeck three.\nDeck four, with a hangar.\n');
   await shot(bob, 'disjoint-merged');
