@@ -22,7 +22,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import {
   PASSWORD,
   buildExample,
@@ -36,6 +36,7 @@ import {
   serveStatic,
   shooter,
   startServer,
+  stories,
 } from './support.mjs';
 
 const dashboard = join(repo, 'examples/dashboard');
@@ -209,26 +210,14 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-let failed = false;
-after(async () => {
+/** A failed story keeps the server log beside the consoles and screenshots. */
+const story = stories(outDir, async () => {
   await browser?.close();
   await server?.stop();
   app?.close();
   writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
-  if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
+  return server;
 });
-
-/** Runs a story; on failure the consoles and the server log are kept in the output folder. */
-function story(name, body) {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 let moderator;
 

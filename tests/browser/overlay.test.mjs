@@ -18,8 +18,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { PASSWORD, buildExample, collectConsole, expiry, gql, launchBrowser, mailTo, outputDir, repo, serveStatic, shooter, startServer } from './support.mjs';
+import { before, test } from 'node:test';
+import { PASSWORD, buildExample, collectConsole, expiry, gql, launchBrowser, mailTo, outputDir, repo, serveStatic, shooter, startServer, stories } from './support.mjs';
 
 const overlay = join(repo, 'examples/overlay');
 const dist = join(overlay, 'dist');
@@ -127,25 +127,14 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-let failed = false;
-after(async () => {
+/** A failed story keeps the server log beside the consoles and screenshots. */
+const story = stories(outDir, async () => {
   await browser?.close();
   await server?.stop();
   app?.close();
   writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
-  if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
+  return server;
 });
-
-function story(name, body) {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 let entryId;
 

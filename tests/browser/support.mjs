@@ -4,12 +4,13 @@
 // file server for a build, Chromium, screenshots and console collection.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -175,3 +176,25 @@ export function launchBrowser() {
 
 /** The `exp` of a JWT, in milliseconds. */
 export const expiry = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).exp * 1000;
+
+/**
+ * `test` for the stories of one file, and the file's end: `teardown` closes
+ * what the file opened, writes its own records and returns the server; when a
+ * story failed, the server's log is kept beside them in `outDir`.
+ */
+export function stories(outDir, teardown) {
+  let failed = false;
+  after(async () => {
+    const server = await teardown();
+    if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
+  });
+  return (name, body) =>
+    test(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    });
+}
