@@ -19,11 +19,9 @@ use crate::{
     http,
     mail::Mailer,
     metrics::Metrics,
-    modules::{
-        media::store::MediaStore,
-        realtime::{bus::Bus, reads::SharedReads, relay::Relay},
-    },
+    modules::media::store::MediaStore,
     ratelimit::RateLimiter,
+    realtime::{bus::Bus, reads::SharedReads, relay::Relay},
 };
 
 /// What every request and service shares. Cheap to clone.

@@ -2,6 +2,7 @@
 //! the binary (`main.rs`) is only the CLI around it. See `docs/ARCHITECTURE.md`.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod modules;
 pub mod paging;
 pub mod ratelimit;
+pub mod realtime;
 pub mod telemetry;
 
 pub use app::{App, AppState};

@@ -141,7 +141,12 @@ async fn main() -> anyhow::Result<()> {
             let store = MediaStore::from_config(&cli.config)?;
             let bar = indicatif::ProgressBar::new_spinner().with_message("media deleted");
             let before = chrono::Utc::now() - chrono::Duration::hours(older_than_hours);
-            let deleted = service_error(media::service::cleanup(&db, &store, before, |n| bar.inc(n)).await)?;
+            let deleted = service_error(
+                media::service::cleanup(&db, &store, before, versioning::selectors::open_changes_citing, |n| {
+                    bar.inc(n)
+                })
+                .await,
+            )?;
             bar.finish();
             tracing::info!(deleted, "unattached media cleaned up");
         }

@@ -3,7 +3,17 @@
 //! headers, and the cleanup of unattached uploads.
 
 use serde_json::{Value, json};
+use xpr_api::modules::{media, versioning};
 use xpr_tests::{TestApp, code, images};
+
+/// The media cleanup as `xpr cleanup-media` runs it.
+async fn cleanup(
+    db: &sea_orm::DatabaseConnection,
+    store: &media::store::MediaStore,
+    before: chrono::DateTime<chrono::Utc>,
+) -> xpr_api::error::AppResult<u64> {
+    media::service::cleanup(db, store, before, versioning::selectors::open_changes_citing, |_| {}).await
+}
 
 /// A 3×2 PNG.
 pub(crate) fn png() -> Vec<u8> {
@@ -204,20 +214,14 @@ async fn reviews_show_their_authors_media_and_cleanup_removes_only_unattached_up
     let url = |id: &Value| format!("{}/media/{}", app.url, id.as_str().unwrap());
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
     let store = &app.state.media;
-    let deleted = xpr_api::modules::media::service::cleanup(app.db(), store, later, |_| {}).await;
+    let deleted = cleanup(app.db(), store, later).await;
     assert_eq!(deleted.ok(), Some(2), "Alice's unused upload and Bob's");
     assert_eq!(app.http.get(url(&photo)).send().await.unwrap().status(), 200, "attached media stay");
     for gone in [&unused, &bobs] {
         assert_eq!(app.http.get(url(gone)).send().await.unwrap().status(), 404);
         assert!(!app.data_dir.path().join("media").join(gone.as_str().unwrap()).exists(), "bytes removed");
     }
-    let recent = xpr_api::modules::media::service::cleanup(
-        app.db(),
-        store,
-        chrono::Utc::now() - chrono::Duration::hours(24),
-        |_| {},
-    )
-    .await;
+    let recent = cleanup(app.db(), store, chrono::Utc::now() - chrono::Duration::hours(24)).await;
     assert_eq!(recent.ok(), Some(0));
 }
 
@@ -261,7 +265,7 @@ async fn entries_show_media_attached_through_submissions_and_cleanup_keeps_them(
     assert_eq!(read["data"]["entry"]["currentRevision"]["snapshot"]["mediaIds"], json!([photo]));
 
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
-    let deleted = xpr_api::modules::media::service::cleanup(app.db(), &app.state.media, later, |_| {}).await;
+    let deleted = cleanup(app.db(), &app.state.media, later).await;
     assert_eq!(deleted.ok(), Some(1), "only Alice's unattached upload goes");
     let url = format!("{}/media/{}", app.url, photo.as_str().unwrap());
     assert_eq!(app.http.get(url).send().await.unwrap().status(), 200, "an entry's image stays");
@@ -288,7 +292,7 @@ async fn submit_media(app: &TestApp, actor: &xpr_tests::Actor, entry: &str, ids:
 
 async fn cleanup_everything_unused(app: &TestApp) -> u64 {
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
-    xpr_api::modules::media::service::cleanup(app.db(), &app.state.media, later, |_| {}).await.unwrap()
+    cleanup(app.db(), &app.state.media, later).await.unwrap()
 }
 
 #[tokio::test]

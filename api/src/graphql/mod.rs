@@ -38,7 +38,7 @@ use crate::{
         },
         media::graphql::MediaMutation,
         moderation::graphql::{ModerationMutation, ModerationQuery},
-        realtime::graphql::{RealtimeMutation, RealtimeQuery, RealtimeSubscription},
+        notifications::graphql::{NotificationsMutation, NotificationsQuery, NotificationsSubscription},
         reviews::{
             self,
             graphql::{Review, ReviewsMutation, ReviewsQuery},
@@ -47,10 +47,18 @@ use crate::{
     },
 };
 
-pub type AppSchema = Schema<Query, Mutation, RealtimeSubscription>;
+pub type AppSchema = Schema<Query, Mutation, NotificationsSubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, ContentQuery, VersioningQuery, ModerationQuery, ReviewsQuery, RealtimeQuery);
+pub struct Query(
+    NodeQuery,
+    IdentityQuery,
+    ContentQuery,
+    VersioningQuery,
+    ModerationQuery,
+    ReviewsQuery,
+    NotificationsQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -60,7 +68,7 @@ pub struct Mutation(
     ModerationMutation,
     ReviewsMutation,
     MediaMutation,
-    RealtimeMutation,
+    NotificationsMutation,
 );
 
 /// An object with a global id (its UUID), fetchable with `node(id:)`.
@@ -93,8 +101,8 @@ impl NodeQuery {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, RealtimeSubscription> {
-    Schema::build(Query::default(), Mutation::default(), RealtimeSubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, NotificationsSubscription> {
+    Schema::build(Query::default(), Mutation::default(), NotificationsSubscription)
 }
 
 /// The schema with what runs around each execution: the document limits
@@ -127,12 +135,12 @@ impl AppExecutor {
         let mut registry = Registry {
             query_type: Query::type_name().into_owned(),
             mutation_type: Some(Mutation::type_name().into_owned()),
-            subscription_type: Some(<RealtimeSubscription as SubscriptionType>::type_name().into_owned()),
+            subscription_type: Some(<NotificationsSubscription as SubscriptionType>::type_name().into_owned()),
             ..Registry::default()
         };
         Query::create_type_info(&mut registry);
         Mutation::create_type_info(&mut registry);
-        <RealtimeSubscription as SubscriptionType>::create_type_info(&mut registry);
+        <NotificationsSubscription as SubscriptionType>::create_type_info(&mut registry);
         Self { schema, types: Arc::new(complete::Types::new(registry)), limits }
     }
 

@@ -14,7 +14,7 @@ use std::{
     str::FromStr,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -42,10 +42,8 @@ use crate::{
     error::AppError,
     graphql::context::{Loaders, RequestContext},
     ids::UserId,
-    modules::{
-        identity::{domain::Role, selectors},
-        realtime::{bus::Signal, domain::AUTH_CHANNEL},
-    },
+    modules::identity::{domain::Role, selectors},
+    realtime::{Channel, Event, bus::Signal, delivery::SubscriptionSlots},
 };
 
 /// Open WebSockets per user on this process.
@@ -76,32 +74,6 @@ impl Drop for SocketSlot {
                 open.remove(&self.1);
             }
         }
-    }
-}
-
-/// Subscriptions of one connection; each live subscription holds a [`SubscriptionSlot`].
-#[derive(Clone)]
-pub struct SubscriptionSlots {
-    open: Arc<AtomicUsize>,
-    max: usize,
-}
-
-pub struct SubscriptionSlot(Arc<AtomicUsize>);
-
-impl SubscriptionSlots {
-    pub fn take(&self) -> Option<SubscriptionSlot> {
-        let taken = self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < self.max).then_some(n + 1));
-        taken.ok().map(|_| SubscriptionSlot(self.open.clone()))
-    }
-
-    pub fn max(&self) -> usize {
-        self.max
-    }
-}
-
-impl Drop for SubscriptionSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -161,7 +133,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
         });
     let initialized = Arc::new(AtomicBool::new(false));
     let signed: Arc<Mutex<Option<Signed>>> = Arc::default();
-    let slots = SubscriptionSlots { open: Arc::default(), max: config.ws_max_subscriptions };
+    let slots = SubscriptionSlots::new(config.ws_max_subscriptions);
 
     // Why `connection_init` was refused: async-graphql closes with 1002,
     // which `graphql-ws` never retries, so the close code comes from here.
@@ -210,7 +182,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     };
     let mut graphql = std::pin::pin!(Protocol::new(state.schema.clone(), incoming, protocol).on_connection_init(init));
 
-    let mut bus = state.app.bus.subscribe(AUTH_CHANNEL);
+    let mut bus = state.app.bus.subscribe(Channel::Credentials);
     let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
     tokio::pin!(init_deadline);
     let period = Duration::from_secs(config.ws_ping_secs.max(1));
@@ -258,7 +230,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone(), s.role));
                 let Some((user, token, role)) = user else { continue };
                 let concerns = match &signal {
-                    Ok(Signal::Event(event, _)) => event.payload["user"].as_i64() == Some(user.0),
+                    Ok(Signal::Event(event, _)) => event.event() == Some(Event::Credentials { user: user.0 }),
                     // Missed events might have concerned us: check.
                     Ok(Signal::Resync(_)) | Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,

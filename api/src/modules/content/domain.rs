@@ -1,7 +1,8 @@
 //! Content rules over plain data: slugs, tags, field limits, and checking a snapshot
 //! against its kind (attribute schema, allowed parents).
 
-use crate::{error::FieldError, modules::versioning::domain::Snapshot};
+use super::snapshot::Snapshot;
+use crate::error::FieldError;
 
 /// Lower-case letters, digits and single dashes, 1–128 characters.
 pub fn check_slug(field: &str, slug: &str) -> Result<(), FieldError> {
@@ -110,8 +111,66 @@ pub fn check_snapshot(snapshot: &Snapshot, schema: &jsonschema::Validator) -> Ve
     errors
 }
 
+/// How concurrent edits of one entry merge, chosen per entry kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum MergePolicy {
+    /// Field by field: one-sided changes apply, text merges line-wise, sets merge.
+    Field,
+    /// Any concurrent change to the same entry is a conflict.
+    Strict,
+}
+
+impl MergePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::Field => "FIELD",
+            MergePolicy::Strict => "STRICT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "STRICT" { MergePolicy::Strict } else { MergePolicy::Field }
+    }
+}
+
+/// An entry's rating over its published reviews.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Ratings {
+    /// Reviews per star, 1 to 5.
+    pub distribution: [i32; 5],
+}
+
+impl Ratings {
+    /// From `(stars, reviews)` counts, as a `GROUP BY rating` returns them.
+    pub fn from_counts(counts: impl IntoIterator<Item = (i16, i64)>) -> Self {
+        let mut distribution = [0; 5];
+        for (stars, n) in counts {
+            if let Some(slot) = usize::try_from(stars - 1).ok().and_then(|i| distribution.get_mut(i)) {
+                *slot += i32::try_from(n).unwrap_or(i32::MAX);
+            }
+        }
+        Self { distribution }
+    }
+
+    pub fn count(&self) -> i32 {
+        self.distribution.iter().sum()
+    }
+
+    /// The mean rating; 0 without ratings (so unrated entries sort last).
+    pub fn average(&self) -> f64 {
+        let count = self.count();
+        if count == 0 {
+            return 0.0;
+        }
+        let sum: i64 = self.distribution.iter().zip(1..).map(|(n, stars)| i64::from(*n) * stars).sum();
+        sum as f64 / f64::from(count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -159,5 +218,23 @@ mod tests {
         assert_eq!(errors[0].field, "attributes.crew");
         snapshot.attributes.insert("crew".into(), serde_json::json!(3));
         assert!(check_snapshot(&snapshot, &schema).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn aggregates_match_the_ratings(stars in proptest::collection::vec(1i16..=5, 0..200)) {
+            let mut counts = std::collections::HashMap::new();
+            for s in &stars {
+                *counts.entry(*s).or_insert(0i64) += 1;
+            }
+            let ratings = Ratings::from_counts(counts);
+            prop_assert_eq!(ratings.count() as usize, stars.len());
+            let expected = if stars.is_empty() {
+                0.0
+            } else {
+                stars.iter().map(|s| f64::from(*s)).sum::<f64>() / stars.len() as f64
+            };
+            prop_assert!((ratings.average() - expected).abs() < 1e-9);
+        }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use xpr_entity::{entry, entry_kind, entry_link};
 
+use super::domain::Ratings;
 use super::{
     selectors::{
         self, BacklinksKey, ChildrenKey, EntryFilter as Filter, EntryKey, EntryOrder as Order, KindKey, LinksKey,
@@ -27,7 +28,6 @@ use crate::{
         identity::graphql::User,
         media::{graphql::Media, selectors::EntryMediaKey},
         reviews::{
-            domain::Ratings,
             graphql::{self as reviews, Review, ReviewOrder, StarCount},
             selectors::ReviewsOf,
         },

@@ -15,7 +15,9 @@ use serde_json::Value;
 use uuid::Uuid;
 use xpr_entity::{entry, entry_kind, entry_link, entry_media, entry_tag, revision_media};
 
-use super::domain::{check_slug, check_snapshot};
+use super::domain::{MergePolicy, Ratings, check_slug, check_snapshot};
+use super::snapshot::{Snapshot, input_path};
+use crate::audit::{self, ModerationActionKind, TargetType};
 use crate::{
     auth::{
         Viewer,
@@ -25,16 +27,7 @@ use crate::{
     deps::Deps,
     error::{AppError, AppResult, FieldError},
     ids::new_uuid,
-    modules::{
-        identity::domain::Scope,
-        media,
-        moderation::{
-            self,
-            domain::{ModerationActionKind, TargetType},
-        },
-        reviews::domain::Ratings,
-        versioning::domain::{MergePolicy, Snapshot, input_path},
-    },
+    modules::{identity::domain::Scope, media},
 };
 
 pub struct NewKind {
@@ -85,14 +78,8 @@ pub async fn create_kind(state: &Deps, viewer: &Viewer, input: NewKind) -> AppRe
         }
         .insert(&txn)
         .await?;
-        moderation::service::record(
-            &txn,
-            viewer,
-            ModerationActionKind::CreateEntryKind,
-            (TargetType::EntryKind, kind.uuid),
-            None,
-        )
-        .await?;
+        audit::record(&txn, viewer, ModerationActionKind::CreateEntryKind, (TargetType::EntryKind, kind.uuid), None)
+            .await?;
         Ok(kind)
     })
 }

@@ -153,6 +153,16 @@ pub fn url(field: &str, raw: &str) -> Result<String, FieldError> {
     if valid { Ok(value.to_owned()) } else { Err(FieldError::new(field, "must be an http(s) URL")) }
 }
 
+/// Reputation earned by a merged submission (also an automatic merge).
+pub const MERGED_REPUTATION: i32 = 10;
+/// Reputation lost by a rejected submission; reputation never drops below zero.
+pub const REJECTED_REPUTATION: i32 = -5;
+
+/// Whether a user's submissions merge on submit when every check passes.
+pub fn trusted(role: Role, reputation: i32, threshold: i32) -> bool {
+    role >= Role::Trusted || reputation >= threshold
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +205,12 @@ mod tests {
         assert_eq!(UserStatus::effective("BANNED", None, now), UserStatus::Banned);
         assert_eq!(UserStatus::effective("BANNED", Some(future), now), UserStatus::Banned);
         assert_eq!(UserStatus::effective("BANNED", Some(past), now), UserStatus::Active);
+    }
+    #[test]
+    fn trust_comes_from_role_or_reputation() {
+        assert!(trusted(Role::Trusted, 0, 100));
+        assert!(trusted(Role::Moderator, 0, 100));
+        assert!(trusted(Role::User, 100, 100));
+        assert!(!trusted(Role::User, 99, 100));
     }
 }

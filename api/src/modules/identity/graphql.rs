@@ -11,6 +11,7 @@ use super::{
     domain::{Role, Scope, UserStatus},
     selectors, service,
 };
+use crate::modules::moderation::standing::{self, StatusChange};
 use crate::{
     auth::{
         Credential, Viewer,
@@ -453,7 +454,7 @@ impl IdentityMutation {
         until: Option<DateTime<Utc>>,
         reason: String,
     ) -> AppResult<User> {
-        status_change(ctx, &user_id, service::StatusChange::Suspend { until }, &reason).await
+        status_change(ctx, &user_id, StatusChange::Suspend { until }, &reason).await
     }
 
     /// Moderators and admins: ends every session and token of the user, withdraws their open
@@ -465,21 +466,16 @@ impl IdentityMutation {
         until: Option<DateTime<Utc>>,
         reason: String,
     ) -> AppResult<User> {
-        status_change(ctx, &user_id, service::StatusChange::Ban { until }, &reason).await
+        status_change(ctx, &user_id, StatusChange::Ban { until }, &reason).await
     }
 
     /// Moderators and admins: lifts a suspension or ban.
     async fn reinstate_user(&self, ctx: &Context<'_>, user_id: ID, reason: String) -> AppResult<User> {
-        status_change(ctx, &user_id, service::StatusChange::Reinstate, &reason).await
+        status_change(ctx, &user_id, StatusChange::Reinstate, &reason).await
     }
 }
 
-async fn status_change(
-    ctx: &Context<'_>,
-    user_id: &ID,
-    change: service::StatusChange,
-    reason: &str,
-) -> AppResult<User> {
+async fn status_change(ctx: &Context<'_>, user_id: &ID, change: StatusChange, reason: &str) -> AppResult<User> {
     let target = parse_uuid("userId", user_id)?;
-    Ok(User::new(service::change_status(ctx.state(), ctx.auth().require()?, target, change, reason).await?))
+    Ok(User::new(standing::change_status(ctx.state(), ctx.auth().require()?, target, change, reason).await?))
 }

@@ -7,7 +7,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
-use xpr_entity::{entry_media, media, revision_media};
+use xpr_entity::{entry_media, media, review_media, revision_media};
 
 use crate::{
     db,
@@ -67,6 +67,11 @@ pub async fn ids_by_uuid(db: &impl ConnectionTrait, uuids: &[Uuid]) -> AppResult
 /// Media an entry shows (the cleanup keeps them).
 pub fn on_entries() -> sea_orm::sea_query::SelectStatement {
     sea_orm::sea_query::Query::select().column(entry_media::Column::MediaId).from(entry_media::Entity).to_owned()
+}
+
+/// Media some review shows.
+pub fn in_reviews() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select().column(review_media::Column::MediaId).from(review_media::Entity).to_owned()
 }
 
 /// Media some revision of an entry showed (the cleanup keeps them: a revert may restore them).

@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, SelectStatement},
 };
 use tokio::sync::Semaphore;
 use xpr_entity::media;
@@ -20,7 +20,6 @@ use crate::{
     deps::Deps,
     error::{AppError, AppResult},
     ids::new_uuid,
-    modules::{reviews, versioning},
 };
 
 /// Images decoded at once: each may hold a few hundred MB and a core for seconds.
@@ -86,17 +85,19 @@ pub async fn upload(state: &Deps, store: &MediaStore, viewer: &Viewer, bytes: By
 /// revert may restore it), or cited by a change of an open submission. A
 /// change can only add its author's own uploads; any other image in it came
 /// from a revision. So one indexed look-up of the owner's open submissions
-/// per candidate suffices.
+/// per candidate suffices: `open_changes_citing(owner, media)`, which
+/// versioning (a later module) provides.
 pub async fn cleanup(
     db: &DatabaseConnection,
     store: &MediaStore,
     before: DateTime<Utc>,
+    open_changes_citing: impl Fn(i64, uuid::Uuid) -> SelectStatement,
     progress: impl Fn(u64),
 ) -> AppResult<u64> {
     const BATCH: u64 = 500;
     let unattached = || {
         Condition::all()
-            .add(media::Column::Id.not_in_subquery(reviews::selectors::attached_media()))
+            .add(media::Column::Id.not_in_subquery(selectors::in_reviews()))
             .add(media::Column::Id.not_in_subquery(selectors::on_entries()))
             .add(media::Column::Id.not_in_subquery(selectors::in_revisions()))
     };
@@ -124,7 +125,7 @@ pub async fn cleanup(
             let result = media::Entity::delete_many()
                 .filter(media::Column::Id.eq(id))
                 .filter(unattached())
-                .filter(Expr::exists(versioning::selectors::open_changes_citing(owner, uuid)).not())
+                .filter(Expr::exists(open_changes_citing(owner, uuid)).not())
                 .exec(db)
                 .await;
             match result {

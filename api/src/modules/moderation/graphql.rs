@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use xpr_entity::{blocklist, moderation_log, report};
 
 use super::{
-    domain::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType},
+    domain::{ReportStatus, ReportTarget},
     selectors::{self, LogFilter},
     service,
 };
 use crate::{
+    audit::{ModerationActionKind, TargetType},
     auth::policy::{self, Action},
     enums,
     error::AppResult,
@@ -19,6 +20,7 @@ use crate::{
         pagination::{self, Connection},
     },
     ids::{UserId, parse_uuid},
+    modules::content::checks::BlocklistKind,
     modules::identity::{graphql::User, selectors as identity_selectors},
     paging::{Cursor, Page},
 };

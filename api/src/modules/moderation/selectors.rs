@@ -4,7 +4,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 use xpr_entity::{blocklist, moderation_log, report};
 
-use super::domain::{ModerationActionKind, ReportStatus, TargetType};
+use super::domain::ReportStatus;
+use crate::audit::{ModerationActionKind, TargetType};
 use crate::{
     enums,
     error::AppResult,

@@ -2,13 +2,14 @@
 //! blocklist (admins), and reports (verified users file, moderators resolve).
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 use xpr_entity::{blocklist, report};
 
-use super::domain::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType};
+use super::domain::{ReportStatus, ReportTarget};
+use crate::audit::{ModerationActionKind, TargetType, record};
+use crate::modules::content::checks::BlocklistKind;
+use crate::realtime::{self, NotificationKind};
 use crate::{
     auth::{
         Viewer,
@@ -18,38 +19,14 @@ use crate::{
     deps::Deps,
     enums,
     error::{AppError, AppResult},
-    ids::new_uuid,
+    ids::{UserId, new_uuid},
     modules::{
         content::selectors as content_selectors,
         identity::{domain::text, selectors as identity_selectors},
-        realtime::{self, domain::NotificationKind},
         reviews::selectors as reviews_selectors,
         versioning::selectors as versioning_selectors,
     },
 };
-
-/// Appends an action to the moderation log; call it in the action's transaction.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    actor: &Viewer,
-    action: ModerationActionKind,
-    target: (TargetType, Uuid),
-    reason: Option<&str>,
-) -> AppResult<()> {
-    xpr_entity::moderation_log::ActiveModel {
-        uuid: Set(new_uuid()),
-        actor_id: Set(actor.id.0),
-        action: Set(enums::name(action).to_owned()),
-        target_type: Set(enums::name(target.0).to_owned()),
-        target_id: Set(target.1),
-        reason: Set(reason.map(str::to_owned)),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
 
 pub async fn add_blocklist_entry(
     state: &Deps,
@@ -179,15 +156,14 @@ pub async fn resolve_report(
             return Err(AppError::Conflict("this report is already resolved".into()));
         }
         record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
-        let reporter = identity_selectors::user_uuids(&txn, vec![found.reporter_id]).await?;
-        let notes = reporter.into_iter().map(|user| realtime::service::Note {
-            user,
+        let note = realtime::Note {
+            user: UserId(found.reporter_id),
             kind: NotificationKind::ReportResolved,
             subject: (TargetType::Report, id),
             message: format!("Your report was {}: {note}", enums::name(resolution).to_lowercase()),
             actor: Some(viewer.id),
-        });
-        realtime::service::notify(&txn, notes.collect()).await?;
+        };
+        realtime::notify(&txn, vec![note]).await?;
         let resolved =
             report::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("report"))?;
         Ok(resolved)

@@ -113,40 +113,6 @@ pub fn moderate(from: ReviewStatus, action: Moderation) -> Result<ReviewStatus, 
     }
 }
 
-/// An entry's rating over its published reviews.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Ratings {
-    /// Reviews per star, 1 to 5.
-    pub distribution: [i32; 5],
-}
-
-impl Ratings {
-    /// From `(stars, reviews)` counts, as a `GROUP BY rating` returns them.
-    pub fn from_counts(counts: impl IntoIterator<Item = (i16, i64)>) -> Self {
-        let mut distribution = [0; 5];
-        for (stars, n) in counts {
-            if let Some(slot) = usize::try_from(stars - 1).ok().and_then(|i| distribution.get_mut(i)) {
-                *slot += i32::try_from(n).unwrap_or(i32::MAX);
-            }
-        }
-        Self { distribution }
-    }
-
-    pub fn count(&self) -> i32 {
-        self.distribution.iter().sum()
-    }
-
-    /// The mean rating; 0 without ratings (so unrated entries sort last).
-    pub fn average(&self) -> f64 {
-        let count = self.count();
-        if count == 0 {
-            return 0.0;
-        }
-        let sum: i64 = self.distribution.iter().zip(1..).map(|(n, stars)| i64::from(*n) * stars).sum();
-        sum as f64 / f64::from(count)
-    }
-}
-
 /// Whether a helpful vote is allowed: never on one's own review.
 pub fn may_vote(voter_is_author: bool) -> Result<(), &'static str> {
     if voter_is_author { Err("you can't vote on your own review") } else { Ok(()) }
@@ -154,7 +120,6 @@ pub fn may_vote(voter_is_author: bool) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
 
     use super::*;
 
@@ -200,23 +165,5 @@ mod tests {
     fn no_votes_on_ones_own_review() {
         assert!(may_vote(true).is_err());
         assert!(may_vote(false).is_ok());
-    }
-
-    proptest! {
-        #[test]
-        fn aggregates_match_the_ratings(stars in proptest::collection::vec(1i16..=5, 0..200)) {
-            let mut counts = std::collections::HashMap::new();
-            for s in &stars {
-                *counts.entry(*s).or_insert(0i64) += 1;
-            }
-            let ratings = Ratings::from_counts(counts);
-            prop_assert_eq!(ratings.count() as usize, stars.len());
-            let expected = if stars.is_empty() {
-                0.0
-            } else {
-                stars.iter().map(|s| f64::from(*s)).sum::<f64>() / stars.len() as f64
-            };
-            prop_assert!((ratings.average() - expected).abs() < 1e-9);
-        }
     }
 }

@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use xpr_entity::review;
 
 use super::{
-    domain::{Moderation, Ratings, ReviewStatus},
+    domain::{Moderation, ReviewStatus},
     selectors::{self, FirstReviewsKey, ReviewMediaKey, ReviewOrder as Order, ReviewsOf, Visibility},
     service,
 };
+use crate::modules::content::domain::Ratings;
 use crate::{
     auth::policy::{self, Action},
     error::{AppError, AppResult},

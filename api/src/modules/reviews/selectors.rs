@@ -313,8 +313,3 @@ impl Loader<ReviewMediaKey> for ReviewLoader {
         Ok(found)
     }
 }
-
-/// Ids of the media some review shows (the media cleanup keeps these).
-pub fn attached_media() -> sea_orm::sea_query::SelectStatement {
-    Query::select().column(review_media::Column::MediaId).from(review_media::Entity).to_owned()
-}

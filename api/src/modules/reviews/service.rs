@@ -16,9 +16,12 @@ use uuid::Uuid;
 use xpr_entity::{entry, review, review_media, review_vote};
 
 use super::{
-    domain::{self, Moderation, Ratings, ReviewStatus, ReviewText},
+    domain::{self, Moderation, ReviewStatus, ReviewText},
     selectors,
 };
+use crate::audit::{ModerationActionKind, TargetType, record};
+use crate::modules::content::{checks::Checker, domain::Ratings};
+use crate::realtime::{self, NotificationKind};
 use crate::{
     auth::{
         Viewer,
@@ -28,17 +31,7 @@ use crate::{
     deps::Deps,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
-    modules::{
-        content,
-        identity::{self, domain::Scope},
-        media,
-        moderation::{
-            checks::Checker,
-            domain::{ModerationActionKind, TargetType},
-            service::record,
-        },
-        realtime::{self, domain::NotificationKind},
-    },
+    modules::{content, identity::domain::Scope, media},
 };
 
 /// A review as its author sends it.
@@ -126,15 +119,14 @@ async fn notify_creator(txn: &DatabaseTransaction, entry: &entry::Model, review:
     if entry.created_by == review.author_id {
         return Ok(());
     }
-    let creator = identity::selectors::user_uuids(txn, vec![entry.created_by]).await?;
-    let notes = creator.into_iter().map(|user| realtime::service::Note {
-        user,
+    let note = realtime::Note {
+        user: UserId(entry.created_by),
         kind: NotificationKind::ReviewOnYourEntry,
         subject: (TargetType::Review, review.uuid),
         message: format!("New {}-star review of “{}”", review.rating, entry.title),
         actor: Some(UserId(review.author_id)),
-    });
-    realtime::service::notify(txn, notes.collect()).await
+    };
+    realtime::notify(txn, vec![note]).await
 }
 
 /// Deletes one of the viewer's own reviews.

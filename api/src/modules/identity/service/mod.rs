@@ -25,7 +25,7 @@ use crate::{
     auth::random_secret,
     error::{AppError, AppResult, FieldError},
     ids::UserId,
-    modules::realtime::{self, domain::AUTH_CHANNEL},
+    realtime::{self, Event},
 };
 
 pub use accounts::*;
@@ -84,7 +84,7 @@ async fn revoke_sessions(db: &impl ConnectionTrait, user: UserId, which: sea_orm
 /// Hints every process that a user's sessions, tokens, role or status
 /// changed: their WebSockets authenticate again and close if refused.
 async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
-    realtime::service::emit(db, vec![(AUTH_CHANNEL.to_owned(), serde_json::json!({ "user": user.0 }))]).await
+    realtime::emit(db, vec![Event::Credentials { user: user.0 }]).await
 }
 
 /// Locks a user's row until the transaction ends, so that one user's writes

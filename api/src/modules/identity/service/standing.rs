@@ -1,6 +1,7 @@
-//! A user's standing: roles set by admins, suspensions and bans by moderators, and reputation earned by merges.
+//! A user's standing: roles set by admins, reputation earned by merges, and
+//! the sessions a ban ends (suspensions and bans are moderation's).
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::Expr,
@@ -9,25 +10,19 @@ use uuid::Uuid;
 use xpr_entity::{api_token, user};
 
 use crate::modules::identity::{
-    domain::{self, Role, Scope, UserStatus},
+    domain::{Role, Scope},
     selectors::{self},
 };
 use crate::{
+    audit::{self, ModerationActionKind, TargetType},
     auth::{
         Viewer,
         policy::{self, Action},
     },
     db,
     deps::Deps,
-    error::{AppError, AppResult},
+    error::AppResult,
     ids::UserId,
-    modules::{
-        moderation::{
-            self,
-            domain::{ModerationActionKind, TargetType},
-        },
-        versioning,
-    },
 };
 
 use super::{credentials_changed, revoke_sessions};
@@ -43,14 +38,8 @@ pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -
         active.role = Set(role.as_str().to_owned());
         active.updated_at = Set(Utc::now());
         let user = active.update(&txn).await?;
-        moderation::service::record(
-            &txn,
-            viewer,
-            ModerationActionKind::SetRole,
-            (TargetType::User, target),
-            Some(role.as_str()),
-        )
-        .await?;
+        audit::record(&txn, viewer, ModerationActionKind::SetRole, (TargetType::User, target), Some(role.as_str()))
+            .await?;
         // Their open sockets were authorized with the old role: they close and reconnect.
         credentials_changed(&txn, UserId(user.id)).await?;
         Ok(user)
@@ -69,57 +58,14 @@ pub async fn add_reputation(db: &impl ConnectionTrait, user: UserId, delta: i32)
     Ok(())
 }
 
-/// A status change decided by a moderator or admin; without `until` it lasts until reinstated.
-pub enum StatusChange {
-    Suspend { until: Option<DateTime<Utc>> },
-    Ban { until: Option<DateTime<Utc>> },
-    Reinstate,
-}
-
-/// Suspends, bans or reinstates a user, with a reason. A ban also ends every
-/// session and API token of the account.
-pub async fn change_status(
-    state: &Deps,
-    viewer: &Viewer,
-    target: Uuid,
-    change: StatusChange,
-    reason: &str,
-) -> AppResult<user::Model> {
-    viewer.require_scope(Scope::Moderate)?;
-    let reason = domain::text("reason", reason, 3, 1000).map_err(|err| AppError::BadInput(vec![err]))?;
-    db::transaction!(&state.db, |txn| {
-        let user = selectors::user_by_uuid(&txn, target).await?;
-        let target_role = Role::parse(&user.role).unwrap_or(Role::User);
-        policy::check(viewer, Action::ChangeStatus { target: target_role, is_self: viewer.uuid == target })?;
-        let user_id = user.id;
-        let mut active = user.into_active_model();
-        let (status, until, action) = match change {
-            StatusChange::Suspend { until: Some(until) } | StatusChange::Ban { until: Some(until) }
-                if until <= Utc::now() =>
-            {
-                return Err(AppError::bad_input("until", "must be in the future"));
-            }
-            StatusChange::Suspend { until } => (UserStatus::Suspended, until, ModerationActionKind::SuspendUser),
-            StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
-            StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
-        };
-        active.status = Set(status.as_str().to_owned());
-        active.suspended_until = Set(until);
-        active.status_reason = Set(Some(reason.clone()));
-        active.updated_at = Set(Utc::now());
-        let user = active.update(&txn).await?;
-        if status == UserStatus::Banned {
-            revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
-            api_token::Entity::update_many()
-                .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
-                .filter(api_token::Column::UserId.eq(user_id))
-                .filter(api_token::Column::RevokedAt.is_null())
-                .exec(&txn)
-                .await?;
-            versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
-        }
-        moderation::service::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref())
-            .await?;
-        Ok(user)
-    })
+/// Ends every session and API token of a banned account.
+pub async fn revoke_all(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
+    revoke_sessions(db, user, Expr::value(true)).await?;
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_token::Column::UserId.eq(user.0))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }

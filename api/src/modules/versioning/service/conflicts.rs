@@ -13,15 +13,13 @@ use crate::modules::versioning::{
     merge::{self, Conflict, Resolution},
     selectors,
 };
+use crate::realtime::{self, QueueEventKind};
 use crate::{
     auth::Viewer,
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    modules::{
-        content::selectors as content_selectors,
-        realtime::{self, domain::QueueEventKind},
-    },
+    modules::content::selectors as content_selectors,
 };
 
 use super::{
@@ -134,7 +132,7 @@ pub async fn resolve_conflict(
         if !remaining && status(&submission) == SubmissionStatus::Conflicted {
             let pending = set_status(&txn, &submission, SubmissionStatus::Pending).await?;
             let queue = Some(QueueEventKind::Submitted);
-            realtime::service::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
+            realtime::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
         }
         Ok(change)
     })
@@ -241,7 +239,7 @@ pub async fn rebase(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submis
             _ => Some(QueueEventKind::Decided),
         };
         let submission = set_status(&txn, &submission, to).await?;
-        realtime::service::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
+        realtime::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
         Ok(submission)
     })
 }

@@ -5,27 +5,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 use xpr_entity::submission;
 
+use crate::audit::{ModerationActionKind as Action, TargetType, record};
 use crate::modules::versioning::{
     domain::{SubmissionStatus, Transition},
     selectors,
 };
+use crate::realtime::{self, NotificationKind, QueueEventKind};
 use crate::{
     auth::{Viewer, policy},
     db,
     deps::Deps,
     error::{AppError, AppResult},
     ids::UserId,
-    modules::{
-        identity::{self},
-        moderation::{
-            domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
-            service::record,
-        },
-        realtime::{
-            self,
-            domain::{NotificationKind, QueueEventKind},
-        },
-    },
+    modules::identity::{self},
 };
 
 use super::{claim_allows, merging::notify_author, refused, transition};
@@ -56,7 +48,7 @@ pub async fn decide(
     db::transaction!(&state.db, |txn| {
         let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
         record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
-        realtime::service::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
+        realtime::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
         let kind = match decision {
             Decision::Reject => NotificationKind::SubmissionRejected,
             Decision::RequestChanges => NotificationKind::ChangesRequested,
@@ -74,7 +66,7 @@ pub async fn decide(
             identity::service::add_reputation(
                 &txn,
                 UserId(submission.author_id),
-                moderation_domain::REJECTED_REPUTATION,
+                identity::domain::REJECTED_REPUTATION,
             )
             .await?;
         }
@@ -104,7 +96,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
             return Err(refused(&txn, found.id, "claimed").await);
         }
         record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
-        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
+        realtime::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
         let claimed = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?
@@ -130,7 +122,7 @@ pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult
             return Err(AppError::Conflict("you hold no claim on this submission".into()));
         }
         record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
-        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
+        realtime::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
         let released = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use xpr_entity::{change, entry, revision, revision_archive, submission};
 
+use crate::audit::{ModerationActionKind as Action, TargetType, record};
 use crate::modules::versioning::{
     domain::{ChangeOp, MergePolicy, Patch, Snapshot, SubmissionStatus},
     merge::{self, Conflict},
@@ -25,10 +26,6 @@ use crate::{
     modules::{
         content::selectors as content_selectors,
         identity::{self},
-        moderation::{
-            domain::{ModerationActionKind as Action, TargetType},
-            service::record,
-        },
     },
 };
 

@@ -4,15 +4,18 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 use xpr_entity::{change, entry, entry_kind, revision, submission};
 
+use crate::audit::{ModerationActionKind as Action, TargetType, record};
+use crate::modules::content::checks::Checker;
 use crate::modules::versioning::{
     domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition},
     merge::{self, Conflict},
     selectors,
 };
+use crate::realtime::{self, Event, NotificationKind, QueueEventKind};
 use crate::{
     auth::{Viewer, policy},
     db,
@@ -25,15 +28,6 @@ use crate::{
             service::{EntryWrite, Targets},
         },
         identity::{self},
-        moderation::{
-            checks::Checker,
-            domain::{self as moderation_domain, ModerationActionKind as Action, TargetType},
-            service::record,
-        },
-        realtime::{
-            self,
-            domain::{NotificationKind, QueueEventKind, entry_channel},
-        },
     },
 };
 
@@ -158,7 +152,7 @@ pub(super) async fn merge_in(
         }
         let submission = set_status(txn, &submission, SubmissionStatus::Conflicted).await?;
         let queue = reviewed.then_some(QueueEventKind::Decided);
-        realtime::service::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
+        realtime::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
         let message =
             format!("Your submission “{}” conflicts with newer edits: resolve or rebase it", submission.title);
         notify_author(txn, &submission, NotificationKind::SubmissionConflicted, message, merger).await?;
@@ -218,7 +212,7 @@ pub(super) async fn merge_in(
         revision_id: revision.id,
     });
     content::service::write_entries(txn, writes.collect(), &targets).await?;
-    identity::service::add_reputation(txn, UserId(submission.author_id), moderation_domain::MERGED_REPUTATION).await?;
+    identity::service::add_reputation(txn, UserId(submission.author_id), identity::domain::MERGED_REPUTATION).await?;
     merged_events(txn, &submission, &revisions, merger, reviewed).await?;
     Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
 }
@@ -235,15 +229,14 @@ pub(super) async fn notify_author(
     if actor.is(author) {
         return Ok(());
     }
-    let uuid = identity::selectors::user_uuids(db, vec![author.0]).await?.first().map(|u| u.1).unwrap_or_default();
-    let note = realtime::service::Note {
-        user: (author, uuid),
+    let note = realtime::Note {
+        user: author,
         kind,
         subject: (TargetType::Submission, submission.uuid),
         message,
         actor: Some(actor.id),
     };
-    realtime::service::notify(db, vec![note]).await
+    realtime::notify(db, vec![note]).await
 }
 
 /// A merge's events: the submission's, each touched entry's, and the
@@ -256,15 +249,14 @@ async fn merged_events(
     reviewed: bool,
 ) -> AppResult<()> {
     let queue = reviewed.then_some(QueueEventKind::Decided);
-    realtime::service::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
+    realtime::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
     let message = format!("Your submission “{}” was merged", submission.title);
     notify_author(txn, submission, NotificationKind::SubmissionMerged, message, merger).await?;
     let entries = content_selectors::entry_uuids(txn, revisions.iter().map(|r| r.entry_id).collect()).await?;
-    let events =
-        entries.iter().zip(revisions).map(|((_, uuid), r)| (entry_channel(*uuid), json!({ "version": r.number })));
-    realtime::service::emit(txn, events.collect()).await?;
+    let events = entries.iter().zip(revisions).map(|((_, entry), r)| Event::Entry { entry: *entry, version: r.number });
+    realtime::emit(txn, events.collect()).await?;
     let message = format!("An entry you watch changed: “{}”", submission.title);
-    realtime::service::notify_watchers(txn, &entries, &message, UserId(submission.author_id)).await
+    realtime::notify_watchers(txn, &entries, &message, UserId(submission.author_id)).await
 }
 
 pub(in crate::modules::versioning) fn patch_of(change: &change::Model) -> Patch {

@@ -9,10 +9,12 @@ use serde_json::json;
 use uuid::Uuid;
 use xpr_entity::{change, entry, submission};
 
+use crate::modules::content::checks::Checker;
 use crate::modules::versioning::{
     domain::{ChangeOp, Snapshot, SubmissionStatus, Transition},
     selectors,
 };
+use crate::realtime::{self, QueueEventKind};
 use crate::{
     auth::Viewer,
     db,
@@ -22,11 +24,6 @@ use crate::{
     modules::{
         content::service::Targets,
         identity::{self},
-        moderation::{
-            checks::Checker,
-            domain::{self as moderation_domain},
-        },
-        realtime::{self, domain::QueueEventKind},
     },
 };
 
@@ -69,7 +66,7 @@ pub(super) async fn enter_queue(
     let mut active: submission::ActiveModel = pending.into();
     active.check_warnings = Set((!warnings.is_empty()).then(|| json!(warnings)));
     let pending = active.update(txn).await?;
-    realtime::service::submission_changed(txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
+    realtime::submission_changed(txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
     Ok(pending)
 }
 
@@ -81,7 +78,7 @@ pub(super) async fn automatic_merge(
     warnings: &[CheckWarning],
 ) -> AppResult<Option<Checker>> {
     let author = identity::selectors::user_by_uuid(&state.db, viewer.uuid).await?;
-    let trusted = moderation_domain::trusted(viewer.role, author.reputation, state.config.trust_reputation);
+    let trusted = identity::domain::trusted(viewer.role, author.reputation, state.config.trust_reputation);
     Ok(if trusted && warnings.is_empty() { Some(Checker::load(&state.db).await?) } else { None })
 }
 
@@ -194,7 +191,7 @@ pub async fn withdraw(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<subm
         let withdrawn =
             transition(&txn, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await?;
         let left_queue = (status(&submission) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
-        realtime::service::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
+        realtime::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
         Ok(withdrawn)
     })
 }
@@ -243,6 +240,6 @@ pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppRe
             (*uuid, withdrawn, left_queue)
         })
         .collect();
-    realtime::service::submissions_changed(txn, &events).await?;
+    realtime::submissions_changed(txn, &events).await?;
     Ok(result.rows_affected)
 }

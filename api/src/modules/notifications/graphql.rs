@@ -1,31 +1,15 @@
-//! Notifications, watchlists and the subscriptions.
-//!
-//! Every subscription follows one shape: subscribe to the bus first, then read
-//! from the database what came after the cursor; each bus event on the
-//! channel (or a resync after a Redis outage, or falling behind) only wakes
-//! the stream to read again. Events therefore can't be lost between a
-//! reconnect and the first live event, and cursors drop duplicates.
-
-use std::{
-    collections::VecDeque,
-    future::Future,
-    time::{Duration, Instant},
-};
+//! Notifications, watchlists and the subscription fields. Every subscription
+//! runs on `realtime::delivery`: bus signals wake it, the database says what
+//! to deliver after the client's cursor.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt, stream};
-use serde::Deserialize;
-use tokio::sync::broadcast::{self, error::RecvError};
-use uuid::Uuid;
-use xpr_entity::{notification, outbox_event, submission};
+use futures_util::Stream;
+use xpr_entity::notification;
 
-use super::{
-    bus::{Event, Signal},
-    domain::{MODERATION_CHANNEL, NotificationKind, QueueEventKind, entry_channel, submission_channel},
-    selectors, service,
-};
+use super::{selectors, service};
 use crate::{
+    audit::TargetType,
     auth::policy::{self, Action},
     enums,
     error::{AppError, AppResult},
@@ -34,15 +18,18 @@ use crate::{
         fields::{self, Fields},
         pagination::{self, Connection},
     },
-    http::websocket::{SubscriptionSlot, SubscriptionSlots},
-    ids::{UserId, parse_uuid, user_channel},
+    ids::{UserId, parse_uuid},
     modules::{
         content::{graphql::Entry, selectors as content_selectors},
         identity::graphql::User,
-        moderation::domain::TargetType,
         versioning::{graphql::Submission, selectors as versioning_selectors},
     },
     paging::{Cursor, Page},
+    realtime::{
+        self, Channel, Event, NotificationKind, QueueEventKind,
+        bus::Published,
+        delivery::{CATCH_UP, SubscriptionSlot, SubscriptionSlots, after_cursor, nothing, parse_cursor, wake_ups},
+    },
 };
 
 pub struct Notification(notification::Model);
@@ -102,10 +89,10 @@ enum Watch {
 }
 
 #[derive(Default)]
-pub struct RealtimeQuery;
+pub struct NotificationsQuery;
 
 #[Object]
-impl RealtimeQuery {
+impl NotificationsQuery {
     /// The viewer's notifications, newest first.
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn notifications(
@@ -140,10 +127,10 @@ impl RealtimeQuery {
 }
 
 #[derive(Default)]
-pub struct RealtimeMutation;
+pub struct NotificationsMutation;
 
 #[Object]
-impl RealtimeMutation {
+impl NotificationsMutation {
     /// Marks the viewer's notifications read (the given ones, or all); returns how many changed.
     async fn mark_notifications_read(&self, ctx: &Context<'_>, ids: Option<Vec<ID>>) -> AppResult<u64> {
         let ids =
@@ -167,129 +154,6 @@ async fn watch(ctx: &Context<'_>, entry_id: &ID, how: Watch) -> AppResult<Entry>
     Ok(Entry::new(service::watch(ctx.state(), viewer, id, how == Watch::Watch).await?))
 }
 
-/// Why a subscription wakes up.
-enum Wake<T> {
-    /// A signal arrived at this instant: read what came after the cursor.
-    Read(Instant),
-    /// The event carried its item, with the item's cursor: no read needed.
-    Item(i64, T),
-}
-
-/// Wakes when the bus carries an event of the channel `rx` listens to, or may
-/// have dropped one. `carried` takes the item out of an event that has one.
-fn wake_ups<T: Send + 'static>(
-    rx: broadcast::Receiver<Signal>,
-    carried: fn(&Event) -> Option<(i64, T)>,
-) -> impl Stream<Item = Wake<T>> + Send {
-    stream::unfold(rx, move |mut rx| async move {
-        let wake = match rx.recv().await {
-            Ok(Signal::Event(event, at)) => carried(&event).map_or(Wake::Read(at), |(at, item)| Wake::Item(at, item)),
-            Ok(Signal::Resync(at)) => Wake::Read(at),
-            Err(RecvError::Lagged(_)) => Wake::Read(Instant::now()),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((wake, rx))
-    })
-}
-
-/// For subscriptions whose events carry no item.
-fn nothing<T>(_: &Event) -> Option<(i64, T)> {
-    None
-}
-
-/// A cursor's integer value; a bad one is the client's error.
-fn parse_cursor(after: Option<String>) -> AppResult<Option<i64>> {
-    after.map(|a| a.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))).transpose()
-}
-
-/// How long a delivered cursor stays "recent". On PostgreSQL ids come from a
-/// sequence when rows are inserted, not when they commit, so a row may
-/// become visible after one with a higher id: reads start below the recent
-/// cursors, which are skipped individually, until they settle.
-const SETTLE: Duration = Duration::from_secs(3);
-
-/// What a subscription has delivered: everything up to `floor`, and the recent cursors above it.
-struct Delivered {
-    floor: i64,
-    recent: VecDeque<(i64, Instant)>,
-}
-
-impl Delivered {
-    /// Where the next read starts, after folding settled cursors into the floor.
-    fn read_from(&mut self) -> i64 {
-        while let Some(&(at, when)) = self.recent.front() {
-            if when.elapsed() < SETTLE {
-                break;
-            }
-            self.floor = self.floor.max(at);
-            self.recent.pop_front();
-        }
-        self.floor
-    }
-
-    fn newest(&self) -> i64 {
-        self.recent.iter().map(|r| r.0).fold(self.floor, i64::max)
-    }
-
-    fn is_new(&self, at: i64) -> bool {
-        at > self.floor && !self.recent.iter().any(|r| r.0 == at)
-    }
-
-    fn mark(&mut self, at: i64) {
-        self.recent.push_back((at, Instant::now()));
-    }
-}
-
-/// Delivers what `fetch` finds after a cursor, in order: at once, then on
-/// every wake-up. Nothing is delivered twice, nor at or below `cursor`.
-/// `fetch` is told the cursor and when the signal it answers arrived.
-fn after_cursor<T, F, Fut>(
-    wake: impl Stream<Item = Wake<T>> + Send + 'static,
-    cursor: i64,
-    fetch: F,
-    slot: Option<SubscriptionSlot>,
-) -> impl Stream<Item = T> + Send
-where
-    T: Send + 'static,
-    F: Fn(i64, Instant) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<Vec<(i64, T)>>> + Send,
-{
-    let wake = stream::once(async { Wake::Read(Instant::now()) }).chain(wake).boxed();
-    let delivered = Delivered { floor: cursor, recent: VecDeque::new() };
-    stream::unfold((wake, delivered, VecDeque::new(), false, fetch, slot), |state| async move {
-        let (mut wake, mut delivered, mut buffer, mut more, fetch, slot) = state;
-        loop {
-            if let Some((at, item)) = buffer.pop_front() {
-                delivered.mark(at);
-                return Some((item, (wake, delivered, buffer, more, fetch, slot)));
-            }
-            let next = if more { Wake::Read(Instant::now()) } else { wake.next().await? };
-            let woken = match next {
-                Wake::Read(at) => at,
-                Wake::Item(at, item) => {
-                    if delivered.is_new(at) {
-                        buffer.push_back((at, item));
-                    }
-                    continue;
-                }
-            };
-            let mut from = delivered.read_from();
-            more = false;
-            // Twice at most: when a full page holds only recent cursors, read past them.
-            for _ in 0..2 {
-                let Some(items) = fetch(from, woken).await else { break };
-                let full = items.len() as u64 == selectors::CATCH_UP;
-                buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
-                more = full;
-                if !buffer.is_empty() || !full {
-                    break;
-                }
-                from = delivered.newest();
-            }
-        }
-    })
-}
-
 /// Takes a subscription slot of the connection (WebSocket only).
 fn slot(ctx: &Context<'_>) -> AppResult<Option<SubscriptionSlot>> {
     match ctx.data_opt::<SubscriptionSlots>() {
@@ -302,10 +166,11 @@ fn slot(ctx: &Context<'_>) -> AppResult<Option<SubscriptionSlot>> {
 }
 
 #[derive(Default)]
-pub struct RealtimeSubscription;
+pub struct NotificationsSubscription;
 
-#[Subscription]
-impl RealtimeSubscription {
+// The schema's root type keeps its published name.
+#[Subscription(name = "RealtimeSubscription")]
+impl NotificationsSubscription {
     /// The viewer's own notifications as they are written. With `after` (a
     /// notification's `cursor`), first those missed since, in order.
     async fn notification_received(
@@ -316,7 +181,7 @@ impl RealtimeSubscription {
         let viewer = ctx.auth().require()?.clone();
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe(&user_channel(viewer.uuid));
+        let rx = state.bus.subscribe(Channel::User(viewer.id));
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
             None => selectors::last_notification(&state.db, viewer.id).await?,
@@ -329,9 +194,9 @@ impl RealtimeSubscription {
                 Some(rows.iter().map(|n| (n.id, Notification(n.clone()))).collect())
             }
         };
-        let carried = |event: &Event| {
-            let row = notification::Model::deserialize(&event.payload["notification"]).ok()?;
-            Some((row.id, Notification(row)))
+        let carried = |published: &Published| match published.event()? {
+            Event::Notified { notification } => Some((notification.id, Notification(notification))),
+            _ => None,
         };
         Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
     }
@@ -350,7 +215,7 @@ impl RealtimeSubscription {
         let uuid = parse_uuid("id", &id)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe(&entry_channel(uuid));
+        let rx = state.bus.subscribe(Channel::Entry(uuid));
         let entry =
             content_selectors::entry_by_uuid(&state.db, uuid).await?.ok_or_else(|| AppError::not_found("entry"))?;
         let cursor = after_version.unwrap_or(entry.version).into();
@@ -377,7 +242,7 @@ impl RealtimeSubscription {
         let uuid = parse_uuid("id", &id)?;
         let viewer = ctx.auth().require()?.clone();
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe(&submission_channel(uuid));
+        let rx = state.bus.subscribe(Channel::Submission(uuid));
         let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
             .await?
             .filter(|s| policy::allows(Some(&viewer), Action::ReadPrivate { author: UserId(s.author_id) }))
@@ -406,53 +271,35 @@ impl RealtimeSubscription {
         policy::check(ctx.auth().require()?, Action::Moderate)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe(MODERATION_CHANNEL);
+        let rx = state.bus.subscribe(Channel::Moderation);
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
-            None => selectors::last_event(&state.db, MODERATION_CHANNEL).await?,
+            None => realtime::last_event(&state.db, Channel::Moderation).await?,
         };
         let fetch = move |after, woken| {
             let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
                 let read = async move {
                     let mut events = Vec::new();
-                    for event in selectors::events_after(&db, MODERATION_CHANNEL, after).await? {
-                        let submission =
-                            match event.payload["submission"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                                Some(id) => versioning_selectors::submission_by_uuid(&db, id).await?,
-                                None => None,
-                            };
-                        events.push((event, submission));
+                    for (cursor, event) in realtime::events_after(&db, Channel::Moderation, after, CATCH_UP).await? {
+                        let (kind, submission) = match event {
+                            Some(Event::Queue { kind, submission }) => {
+                                (Some(kind), versioning_selectors::submission_by_uuid(&db, submission).await?)
+                            }
+                            _ => (None, None),
+                        };
+                        events.push((cursor, kind, submission));
                     }
                     AppResult::Ok(events)
                 };
                 let events = reads.read(format!("queue:{after}"), woken, read).await?;
-                let event = |(event, submission): &(outbox_event::Model, Option<submission::Model>)| {
-                    let kind = event.payload["kind"].as_str().and_then(enums::parse);
+                let event = |(cursor, kind, submission): &(i64, Option<QueueEventKind>, Option<_>)| {
                     let submission = submission.clone().map(Submission);
-                    (event.id, QueueEvent { cursor: event.id.to_string(), kind, submission })
+                    (*cursor, QueueEvent { cursor: cursor.to_string(), kind: *kind, submission })
                 };
                 Some(events.iter().map(event).collect())
             }
         };
         Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_late_committed_lower_cursor_is_still_delivered_once() {
-        let mut delivered = Delivered { floor: 10, recent: VecDeque::new() };
-        assert!(!delivered.is_new(10), "nothing at or below the client's cursor");
-        delivered.mark(12);
-        assert_eq!(delivered.read_from(), 10, "reads start below recent cursors");
-        assert!(delivered.is_new(11), "11 committed after 12: still delivered");
-        assert!(!delivered.is_new(12), "12 only once");
-        assert_eq!(delivered.newest(), 12);
-        delivered.recent[0].1 -= SETTLE;
-        assert_eq!(delivered.read_from(), 12, "settled cursors fold into the floor");
     }
 }

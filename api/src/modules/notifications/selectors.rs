@@ -1,21 +1,18 @@
-//! Realtime reads: notification pages and counts, what a subscriber missed
-//! after its cursor (notifications, events, an entry's merges), watchers and
-//! watched entries.
+//! Notification reads: pages and counts, what a subscriber missed after its
+//! cursor (notifications, an entry's merges), and watched entries.
 
 use std::sync::Arc;
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use xpr_entity::{entry, notification, outbox_event, watch};
+use xpr_entity::{entry, notification, watch};
 
+use crate::realtime::delivery::CATCH_UP;
 use crate::{
     error::AppResult,
     ids::UserId,
     modules::{
         content::selectors as content_selectors,
-        identity::selectors as identity_selectors,
         versioning::{
             domain::Snapshot,
             selectors::{self as versioning_selectors, RevisionMeta},
@@ -23,9 +20,6 @@ use crate::{
     },
     paging::{self, Page},
 };
-
-/// How many missed items a subscriber catches up with per query.
-pub const CATCH_UP: u64 = 100;
 
 pub async fn notifications(
     db: &DatabaseConnection,
@@ -76,30 +70,6 @@ pub async fn last_notification(db: &DatabaseConnection, user: UserId) -> AppResu
     Ok(last.unwrap_or(0))
 }
 
-/// Events of a channel after a cursor, oldest first (kept for the outbox retention).
-pub async fn events_after(db: &DatabaseConnection, channel: &str, after: i64) -> AppResult<Vec<outbox_event::Model>> {
-    Ok(outbox_event::Entity::find()
-        .filter(outbox_event::Column::Channel.eq(channel))
-        .filter(outbox_event::Column::Id.gt(after))
-        .order_by_asc(outbox_event::Column::Id)
-        .limit(CATCH_UP)
-        .all(db)
-        .await?)
-}
-
-/// The newest event cursor of a channel.
-pub async fn last_event(db: &DatabaseConnection, channel: &str) -> AppResult<i64> {
-    let last: Option<i64> = outbox_event::Entity::find()
-        .select_only()
-        .column(outbox_event::Column::Id)
-        .filter(outbox_event::Column::Channel.eq(channel))
-        .order_by_desc(outbox_event::Column::Id)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(last.unwrap_or(0))
-}
-
 /// An entry row as it is now, and revisions of it with their snapshots, oldest first.
 pub type EntryVersions = (Arc<entry::Model>, Vec<Arc<(RevisionMeta, Snapshot)>>);
 
@@ -114,29 +84,6 @@ pub async fn entry_versions_after(
     let after = i32::try_from(version).unwrap_or(i32::MAX);
     let revisions = versioning_selectors::revisions_after(db, model.id, after, CATCH_UP).await?;
     Ok(Some((Arc::new(model), revisions.into_iter().map(Arc::new).collect())))
-}
-
-/// Who watches which of `entries`, but `except`, with public user ids (two statements, whatever their number).
-pub async fn watchers(
-    db: &impl ConnectionTrait,
-    entries: Vec<i64>,
-    except: UserId,
-) -> AppResult<Vec<(i64, (UserId, Uuid))>> {
-    let pairs: Vec<(i64, i64)> = watch::Entity::find()
-        .select_only()
-        .column(watch::Column::EntryId)
-        .column(watch::Column::UserId)
-        .filter(watch::Column::EntryId.is_in(entries))
-        .filter(watch::Column::UserId.ne(except.0))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let users: std::collections::HashMap<UserId, Uuid> =
-        identity_selectors::user_uuids(db, pairs.iter().map(|p| p.1).collect()).await?.into_iter().collect();
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(entry, user)| Some((entry, (UserId(user), *users.get(&UserId(user))?))))
-        .collect())
 }
 
 /// The entries a user watches, newest watch first.

@@ -15,19 +15,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-/// A published outbox event; `cursor` is its outbox id.
+use super::{Channel, Event};
+
+/// An outbox row as the bus carries it; `cursor` is its outbox id.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Event {
+pub struct Published {
     pub cursor: i64,
     pub channel: String,
     pub payload: Value,
+}
+
+impl Published {
+    pub fn event(&self) -> Option<Event> {
+        Event::decode(&self.payload)
+    }
 }
 
 /// What subscribers hear, stamped with when this process received it: a read
 /// started after that instant sees the change (see `realtime::reads`).
 #[derive(Clone, Debug)]
 pub enum Signal {
-    Event(Arc<Event>, Instant),
+    Event(Arc<Published>, Instant),
     /// Events may have been missed (the Redis link was re-established):
     /// every subscriber catches up from the database.
     Resync(Instant),
@@ -66,7 +74,7 @@ impl Local {
         channels.senders.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
     }
 
-    fn dispatch(&self, event: Event) {
+    fn dispatch(&self, event: Published) {
         let mut channels = self.channels.lock().expect("bus lock");
         let channel = event.channel.clone();
         if let Some(tx) = channels.senders.get(&channel) {
@@ -97,11 +105,11 @@ impl Bus {
     }
 
     /// Signals for `channel` (and resyncs).
-    pub fn subscribe(&self, channel: &str) -> broadcast::Receiver<Signal> {
-        self.local.subscribe(channel)
+    pub fn subscribe(&self, channel: Channel) -> broadcast::Receiver<Signal> {
+        self.local.subscribe(&channel.to_string())
     }
 
-    pub async fn publish(&self, events: Vec<Event>) -> anyhow::Result<()> {
+    pub async fn publish(&self, events: Vec<Published>) -> anyhow::Result<()> {
         match &self.redis {
             // Redis refuses an empty pipeline.
             _ if events.is_empty() => {}
@@ -127,7 +135,7 @@ async fn forward(client: redis::Client, channel: String, local: Arc<Local>) {
                     local.resync();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        match message.get_payload::<String>().map(|p| serde_json::from_str::<Event>(&p)) {
+                        match message.get_payload::<String>().map(|p| serde_json::from_str::<Published>(&p)) {
                             Ok(Ok(event)) => local.dispatch(event),
                             _ => tracing::warn!("bus: unreadable message ignored"),
                         }

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use xpr_entity::outbox_event;
 
-use super::bus::{Bus, Event};
+use super::bus::{Bus, Published};
 use crate::db;
 
 const BATCH: u64 = 500;
@@ -88,7 +88,8 @@ impl Relay {
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let count = rows.len() as u64;
-        let events = rows.into_iter().map(|r| Event { cursor: r.id, channel: r.channel, payload: r.payload }).collect();
+        let events =
+            rows.into_iter().map(|r| Published { cursor: r.id, channel: r.channel, payload: r.payload }).collect();
         self.bus.publish(events).await?;
         outbox_event::Entity::update_many()
             .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))

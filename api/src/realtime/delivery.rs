@@ -1,0 +1,195 @@
+//! The delivery engine every subscription runs on: subscribe to the bus
+//! first, then read from the database what came after the cursor; each bus
+//! event on the channel (or a resync after a Redis outage, or falling behind)
+//! only wakes the stream to read again. Events therefore can't be lost
+//! between a reconnect and the first live event, and cursors drop duplicates.
+
+use std::{
+    collections::VecDeque,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{Stream, StreamExt, stream};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::bus::{Published, Signal};
+use crate::error::{AppError, AppResult};
+
+/// How many missed items a subscriber catches up with per read.
+pub const CATCH_UP: u64 = 100;
+
+/// Why a subscription wakes up.
+pub enum Wake<T> {
+    /// A signal arrived at this instant: read what came after the cursor.
+    Read(Instant),
+    /// The event carried its item, with the item's cursor: no read needed.
+    Item(i64, T),
+}
+
+/// Wakes when the bus carries an event of the channel `rx` listens to, or may
+/// have dropped one. `carried` takes the item out of an event that has one.
+pub fn wake_ups<T: Send + 'static>(
+    rx: broadcast::Receiver<Signal>,
+    carried: fn(&Published) -> Option<(i64, T)>,
+) -> impl Stream<Item = Wake<T>> + Send {
+    stream::unfold(rx, move |mut rx| async move {
+        let wake = match rx.recv().await {
+            Ok(Signal::Event(event, at)) => carried(&event).map_or(Wake::Read(at), |(at, item)| Wake::Item(at, item)),
+            Ok(Signal::Resync(at)) => Wake::Read(at),
+            Err(RecvError::Lagged(_)) => Wake::Read(Instant::now()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((wake, rx))
+    })
+}
+
+/// For subscriptions whose events carry no item.
+pub fn nothing<T>(_: &Published) -> Option<(i64, T)> {
+    None
+}
+
+/// A cursor's integer value; a bad one is the client's error.
+pub fn parse_cursor(after: Option<String>) -> AppResult<Option<i64>> {
+    after.map(|a| a.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))).transpose()
+}
+
+/// How long a delivered cursor stays "recent". On PostgreSQL ids come from a
+/// sequence when rows are inserted, not when they commit, so a row may
+/// become visible after one with a higher id: reads start below the recent
+/// cursors, which are skipped individually, until they settle.
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// What a subscription has delivered: everything up to `floor`, and the recent cursors above it.
+struct Delivered {
+    floor: i64,
+    recent: VecDeque<(i64, Instant)>,
+}
+
+impl Delivered {
+    /// Where the next read starts, after folding settled cursors into the floor.
+    fn read_from(&mut self) -> i64 {
+        while let Some(&(at, when)) = self.recent.front() {
+            if when.elapsed() < SETTLE {
+                break;
+            }
+            self.floor = self.floor.max(at);
+            self.recent.pop_front();
+        }
+        self.floor
+    }
+
+    fn newest(&self) -> i64 {
+        self.recent.iter().map(|r| r.0).fold(self.floor, i64::max)
+    }
+
+    fn is_new(&self, at: i64) -> bool {
+        at > self.floor && !self.recent.iter().any(|r| r.0 == at)
+    }
+
+    fn mark(&mut self, at: i64) {
+        self.recent.push_back((at, Instant::now()));
+    }
+}
+
+/// Delivers what `fetch` finds after a cursor, in order: at once, then on
+/// every wake-up. Nothing is delivered twice, nor at or below `cursor`.
+/// `fetch` is told the cursor and when the signal it answers arrived.
+pub fn after_cursor<T, F, Fut>(
+    wake: impl Stream<Item = Wake<T>> + Send + 'static,
+    cursor: i64,
+    fetch: F,
+    slot: Option<SubscriptionSlot>,
+) -> impl Stream<Item = T> + Send
+where
+    T: Send + 'static,
+    F: Fn(i64, Instant) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Vec<(i64, T)>>> + Send,
+{
+    let wake = stream::once(async { Wake::Read(Instant::now()) }).chain(wake).boxed();
+    let delivered = Delivered { floor: cursor, recent: VecDeque::new() };
+    stream::unfold((wake, delivered, VecDeque::new(), false, fetch, slot), |state| async move {
+        let (mut wake, mut delivered, mut buffer, mut more, fetch, slot) = state;
+        loop {
+            if let Some((at, item)) = buffer.pop_front() {
+                delivered.mark(at);
+                return Some((item, (wake, delivered, buffer, more, fetch, slot)));
+            }
+            let next = if more { Wake::Read(Instant::now()) } else { wake.next().await? };
+            let woken = match next {
+                Wake::Read(at) => at,
+                Wake::Item(at, item) => {
+                    if delivered.is_new(at) {
+                        buffer.push_back((at, item));
+                    }
+                    continue;
+                }
+            };
+            let mut from = delivered.read_from();
+            more = false;
+            // Twice at most: when a full page holds only recent cursors, read past them.
+            for _ in 0..2 {
+                let Some(items) = fetch(from, woken).await else { break };
+                let full = items.len() as u64 == CATCH_UP;
+                buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
+                more = full;
+                if !buffer.is_empty() || !full {
+                    break;
+                }
+                from = delivered.newest();
+            }
+        }
+    })
+}
+
+/// Subscriptions of one connection; each live subscription holds a [`SubscriptionSlot`].
+#[derive(Clone)]
+pub struct SubscriptionSlots {
+    open: Arc<AtomicUsize>,
+    max: usize,
+}
+
+pub struct SubscriptionSlot(Arc<AtomicUsize>);
+
+impl SubscriptionSlots {
+    pub fn new(max: usize) -> Self {
+        Self { open: Arc::default(), max }
+    }
+
+    pub fn take(&self) -> Option<SubscriptionSlot> {
+        let taken = self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < self.max).then_some(n + 1));
+        taken.ok().map(|_| SubscriptionSlot(self.open.clone()))
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_committed_lower_cursor_is_still_delivered_once() {
+        let mut delivered = Delivered { floor: 10, recent: VecDeque::new() };
+        assert!(!delivered.is_new(10), "nothing at or below the client's cursor");
+        delivered.mark(12);
+        assert_eq!(delivered.read_from(), 10, "reads start below recent cursors");
+        assert!(delivered.is_new(11), "11 committed after 12: still delivered");
+        assert!(!delivered.is_new(12), "12 only once");
+        assert_eq!(delivered.newest(), 12);
+        delivered.recent[0].1 -= SETTLE;
+        assert_eq!(delivered.read_from(), 12, "settled cursors fold into the floor");
+    }
+}

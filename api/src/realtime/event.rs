@@ -1,0 +1,119 @@
+//! What happens, as types: every event the server publishes, and the channel
+//! each one goes to. Channels are named here and nowhere else.
+
+use std::fmt;
+
+use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use xpr_entity::notification;
+
+use crate::ids::UserId;
+
+/// An event, stored in the outbox as its JSON payload. Untagged: each variant
+/// is told apart by its keys, which are those the outbox has always held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// A notification was written; it travels whole, so its subscriber needs no read.
+    Notified { notification: notification::Model },
+    /// The moderation queue changed.
+    Queue { kind: QueueEventKind, submission: Uuid },
+    /// A submission changed state.
+    Submission { submission: Uuid, status: String },
+    /// A merge made a new version of an entry.
+    Entry { entry: Uuid, version: i32 },
+    /// A user's sessions, tokens, role or status changed: their sockets check their credentials again.
+    Credentials { user: i64 },
+}
+
+/// Where subscribers listen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// One user's notifications.
+    User(UserId),
+    Entry(Uuid),
+    Submission(Uuid),
+    /// Moderators' queue events, one channel for all.
+    Moderation,
+    /// Every user's credential changes.
+    Credentials,
+}
+
+impl Event {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Notified { notification } => Channel::User(UserId(notification.user_id)),
+            Self::Queue { .. } => Channel::Moderation,
+            Self::Submission { submission, .. } => Channel::Submission(*submission),
+            Self::Entry { entry, .. } => Channel::Entry(*entry),
+            Self::Credentials { .. } => Channel::Credentials,
+        }
+    }
+
+    /// The event an outbox payload holds; `None` for one this server doesn't know.
+    pub fn decode(payload: &serde_json::Value) -> Option<Self> {
+        Self::deserialize(payload).ok()
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "user_{}", user.0),
+            Self::Entry(entry) => write!(f, "entry_{entry}"),
+            Self::Submission(submission) => write!(f, "submission_{submission}"),
+            Self::Moderation => f.write_str("moderation"),
+            Self::Credentials => f.write_str("auth"),
+        }
+    }
+}
+
+/// Why a user is notified.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NotificationKind {
+    SubmissionMerged,
+    SubmissionRejected,
+    ChangesRequested,
+    SubmissionConflicted,
+    WatchedEntryUpdated,
+    ReviewOnYourEntry,
+    ReportResolved,
+}
+
+/// What happened in the moderation queue.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QueueEventKind {
+    /// A submission entered the queue.
+    Submitted,
+    Claimed,
+    Released,
+    /// Approved, rejected, sent back, conflicted or withdrawn: it left the queue.
+    Decided,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn payloads_keep_their_stored_shape_and_decode_to_their_variant() {
+        let id = Uuid::nil();
+        let queue = Event::Queue { kind: QueueEventKind::Submitted, submission: id };
+        assert_eq!(serde_json::to_value(&queue).unwrap(), json!({ "kind": "SUBMITTED", "submission": id }));
+        let events = [
+            queue,
+            Event::Submission { submission: id, status: "PENDING".into() },
+            Event::Entry { entry: id, version: 3 },
+            Event::Credentials { user: 7 },
+        ];
+        for event in events {
+            assert_eq!(Event::decode(&serde_json::to_value(&event).unwrap()), Some(event));
+        }
+        assert_eq!(Event::decode(&json!({ "unknown": 1 })), None);
+        assert_eq!(Channel::Submission(id).to_string(), format!("submission_{id}"));
+    }
+}
