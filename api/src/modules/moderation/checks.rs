@@ -8,7 +8,6 @@ use xpr_entity::{blocklist, entry_kind};
 
 use super::domain::{Blocklist, BlocklistKind, title_key};
 use crate::{
-    enums,
     error::{AppError, AppResult, FieldError},
     modules::{
         content::{self, selectors as content_selectors, service::Targets},
@@ -35,10 +34,9 @@ impl Checker {
     pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
         let mut blocklist = Blocklist::default();
         for row in blocklist::Entity::find().all(db).await? {
-            match enums::parse(&row.kind) {
-                Some(BlocklistKind::Term) => blocklist.terms.push(row.value),
-                Some(BlocklistKind::LinkDomain) => blocklist.domains.push(row.value),
-                None => {}
+            match row.kind {
+                BlocklistKind::Term => blocklist.terms.push(row.value),
+                BlocklistKind::LinkDomain => blocklist.domains.push(row.value),
             }
         }
         Ok(Self { blocklist })

@@ -2,83 +2,12 @@
 //! reported, the blocklist matching, and the reputation and trust rules
 //! (ADR 0006).
 
-use async_graphql::Enum;
+pub use xpr_entity::enums::{BlocklistKind, ModerationActionKind, ReportStatus, ReportTarget, TargetType};
 
 use crate::{
     error::FieldError,
     modules::{identity::domain::Role, versioning::domain::Snapshot},
 };
-
-/// What a moderator or admin did.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ModerationActionKind {
-    ClaimSubmission,
-    ReleaseClaim,
-    ApproveSubmission,
-    RejectSubmission,
-    RequestChanges,
-    RevertEntry,
-    HideReview,
-    ShowReview,
-    SetRole,
-    SuspendUser,
-    BanUser,
-    ReinstateUser,
-    ResolveReport,
-    AddBlocklistEntry,
-    RemoveBlocklistEntry,
-    CreateEntryKind,
-}
-
-/// What a log entry or a report is about.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum TargetType {
-    Submission,
-    Entry,
-    Revision,
-    Review,
-    User,
-    Report,
-    Blocklist,
-    EntryKind,
-}
-
-/// What users can report.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ReportTarget {
-    Entry,
-    Revision,
-    Review,
-    User,
-}
-
-impl From<ReportTarget> for TargetType {
-    fn from(target: ReportTarget) -> Self {
-        match target {
-            ReportTarget::Entry => TargetType::Entry,
-            ReportTarget::Revision => TargetType::Revision,
-            ReportTarget::Review => TargetType::Review,
-            ReportTarget::User => TargetType::User,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ReportStatus {
-    Open,
-    /// Closed without action.
-    Dismissed,
-    /// Closed after acting on the target.
-    Actioned,
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum BlocklistKind {
-    /// A word or phrase refused in entry text, matched case-insensitively on word boundaries.
-    Term,
-    /// A domain (and its subdomains) refused in links written in entry text.
-    LinkDomain,
-}
 
 /// The blocked terms and link domains, lower-cased.
 #[derive(Debug, Default)]

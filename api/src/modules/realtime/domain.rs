@@ -2,21 +2,11 @@
 
 use async_graphql::Enum;
 use uuid::Uuid;
-
-/// Why a user is notified.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NotificationKind {
-    SubmissionMerged,
-    SubmissionRejected,
-    ChangesRequested,
-    SubmissionConflicted,
-    WatchedEntryUpdated,
-    ReviewOnYourEntry,
-    ReportResolved,
-}
+pub use xpr_entity::enums::NotificationKind;
 
 /// What happened in the moderation queue.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, serde::Serialize, serde::Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum QueueEventKind {
     /// A submission entered the queue.
     Submitted,

@@ -27,7 +27,6 @@ use super::{
 };
 use crate::{
     auth::policy::{self, Action},
-    enums,
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
@@ -59,11 +58,11 @@ impl Fields<'_, Notification> {
         self.0.id.to_string()
     }
     async fn kind(&self) -> Option<NotificationKind> {
-        enums::parse(&self.0.kind)
+        Some(self.0.kind)
     }
     /// What the notification is about: an entry, a submission, a review or a report.
     async fn subject_type(&self) -> Option<TargetType> {
-        enums::parse(&self.0.subject_type)
+        Some(self.0.subject_type)
     }
     async fn subject_id(&self) -> ID {
         ID(self.0.subject_id.to_string())
@@ -428,7 +427,7 @@ impl RealtimeSubscription {
                 };
                 let events = reads.read(format!("queue:{after}"), woken, read).await?;
                 let event = |(event, submission): &(outbox_event::Model, Option<submission::Model>)| {
-                    let kind = event.payload["kind"].as_str().and_then(enums::parse);
+                    let kind = QueueEventKind::deserialize(&event.payload["kind"]).ok();
                     let submission = submission.clone().map(Submission);
                     (event.id, QueueEvent { cursor: event.id.to_string(), kind, submission })
                 };

@@ -15,10 +15,11 @@ use crate::{
     auth::Viewer,
     db,
     deps::Deps,
-    enums,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid, user_channel},
-    modules::{content::selectors as content_selectors, moderation::domain::TargetType},
+    modules::{
+        content::selectors as content_selectors, moderation::domain::TargetType, versioning::domain::SubmissionStatus,
+    },
 };
 
 /// Queues events for the relay.
@@ -54,8 +55,8 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
     let rows = notes.into_iter().map(|n| notification::ActiveModel {
         uuid: Set(new_uuid()),
         user_id: Set(n.user.0.0),
-        kind: Set(enums::name(n.kind).to_owned()),
-        subject_type: Set(enums::name(n.subject.0).to_owned()),
+        kind: Set(n.kind),
+        subject_type: Set(n.subject.0),
         subject_id: Set(n.subject.1),
         message: Set(n.message),
         actor_id: Set(n.actor.map(|a| a.0)),
@@ -98,7 +99,7 @@ pub async fn notify_watchers(
 pub async fn submission_changed(
     db: &impl ConnectionTrait,
     submission: Uuid,
-    status: &str,
+    status: SubmissionStatus,
     queue: Option<QueueEventKind>,
 ) -> AppResult<()> {
     submissions_changed(db, &[(submission, status, queue)]).await
@@ -107,13 +108,13 @@ pub async fn submission_changed(
 /// [`submission_changed`] for many submissions at once, in one batch of events.
 pub async fn submissions_changed(
     db: &impl ConnectionTrait,
-    changes: &[(Uuid, &str, Option<QueueEventKind>)],
+    changes: &[(Uuid, SubmissionStatus, Option<QueueEventKind>)],
 ) -> AppResult<()> {
     let mut events = Vec::with_capacity(changes.len() * 2);
     for &(submission, status, queue) in changes {
         events.push((submission_channel(submission), json!({ "status": status })));
         if let Some(kind) = queue {
-            let payload = json!({ "kind": enums::name(kind), "submission": submission });
+            let payload = json!({ "kind": kind, "submission": submission });
             events.push((MODERATION_CHANNEL.to_owned(), payload));
         }
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
+pub use xpr_entity::enums::{ChangeOp, MergePolicy, SubmissionStatus};
 
 /// A typed link from one entry to another (e.g. `located_in` → a location).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -192,41 +193,6 @@ impl Patch {
     }
 }
 
-/// How concurrent edits of one entry merge, chosen per entry kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum MergePolicy {
-    /// Field by field: one-sided changes apply, text merges line-wise, sets merge.
-    Field,
-    /// Any concurrent change to the same entry is a conflict.
-    Strict,
-}
-
-impl MergePolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MergePolicy::Field => "FIELD",
-            MergePolicy::Strict => "STRICT",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        if s == "STRICT" { MergePolicy::Strict } else { MergePolicy::Field }
-    }
-}
-
-// Transitions are decided in `SubmissionStatus::allows` (not in the doc line: it is the schema's description).
-/// Where a submission stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum SubmissionStatus {
-    Draft,
-    Pending,
-    Merged,
-    Rejected,
-    ChangesRequested,
-    Conflicted,
-    Withdrawn,
-}
-
 /// What someone wants to do to a submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
@@ -240,76 +206,24 @@ pub enum Transition {
     Rebase,
 }
 
-impl SubmissionStatus {
-    const ALL: [SubmissionStatus; 7] = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::Merged,
-        SubmissionStatus::Rejected,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-        SubmissionStatus::Withdrawn,
-    ];
+/// The states in which a submission may still be merged some day.
+pub const OPEN_STATUSES: [SubmissionStatus; 4] = [
+    SubmissionStatus::Draft,
+    SubmissionStatus::Pending,
+    SubmissionStatus::ChangesRequested,
+    SubmissionStatus::Conflicted,
+];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionStatus::Draft => "DRAFT",
-            SubmissionStatus::Pending => "PENDING",
-            SubmissionStatus::Merged => "MERGED",
-            SubmissionStatus::Rejected => "REJECTED",
-            SubmissionStatus::ChangesRequested => "CHANGES_REQUESTED",
-            SubmissionStatus::Conflicted => "CONFLICTED",
-            SubmissionStatus::Withdrawn => "WITHDRAWN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        Self::ALL.into_iter().find(|st| st.as_str() == s).unwrap_or(SubmissionStatus::Draft)
-    }
-
-    /// The states in which a submission may still be merged some day.
-    pub const OPEN: [SubmissionStatus; 4] = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-    ];
-
+impl Transition {
     /// The one place that says which transition may start from which state.
-    pub fn allows(self, transition: Transition) -> bool {
+    pub fn starts_from(self, status: SubmissionStatus) -> bool {
         use SubmissionStatus::*;
-        match transition {
-            Transition::Edit | Transition::Submit => matches!(self, Draft | ChangesRequested),
-            Transition::Withdraw => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
-            Transition::Approve | Transition::Reject | Transition::RequestChanges => self == Pending,
-            Transition::Resolve => matches!(self, Draft | ChangesRequested | Conflicted),
-            Transition::Rebase => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
-        }
-    }
-}
-
-/// What a change does to its entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum ChangeOp {
-    Create,
-    Update,
-    Delete,
-}
-
-impl ChangeOp {
-    pub fn as_str(self) -> &'static str {
         match self {
-            ChangeOp::Create => "CREATE",
-            ChangeOp::Update => "UPDATE",
-            ChangeOp::Delete => "DELETE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "CREATE" => ChangeOp::Create,
-            "DELETE" => ChangeOp::Delete,
-            _ => ChangeOp::Update,
+            Transition::Edit | Transition::Submit => matches!(status, Draft | ChangesRequested),
+            Transition::Withdraw => matches!(status, Draft | Pending | ChangesRequested | Conflicted),
+            Transition::Approve | Transition::Reject | Transition::RequestChanges => status == Pending,
+            Transition::Resolve => matches!(status, Draft | ChangesRequested | Conflicted),
+            Transition::Rebase => matches!(status, Draft | Pending | ChangesRequested | Conflicted),
         }
     }
 }

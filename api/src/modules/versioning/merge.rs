@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+/// How the editor resolves one conflicted field; stored as chosen on the change.
+pub use xpr_entity::change::Resolution;
 
 use super::domain::{Field, MergePolicy, Patch, Snapshot};
 use super::text_merge::merge_lines;
@@ -17,17 +19,6 @@ pub struct Conflict {
     pub base: Value,
     pub ours: Value,
     pub theirs: Value,
-}
-
-/// How the editor resolves one conflicted field.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Resolution {
-    /// The patch's value for the whole field.
-    Ours,
-    /// The current revision's value.
-    Theirs,
-    /// A value of the editor's own (e.g. hand-merged text).
-    Custom(Value),
 }
 
 /// Merges `ours` (a patch against `base`) into `theirs` (the current revision).
@@ -56,7 +47,7 @@ pub fn resolve(
         let chosen = match choices.get(&conflict.field) {
             Some(Resolution::Ours) => conflict.ours.clone(),
             Some(Resolution::Theirs) => conflict.theirs.clone(),
-            Some(Resolution::Custom(value)) => value.clone(),
+            Some(Resolution::Custom { value }) => value.clone(),
             None => {
                 unresolved.push(conflict);
                 continue;
@@ -531,7 +522,7 @@ mod tests {
         let ours = patch(json!({"title": 5}));
         let choose = |r| BTreeMap::from([(Field::Title, r)]);
         assert!(resolve(&base, &base, &ours, FIELD, &choose(Resolution::Ours)).is_err());
-        let fixed = resolve(&base, &base, &ours, FIELD, &choose(Resolution::Custom(json!("Five")))).unwrap();
+        let fixed = resolve(&base, &base, &ours, FIELD, &choose(Resolution::Custom { value: json!("Five") })).unwrap();
         assert_eq!(fixed, patch(json!({"title": "Five"})));
     }
 
@@ -547,12 +538,12 @@ mod tests {
         let mut choices = BTreeMap::from([(Field::Title, Resolution::Theirs)]);
         assert_eq!(fields(&resolve(&base, &theirs, &ours, FIELD, &choices).unwrap_err()), [Field::Body]);
 
-        choices.insert(Field::Body, Resolution::Custom(json!("one\nTWO 2\nthree\n")));
+        choices.insert(Field::Body, Resolution::Custom { value: json!("one\nTWO 2\nthree\n") });
         let rebased = resolve(&base, &theirs, &ours, FIELD, &choices).unwrap();
         assert_eq!(rebased, patch(json!({"body": "one\nTWO 2\nthree\n", "tags": ["new"]})));
 
         // A custom value of the wrong shape resolves nothing.
-        choices.insert(Field::Body, Resolution::Custom(json!(["not", "text"])));
+        choices.insert(Field::Body, Resolution::Custom { value: json!(["not", "text"]) });
         assert_eq!(fields(&resolve(&base, &theirs, &ours, FIELD, &choices).unwrap_err()), [Field::Body]);
     }
 }

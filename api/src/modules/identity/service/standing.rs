@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    sea_query::Expr,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 use xpr_entity::{api_token, user};
@@ -40,7 +40,7 @@ pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -
     db::transaction!(&state.db, |txn| {
         let user = selectors::user_by_uuid(&txn, target).await?;
         let mut active = user.into_active_model();
-        active.role = Set(role.as_str().to_owned());
+        active.role = Set(role);
         active.updated_at = Set(Utc::now());
         let user = active.update(&txn).await?;
         moderation::service::record(
@@ -48,7 +48,7 @@ pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -
             viewer,
             ModerationActionKind::SetRole,
             (TargetType::User, target),
-            Some(role.as_str()),
+            Some(&role.to_value()),
         )
         .await?;
         // Their open sockets were authorized with the old role: they close and reconnect.
@@ -89,8 +89,7 @@ pub async fn change_status(
     let reason = domain::text("reason", reason, 3, 1000).map_err(|err| AppError::BadInput(vec![err]))?;
     db::transaction!(&state.db, |txn| {
         let user = selectors::user_by_uuid(&txn, target).await?;
-        let target_role = Role::parse(&user.role).unwrap_or(Role::User);
-        policy::check(viewer, Action::ChangeStatus { target: target_role, is_self: viewer.uuid == target })?;
+        policy::check(viewer, Action::ChangeStatus { target: user.role, is_self: viewer.uuid == target })?;
         let user_id = user.id;
         let mut active = user.into_active_model();
         let (status, until, action) = match change {
@@ -103,7 +102,7 @@ pub async fn change_status(
             StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
             StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
         };
-        active.status = Set(status.as_str().to_owned());
+        active.status = Set(status);
         active.suspended_until = Set(until);
         active.status_reason = Set(Some(reason.clone()));
         active.updated_at = Set(Utc::now());

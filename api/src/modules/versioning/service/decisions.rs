@@ -56,7 +56,7 @@ pub async fn decide(
     db::transaction!(&state.db, |txn| {
         let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
         record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
-        realtime::service::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
+        realtime::service::submission_changed(&txn, id, submission.status, Some(QueueEventKind::Decided)).await?;
         let kind = match decision {
             Decision::Reject => NotificationKind::SubmissionRejected,
             Decision::RequestChanges => NotificationKind::ChangesRequested,
@@ -96,7 +96,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
                 Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
             )
             .filter(submission::Column::Id.eq(found.id))
-            .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+            .filter(submission::Column::Status.eq(SubmissionStatus::Pending));
         if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(claim_allows(viewer, now));
         }
@@ -104,7 +104,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
             return Err(refused(&txn, found.id, "claimed").await);
         }
         record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
-        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
+        realtime::service::submission_changed(&txn, id, found.status, Some(QueueEventKind::Claimed)).await?;
         let claimed = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?
@@ -130,7 +130,7 @@ pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult
             return Err(AppError::Conflict("you hold no claim on this submission".into()));
         }
         record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
-        realtime::service::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
+        realtime::service::submission_changed(&txn, id, found.status, Some(QueueEventKind::Released)).await?;
         let released = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?
