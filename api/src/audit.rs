@@ -2,46 +2,13 @@
 //! moderator or admin act appends the action here, in the action's
 //! transaction. `modules::moderation` reads it.
 
-use async_graphql::Enum;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-use crate::{auth::Viewer, enums, error::AppResult, ids::new_uuid};
+pub use xpr_entity::enums::{ModerationActionKind, TargetType};
 
-/// What a moderator or admin did.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ModerationActionKind {
-    ClaimSubmission,
-    ReleaseClaim,
-    ApproveSubmission,
-    RejectSubmission,
-    RequestChanges,
-    RevertEntry,
-    HideReview,
-    ShowReview,
-    SetRole,
-    SuspendUser,
-    BanUser,
-    ReinstateUser,
-    ResolveReport,
-    AddBlocklistEntry,
-    RemoveBlocklistEntry,
-    CreateEntryKind,
-}
-
-/// What a log entry or a report is about.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum TargetType {
-    Submission,
-    Entry,
-    Revision,
-    Review,
-    User,
-    Report,
-    Blocklist,
-    EntryKind,
-}
+use crate::{auth::Viewer, error::AppResult, ids::new_uuid};
 
 /// Appends an action to the moderation log; call it in the action's transaction.
 pub async fn record(
@@ -54,8 +21,8 @@ pub async fn record(
     xpr_entity::moderation_log::ActiveModel {
         uuid: Set(new_uuid()),
         actor_id: Set(actor.id.0),
-        action: Set(enums::name(action).to_owned()),
-        target_type: Set(enums::name(target.0).to_owned()),
+        action: Set(action),
+        target_type: Set(target.0),
         target_id: Set(target.1),
         reason: Set(reason.map(str::to_owned)),
         created_at: Set(Utc::now()),

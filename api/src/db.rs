@@ -191,7 +191,7 @@ pub mod rows {
     use std::sync::Arc;
 
     use sea_orm::{
-        DbErr, QueryResult, RuntimeErr, TryGetable,
+        ActiveEnum, DbErr, QueryResult, RuntimeErr, TryGetable,
         sqlx::{self, Postgres, Row},
     };
     use xpr_entity::{entry, review, user};
@@ -220,10 +220,21 @@ pub mod rows {
         }
     }
 
-    /// `entity::Model { field: Column, … }`, each field read at its column's position.
+    /// A string column of an active enum (SQLx can't decode those itself).
+    fn read_enum<E: ActiveEnum<Value = String>>(row: &QueryResult, index: usize, check: bool) -> Result<E, DbErr> {
+        E::try_from_value(&read(row, index, check)?)
+    }
+
+    /// `entity::Model { field: Column, …; enum_field: Column, … }`, each field
+    /// read at its column's position; the fields after `;` are active enums.
     macro_rules! by_position {
-        ($row:ident, $check:ident, $entity:ident { $($field:ident: $column:ident),* $(,)? }) => {
-            Ok($entity::Model { $($field: read($row, $entity::Column::$column as usize, $check)?),* })
+        ($row:ident, $check:ident, $entity:ident {
+            $($field:ident: $column:ident),* $(,)? $(; $($enum_field:ident: $enum_column:ident),* $(,)?)?
+        }) => {
+            Ok($entity::Model {
+                $($field: read($row, $entity::Column::$column as usize, $check)?,)*
+                $($($enum_field: read_enum($row, $entity::Column::$enum_column as usize, $check)?,)*)?
+            })
         };
     }
 
@@ -273,14 +284,14 @@ pub mod rows {
                 display_name: DisplayName,
                 bio: Bio,
                 avatar_url: AvatarUrl,
-                role: Role,
-                status: Status,
                 suspended_until: SuspendedUntil,
                 status_reason: StatusReason,
                 reputation: Reputation,
                 last_seen_at: LastSeenAt,
                 created_at: CreatedAt,
-                updated_at: UpdatedAt,
+                updated_at: UpdatedAt;
+                role: Role,
+                status: Status,
             }
         )
     }
@@ -297,7 +308,6 @@ pub mod rows {
                 rating: Rating,
                 title: Title,
                 body: Body,
-                status: Status,
                 status_reason: StatusReason,
                 moderated_by: ModeratedBy,
                 moderated_at: ModeratedAt,
@@ -306,7 +316,8 @@ pub mod rows {
                 created_at: CreatedAt,
                 updated_at: UpdatedAt,
                 edited_at: EditedAt,
-                creator_notified: CreatorNotified,
+                creator_notified: CreatorNotified;
+                status: Status,
             }
         )
     }

@@ -8,7 +8,6 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod deps;
-pub mod enums;
 pub mod error;
 pub mod graphql;
 pub mod http;

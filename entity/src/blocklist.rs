@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::BlocklistKind;
+
 /// A blocked term or link domain, managed by admins; checked on submit and merge.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "blocklist")]
@@ -8,8 +10,7 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    /// `TERM` or `LINK_DOMAIN`.
-    pub kind: String,
+    pub kind: BlocklistKind,
     /// Lower-cased.
     pub value: String,
     pub created_by: i64,

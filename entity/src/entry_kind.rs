@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::MergePolicy;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "entry_kinds")]
 pub struct Model {
@@ -15,7 +17,7 @@ pub struct Model {
     pub attribute_schema: Json,
     /// Slugs of the kinds an entry of this kind may have as parent.
     pub allowed_parent_kinds: Json,
-    pub merge_policy: String,
+    pub merge_policy: MergePolicy,
     pub created_at: ChronoDateTimeUtc,
 }
 

@@ -9,6 +9,7 @@ pub mod entry_kind;
 pub mod entry_link;
 pub mod entry_media;
 pub mod entry_tag;
+pub mod enums;
 pub mod media;
 pub mod moderation_log;
 pub mod notification;

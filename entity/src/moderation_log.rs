@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{ModerationActionKind, TargetType};
+
 /// One moderator or admin action. Rows are only ever inserted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "moderation_log")]
@@ -9,8 +11,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub uuid: Uuid,
     pub actor_id: i64,
-    pub action: String,
-    pub target_type: String,
+    pub action: ModerationActionKind,
+    pub target_type: TargetType,
     /// The target's public id.
     pub target_id: Uuid,
     pub reason: Option<String>,

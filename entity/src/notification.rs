@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{NotificationKind, TargetType};
+
 /// Something a user should know about, written with the change that caused it.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "notifications")]
@@ -10,8 +12,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub uuid: Uuid,
     pub user_id: i64,
-    pub kind: String,
-    pub subject_type: String,
+    pub kind: NotificationKind,
+    pub subject_type: TargetType,
     /// The subject's public id.
     pub subject_id: Uuid,
     pub message: String,

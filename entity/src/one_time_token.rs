@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::TokenPurpose;
+
 /// Email verification and password reset tokens: stored hashed, expiring, single use.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "one_time_tokens")]
@@ -7,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub user_id: i64,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub created_at: ChronoDateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{ReportStatus, ReportTarget};
+
 /// A user's report about an entry, revision, review or user.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reports")]
@@ -9,12 +11,11 @@ pub struct Model {
     #[sea_orm(unique)]
     pub uuid: Uuid,
     pub reporter_id: i64,
-    pub target_type: String,
+    pub target_type: ReportTarget,
     /// The target's public id.
     pub target_id: Uuid,
     pub reason: String,
-    /// `OPEN`, `DISMISSED` or `ACTIONED`.
-    pub status: String,
+    pub status: ReportStatus,
     pub resolution_note: Option<String>,
     pub resolved_by: Option<i64>,
     pub created_at: ChronoDateTimeUtc,

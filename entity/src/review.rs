@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ReviewStatus;
+
 /// A user's review of an entry: one per user per entry. Only the reviews
 /// service writes it, together with the entry's rating aggregates.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,8 +17,8 @@ pub struct Model {
     pub rating: i16,
     pub title: String,
     pub body: String,
-    /// `PUBLISHED`, `PENDING` or `HIDDEN`; only published reviews count in the aggregates.
-    pub status: String,
+    /// Only published reviews count in the aggregates.
+    pub status: ReviewStatus,
     /// The moderator's reason for the last hide or show.
     pub status_reason: Option<String>,
     pub moderated_by: Option<i64>,

@@ -1,4 +1,7 @@
-use sea_orm::entity::prelude::*;
+use sea_orm::{FromJsonQueryResult, entity::prelude::*};
+use serde::{Deserialize, Serialize};
+
+use crate::enums::SubmissionStatus;
 
 /// A branch: a titled set of changes reviewed and merged as one.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +14,7 @@ pub struct Model {
     pub author_id: i64,
     pub title: String,
     pub description: String,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
     pub submitted_at: Option<ChronoDateTimeUtc>,
@@ -21,11 +24,40 @@ pub struct Model {
     /// The moderator reviewing it, until `claim_expires_at`.
     pub claimed_by: Option<i64>,
     pub claim_expires_at: Option<ChronoDateTimeUtc>,
-    /// Warnings of the automatic checks, for moderators: `[{change, field, message}]`.
-    pub check_warnings: Option<Json>,
+    /// Warnings of the automatic checks, for moderators.
+    pub check_warnings: Option<CheckWarnings>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The warnings of the automatic checks: `[{change, field, message}]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+#[serde(transparent)]
+pub struct CheckWarnings(pub Vec<CheckWarning>);
+
+/// A finding that doesn't block a submission but that moderators should see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckWarning {
+    /// The change's public id.
+    pub change: Uuid,
+    pub field: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn stored_warnings_keep_their_shape() {
+        let stored = json!([{ "change": Uuid::nil(), "field": "title", "message": "a likely duplicate" }]);
+        let typed: CheckWarnings = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(typed.0[0].field, "title");
+        assert_eq!(serde_json::to_value(&typed).unwrap(), stored);
+    }
+}

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Role, UserStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -18,8 +20,8 @@ pub struct Model {
     pub display_name: String,
     pub bio: String,
     pub avatar_url: Option<String>,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub suspended_until: Option<ChronoDateTimeUtc>,
     pub status_reason: Option<String>,
     pub reputation: i32,

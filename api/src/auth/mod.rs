@@ -15,38 +15,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use xpr_entity::enums::Role;
+
 use crate::{
     config::{Config, Environment},
     error::{AppError, AppResult, Refusal},
     ids::UserId,
 };
-
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    User,
-    Trusted,
-    Moderator,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "USER",
-            Role::Trusted => "TRUSTED",
-            Role::Moderator => "MODERATOR",
-            Role::Admin => "ADMIN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Role::User, Role::Trusted, Role::Moderator, Role::Admin].into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn is_moderator(self) -> bool {
-        self >= Role::Moderator
-    }
-}
 
 /// What an API token may do. Sessions may do everything their role allows.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]

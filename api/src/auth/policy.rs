@@ -48,7 +48,7 @@ pub enum Action {
 pub fn decide(viewer: Option<&Viewer>, action: Action) -> Result<(), &'static str> {
     let role = viewer.map(|v| v.role);
     let is = |user: UserId| viewer.is_some_and(|v| v.is(user));
-    let moderator = role.is_some_and(Role::is_moderator);
+    let moderator = role >= Some(Role::Moderator);
     let admin = role == Some(Role::Admin);
     match action {
         Action::Moderate if moderator => Ok(()),
@@ -67,7 +67,7 @@ pub fn decide(viewer: Option<&Viewer>, action: Action) -> Result<(), &'static st
         // Moderators act on members only; admins on anyone but themselves.
         Action::ChangeStatus { is_self: true, .. } => Err("you cannot change your own status"),
         Action::ChangeStatus { .. } if admin => Ok(()),
-        Action::ChangeStatus { target, .. } if moderator && !target.is_moderator() => Ok(()),
+        Action::ChangeStatus { target, .. } if moderator && target < Role::Moderator => Ok(()),
         Action::ChangeStatus { .. } if moderator => Err("only an admin can suspend or ban moderators and admins"),
         Action::ChangeStatus { .. } => Err("only moderators and admins can suspend or ban users"),
         Action::ReadPrivate { author } if moderator || is(author) => Ok(()),

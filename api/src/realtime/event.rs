@@ -6,7 +6,8 @@ use std::fmt;
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use xpr_entity::notification;
+pub use xpr_entity::enums::NotificationKind;
+use xpr_entity::{enums::SubmissionStatus, notification};
 
 use crate::ids::UserId;
 
@@ -20,7 +21,7 @@ pub enum Event {
     /// The moderation queue changed.
     Queue { kind: QueueEventKind, submission: Uuid },
     /// A submission changed state.
-    Submission { submission: Uuid, status: String },
+    Submission { submission: Uuid, status: SubmissionStatus },
     /// A merge made a new version of an entry.
     Entry { entry: Uuid, version: i32 },
     /// A user's sessions, tokens, role or status changed: their sockets check their credentials again.
@@ -69,18 +70,6 @@ impl fmt::Display for Channel {
     }
 }
 
-/// Why a user is notified.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NotificationKind {
-    SubmissionMerged,
-    SubmissionRejected,
-    ChangesRequested,
-    SubmissionConflicted,
-    WatchedEntryUpdated,
-    ReviewOnYourEntry,
-    ReportResolved,
-}
-
 /// What happened in the moderation queue.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -106,7 +95,7 @@ mod tests {
         assert_eq!(serde_json::to_value(&queue).unwrap(), json!({ "kind": "SUBMITTED", "submission": id }));
         let events = [
             queue,
-            Event::Submission { submission: id, status: "PENDING".into() },
+            Event::Submission { submission: id, status: SubmissionStatus::Pending },
             Event::Entry { entry: id, version: 3 },
             Event::Credentials { user: 7 },
         ];

@@ -17,11 +17,11 @@ use chrono::Utc;
 pub use event::{Channel, Event, NotificationKind, QueueEventKind};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use xpr_entity::{notification, outbox_event, watch};
+use xpr_entity::{enums::SubmissionStatus, notification, outbox_event, watch};
 
 use crate::{
     audit::TargetType,
-    db, enums,
+    db,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
 };
@@ -60,8 +60,8 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
     let rows = notes.into_iter().map(|n| notification::ActiveModel {
         uuid: Set(new_uuid()),
         user_id: Set(n.user.0),
-        kind: Set(enums::name(n.kind).to_owned()),
-        subject_type: Set(enums::name(n.subject.0).to_owned()),
+        kind: Set(n.kind),
+        subject_type: Set(n.subject.0),
         subject_id: Set(n.subject.1),
         message: Set(n.message),
         actor_id: Set(n.actor.map(|a| a.0)),
@@ -104,11 +104,11 @@ pub async fn notify_watchers(
 /// the moderators' queue channel when the queue changed.
 pub async fn submissions_changed(
     db: &impl ConnectionTrait,
-    changes: &[(Uuid, &str, Option<QueueEventKind>)],
+    changes: &[(Uuid, SubmissionStatus, Option<QueueEventKind>)],
 ) -> AppResult<()> {
     let mut events = Vec::with_capacity(changes.len() * 2);
     for &(submission, status, queue) in changes {
-        events.push(Event::Submission { submission, status: status.to_owned() });
+        events.push(Event::Submission { submission, status });
         if let Some(kind) = queue {
             events.push(Event::Queue { kind, submission });
         }
@@ -120,7 +120,7 @@ pub async fn submissions_changed(
 pub async fn submission_changed(
     db: &impl ConnectionTrait,
     submission: Uuid,
-    status: &str,
+    status: SubmissionStatus,
     queue: Option<QueueEventKind>,
 ) -> AppResult<()> {
     submissions_changed(db, &[(submission, status, queue)]).await

@@ -5,19 +5,15 @@
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
+pub use xpr_entity::enums::BlocklistKind;
 use xpr_entity::{blocklist, entry_kind};
-
-use async_graphql::Enum;
 
 use super::{
     selectors as content_selectors,
     service::Targets,
     snapshot::{Snapshot, input_path},
 };
-use crate::{
-    enums,
-    error::{AppError, AppResult, FieldError},
-};
+use crate::error::{AppError, AppResult, FieldError};
 
 /// A finding that doesn't block a submission but that moderators should see.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -38,10 +34,9 @@ impl Checker {
     pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
         let mut blocklist = Blocklist::default();
         for row in blocklist::Entity::find().all(db).await? {
-            match enums::parse(&row.kind) {
-                Some(BlocklistKind::Term) => blocklist.terms.push(row.value),
-                Some(BlocklistKind::LinkDomain) => blocklist.domains.push(row.value),
-                None => {}
+            match row.kind {
+                BlocklistKind::Term => blocklist.terms.push(row.value),
+                BlocklistKind::LinkDomain => blocklist.domains.push(row.value),
             }
         }
         Ok(Self { blocklist })
@@ -97,14 +92,6 @@ impl Checker {
             .into_iter()
             .collect())
     }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum BlocklistKind {
-    /// A word or phrase refused in entry text, matched case-insensitively on word boundaries.
-    Term,
-    /// A domain (and its subdomains) refused in links written in entry text.
-    LinkDomain,
 }
 
 /// The blocked terms and link domains, lower-cased.

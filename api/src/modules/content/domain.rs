@@ -1,6 +1,8 @@
 //! Content rules over plain data: slugs, tags, field limits, and checking a snapshot
 //! against its kind (attribute schema, allowed parents).
 
+pub use xpr_entity::enums::MergePolicy;
+
 use super::snapshot::Snapshot;
 use crate::error::FieldError;
 
@@ -109,28 +111,6 @@ pub fn check_snapshot(snapshot: &Snapshot, schema: &jsonschema::Validator) -> Ve
         }
     }
     errors
-}
-
-/// How concurrent edits of one entry merge, chosen per entry kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum MergePolicy {
-    /// Field by field: one-sided changes apply, text merges line-wise, sets merge.
-    Field,
-    /// Any concurrent change to the same entry is a conflict.
-    Strict,
-}
-
-impl MergePolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MergePolicy::Field => "FIELD",
-            MergePolicy::Strict => "STRICT",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        if s == "STRICT" { MergePolicy::Strict } else { MergePolicy::Field }
-    }
 }
 
 /// An entry's rating over its published reviews.

@@ -67,7 +67,7 @@ impl Fields<'_, EntryKind> {
         serde_json::from_value(self.0.allowed_parent_kinds.clone()).unwrap_or_default()
     }
     async fn merge_policy(&self) -> MergePolicy {
-        MergePolicy::parse(&self.0.merge_policy)
+        self.0.merge_policy
     }
 }
 

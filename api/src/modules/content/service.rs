@@ -72,7 +72,7 @@ pub async fn create_kind(state: &Deps, viewer: &Viewer, input: NewKind) -> AppRe
             description: Set(input.description.clone()),
             attribute_schema: Set(input.attribute_schema.clone()),
             allowed_parent_kinds: Set(Value::from(input.allowed_parent_kinds.clone())),
-            merge_policy: Set(input.merge_policy.as_str().to_owned()),
+            merge_policy: Set(input.merge_policy),
             created_at: Set(Utc::now()),
             ..Default::default()
         }

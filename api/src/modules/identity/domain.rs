@@ -1,43 +1,23 @@
 //! Identity's plain data and rules: validated newtypes (parse, don't
 //! validate), roles, scopes and the permission decisions. No I/O here.
 
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
+pub use xpr_entity::enums::UserStatus;
 
 pub use crate::auth::{Role, Scope};
 use crate::error::FieldError;
 
-/// Account status as stored; a suspension past its end reads as active.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum UserStatus {
-    Active,
-    Suspended,
-    Banned,
+/// The status in force at `now`, from the stored status and its end
+/// (`suspended_until`, for suspensions and bans alike; none: until reinstated).
+fn effective(stored: UserStatus, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> UserStatus {
+    match stored {
+        UserStatus::Banned | UserStatus::Suspended if until.is_none_or(|until| until > now) => stored,
+        _ => UserStatus::Active,
+    }
 }
 
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Active => "ACTIVE",
-            UserStatus::Suspended => "SUSPENDED",
-            UserStatus::Banned => "BANNED",
-        }
-    }
-
-    /// The status in force at `now`, from the stored status and its end
-    /// (`suspended_until`, for suspensions and bans alike; none: until reinstated).
-    pub fn effective(stored: &str, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
-        let in_force = until.is_none_or(|until| until > now);
-        match stored {
-            "BANNED" if in_force => UserStatus::Banned,
-            "SUSPENDED" if in_force => UserStatus::Suspended,
-            _ => UserStatus::Active,
-        }
-    }
-
-    pub fn of(user: &xpr_entity::user::Model, now: DateTime<Utc>) -> Self {
-        Self::effective(&user.status, user.suspended_until, now)
-    }
+pub fn status_of(user: &xpr_entity::user::Model, now: DateTime<Utc>) -> UserStatus {
+    effective(user.status, user.suspended_until, now)
 }
 
 /// A handle: 3–32 characters, ASCII letters, digits and `_`, starting with a
@@ -199,12 +179,13 @@ mod tests {
         let now = Utc::now();
         let past = now - chrono::Duration::hours(1);
         let future = now + chrono::Duration::hours(1);
-        assert_eq!(UserStatus::effective("SUSPENDED", Some(past), now), UserStatus::Active);
-        assert_eq!(UserStatus::effective("SUSPENDED", Some(future), now), UserStatus::Suspended);
-        assert_eq!(UserStatus::effective("SUSPENDED", None, now), UserStatus::Suspended);
-        assert_eq!(UserStatus::effective("BANNED", None, now), UserStatus::Banned);
-        assert_eq!(UserStatus::effective("BANNED", Some(future), now), UserStatus::Banned);
-        assert_eq!(UserStatus::effective("BANNED", Some(past), now), UserStatus::Active);
+        assert_eq!(effective(UserStatus::Suspended, Some(past), now), UserStatus::Active);
+        assert_eq!(effective(UserStatus::Suspended, Some(future), now), UserStatus::Suspended);
+        assert_eq!(effective(UserStatus::Suspended, None, now), UserStatus::Suspended);
+        assert_eq!(effective(UserStatus::Banned, None, now), UserStatus::Banned);
+        assert_eq!(effective(UserStatus::Banned, Some(future), now), UserStatus::Banned);
+        assert_eq!(effective(UserStatus::Banned, Some(past), now), UserStatus::Active);
+        assert_eq!(effective(UserStatus::Active, None, now), UserStatus::Active);
     }
     #[test]
     fn trust_comes_from_role_or_reputation() {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use xpr_entity::{api_token, session, user};
 
 use super::{
-    domain::{Role, Scope, UserStatus},
+    domain::{self, Role, Scope, UserStatus},
     selectors, service,
 };
 use crate::modules::moderation::standing::{self, StatusChange};
@@ -87,7 +87,7 @@ impl Fields<'_, User> {
     }
 
     async fn role(&self) -> Role {
-        Role::parse(&self.model.role).unwrap_or(Role::User)
+        self.model.role
     }
 
     async fn reputation(&self) -> i32 {
@@ -116,8 +116,7 @@ impl Fields<'_, User> {
 
     /// Account status in force now; null for everyone but the user and moderators.
     async fn status(&self, ctx: &Context<'_>) -> Option<UserStatus> {
-        self.is_self_or_moderator(ctx.auth().viewer())
-            .then(|| UserStatus::effective(&self.model.status, self.model.suspended_until, Utc::now()))
+        self.is_self_or_moderator(ctx.auth().viewer()).then(|| domain::status_of(&self.model, Utc::now()))
     }
 
     /// End of the current suspension, if any; visible like `status`.

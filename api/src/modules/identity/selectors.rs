@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 use xpr_entity::{api_token, session, user};
 
-use super::domain::{Handle, Role, Scope, UserStatus};
+use super::domain::{self, Handle, Scope, UserStatus};
 use crate::{
     auth::{Credential, Viewer, hash_token, policy},
     db::{self, rows},
@@ -29,14 +29,14 @@ fn visible_users(viewer: Option<&Viewer>) -> Select<user::Entity> {
     let query = user::Entity::find();
     match viewer {
         _ if policy::sees_everything(viewer) => query,
-        _ => query.filter(user::Column::Status.ne(UserStatus::Banned.as_str())),
+        _ => query.filter(user::Column::Status.ne(UserStatus::Banned)),
     }
 }
 
 /// The rule of [`visible_users`] for a user at hand (one reached through a
 /// loader, which never filters).
 pub fn is_visible(viewer: Option<&Viewer>, user: &user::Model) -> bool {
-    policy::sees_everything(viewer) || user.status != UserStatus::Banned.as_str()
+    policy::sees_everything(viewer) || user.status != UserStatus::Banned
 }
 
 pub async fn visible_user_by_handle(
@@ -89,14 +89,14 @@ pub async fn authenticate(state: &Deps, bearer: &str) -> AppResult<Viewer> {
 }
 
 fn viewer(user: &user::Model, credential: Credential) -> AppResult<Viewer> {
-    let status = UserStatus::effective(&user.status, user.suspended_until, Utc::now());
+    let status = domain::status_of(user, Utc::now());
     if status == UserStatus::Banned {
         return Err(AppError::Refused(Refusal::AccountBanned));
     }
     Ok(Viewer {
         id: UserId(user.id),
         uuid: user.uuid,
-        role: Role::parse(&user.role).unwrap_or(Role::User),
+        role: user.role,
         email_verified: user.email_verified_at.is_some(),
         suspended: status == UserStatus::Suspended,
         credential,

@@ -12,7 +12,6 @@ use super::{
 use crate::{
     audit::{ModerationActionKind, TargetType},
     auth::policy::{self, Action},
-    enums,
     error::AppResult,
     graphql::{
         context::ContextExt,
@@ -38,11 +37,12 @@ impl Fields<'_, ModerationAction> {
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, UserId(self.0.actor_id)).await
     }
+    // The enum fields stay nullable, as they were when the columns held strings: the schema doesn't change.
     async fn action(&self) -> Option<ModerationActionKind> {
-        enums::parse(&self.0.action)
+        Some(self.0.action)
     }
     async fn target_type(&self) -> Option<TargetType> {
-        enums::parse(&self.0.target_type)
+        Some(self.0.target_type)
     }
     async fn target_id(&self) -> ID {
         ID(self.0.target_id.to_string())
@@ -66,7 +66,7 @@ impl Fields<'_, Report> {
         ID(self.0.uuid.to_string())
     }
     async fn target_type(&self) -> Option<ReportTarget> {
-        enums::parse(&self.0.target_type)
+        Some(self.0.target_type)
     }
     async fn target_id(&self) -> ID {
         ID(self.0.target_id.to_string())
@@ -75,7 +75,7 @@ impl Fields<'_, Report> {
         &self.0.reason
     }
     async fn status(&self) -> Option<ReportStatus> {
-        enums::parse(&self.0.status)
+        Some(self.0.status)
     }
     async fn reporter(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, UserId(self.0.reporter_id)).await
@@ -109,7 +109,7 @@ impl Fields<'_, BlocklistEntry> {
         ID(self.0.uuid.to_string())
     }
     async fn kind(&self) -> Option<BlocklistKind> {
-        enums::parse(&self.0.kind)
+        Some(self.0.kind)
     }
     async fn value(&self) -> &str {
         &self.0.value

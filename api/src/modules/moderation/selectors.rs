@@ -7,7 +7,6 @@ use xpr_entity::{blocklist, moderation_log, report};
 use super::domain::ReportStatus;
 use crate::audit::{ModerationActionKind, TargetType};
 use crate::{
-    enums,
     error::AppResult,
     ids::UserId,
     paging::{self, Page},
@@ -32,10 +31,10 @@ pub async fn log(
         select = select.filter(Column::ActorId.eq(actor.0));
     }
     if let Some(action) = filter.action {
-        select = select.filter(Column::Action.eq(enums::name(action)));
+        select = select.filter(Column::Action.eq(action));
     }
     if let Some(target_type) = filter.target_type {
-        select = select.filter(Column::TargetType.eq(enums::name(target_type)));
+        select = select.filter(Column::TargetType.eq(target_type));
     }
     if let Some(target) = filter.target {
         select = select.filter(Column::TargetId.eq(target));
@@ -55,7 +54,7 @@ pub async fn reports(
         select = select.filter(report::Column::ReporterId.eq(reporter.0));
     }
     if let Some(status) = status {
-        select = select.filter(report::Column::Status.eq(enums::name(status)));
+        select = select.filter(report::Column::Status.eq(status));
     }
     paging::newest_first(db, select, report::Column::Id, report::Column::Uuid, page).await
 }

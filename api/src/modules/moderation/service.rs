@@ -2,7 +2,7 @@
 //! blocklist (admins), and reports (verified users file, moderators resolve).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 use xpr_entity::{blocklist, report};
 
@@ -17,7 +17,6 @@ use crate::{
     },
     db,
     deps::Deps,
-    enums,
     error::{AppError, AppResult},
     ids::{UserId, new_uuid},
     modules::{
@@ -44,7 +43,7 @@ pub async fn add_blocklist_entry(
     db::transaction!(&state.db, |txn| {
         let row = blocklist::ActiveModel {
             uuid: Set(new_uuid()),
-            kind: Set(enums::name(kind).to_owned()),
+            kind: Set(kind),
             value: Set(value.clone()),
             created_by: Set(viewer.id.0),
             created_at: Set(Utc::now()),
@@ -107,10 +106,10 @@ pub async fn report(
     let inserted = report::ActiveModel {
         uuid: Set(new_uuid()),
         reporter_id: Set(viewer.id.0),
-        target_type: Set(enums::name(target).to_owned()),
+        target_type: Set(target),
         target_id: Set(target_id),
         reason: Set(reason),
-        status: Set(enums::name(ReportStatus::Open).to_owned()),
+        status: Set(ReportStatus::Open),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -142,14 +141,13 @@ pub async fn resolve_report(
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::not_found("report"))?;
-        let open = enums::name(ReportStatus::Open);
         let updated = report::Entity::update_many()
-            .col_expr(report::Column::Status, Expr::value(enums::name(resolution)))
+            .col_expr(report::Column::Status, Expr::value(resolution))
             .col_expr(report::Column::ResolutionNote, Expr::value(note.clone()))
             .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id.0))
             .col_expr(report::Column::ResolvedAt, Expr::value(Utc::now()))
             .filter(report::Column::Id.eq(found.id))
-            .filter(report::Column::Status.eq(open))
+            .filter(report::Column::Status.eq(ReportStatus::Open))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
@@ -160,7 +158,7 @@ pub async fn resolve_report(
             user: UserId(found.reporter_id),
             kind: NotificationKind::ReportResolved,
             subject: (TargetType::Report, id),
-            message: format!("Your report was {}: {note}", enums::name(resolution).to_lowercase()),
+            message: format!("Your report was {}: {note}", resolution.to_value().to_lowercase()),
             actor: Some(viewer.id),
         };
         realtime::notify(&txn, vec![note]).await?;

@@ -20,7 +20,7 @@ use crate::{
     modules::{
         identity::{
             self,
-            domain::{Role, Scope, UserStatus},
+            domain::{Scope, UserStatus},
         },
         versioning,
     },
@@ -46,8 +46,7 @@ pub async fn change_status(
     let reason = identity::domain::text("reason", reason, 3, 1000).map_err(|err| AppError::BadInput(vec![err]))?;
     db::transaction!(&state.db, |txn| {
         let user = identity::selectors::user_by_uuid(&txn, target).await?;
-        let target_role = Role::parse(&user.role).unwrap_or(Role::User);
-        policy::check(viewer, Action::ChangeStatus { target: target_role, is_self: viewer.uuid == target })?;
+        policy::check(viewer, Action::ChangeStatus { target: user.role, is_self: viewer.uuid == target })?;
         let user_id = user.id;
         let mut active = user.into_active_model();
         let (status, until, action) = match change {
@@ -60,7 +59,7 @@ pub async fn change_status(
             StatusChange::Ban { until } => (UserStatus::Banned, until, ModerationActionKind::BanUser),
             StatusChange::Reinstate => (UserStatus::Active, None, ModerationActionKind::ReinstateUser),
         };
-        active.status = Set(status.as_str().to_owned());
+        active.status = Set(status);
         active.suspended_until = Set(until);
         active.status_reason = Set(Some(reason.clone()));
         active.updated_at = Set(Utc::now());

@@ -11,7 +11,6 @@ use super::{selectors, service};
 use crate::{
     audit::TargetType,
     auth::policy::{self, Action},
-    enums,
     error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
@@ -46,11 +45,11 @@ impl Fields<'_, Notification> {
         self.0.id.to_string()
     }
     async fn kind(&self) -> Option<NotificationKind> {
-        enums::parse(&self.0.kind)
+        Some(self.0.kind)
     }
     /// What the notification is about: an entry, a submission, a review or a report.
     async fn subject_type(&self) -> Option<TargetType> {
-        enums::parse(&self.0.subject_type)
+        Some(self.0.subject_type)
     }
     async fn subject_id(&self) -> ID {
         ID(self.0.subject_id.to_string())

@@ -1,7 +1,7 @@
 //! Reviews' plain data and rules: the rating, the text limits, the review
 //! status and its moderation transitions, and rating aggregates. No I/O here.
 
-use async_graphql::Enum;
+pub use xpr_entity::enums::ReviewStatus;
 
 use crate::error::FieldError;
 
@@ -52,34 +52,6 @@ impl ReviewText {
         match rating {
             Some(rating) if errors.is_empty() => Ok(Self { rating, title: title.to_owned(), body: body.to_owned() }),
             _ => Err(errors),
-        }
-    }
-}
-
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReviewStatus {
-    /// Listed to everyone and counted in the entry's rating.
-    Published,
-    /// Held by the content filter until a moderator shows or hides it.
-    Pending,
-    /// Hidden by a moderator.
-    Hidden,
-}
-
-impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::Published => "PUBLISHED",
-            ReviewStatus::Pending => "PENDING",
-            ReviewStatus::Hidden => "HIDDEN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "PENDING" => ReviewStatus::Pending,
-            "HIDDEN" => ReviewStatus::Hidden,
-            _ => ReviewStatus::Published,
         }
     }
 }

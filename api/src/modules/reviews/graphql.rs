@@ -73,7 +73,7 @@ impl Fields<'_, Review> {
     }
     /// Others only ever see published reviews; authors and moderators see every status.
     async fn status(&self) -> ReviewStatus {
-        ReviewStatus::parse(&self.0.status)
+        self.0.status
     }
     /// The moderator's reason for the last hide or show; only for the author and moderators.
     async fn status_reason(&self, ctx: &Context<'_>) -> Option<&str> {

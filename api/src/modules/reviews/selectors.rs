@@ -42,7 +42,7 @@ impl Visibility {
     }
 
     fn condition(self) -> Condition {
-        let published = review::Column::Status.eq(ReviewStatus::Published.as_str());
+        let published = review::Column::Status.eq(ReviewStatus::Published);
         match self {
             Visibility::Published => Condition::all().add(published),
             Visibility::PublishedOrAuthor(user) => {
@@ -188,14 +188,14 @@ pub async fn published_of(
 ) -> AppResult<Vec<review::Model>> {
     let select = visible_reviews(viewer)
         .filter(review::Column::AuthorId.eq(author))
-        .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()));
+        .filter(review::Column::Status.eq(ReviewStatus::Published));
     paging::newest_after(db, select, review::Column::CreatedAt, review::Column::Uuid, page).await
 }
 
 /// The review queue: reviews the content filter holds (PENDING), oldest first.
 /// Starts from what `viewer` may see; callers check they moderate.
 pub async fn held(db: &DatabaseConnection, viewer: &Viewer, page: &Page) -> AppResult<(Vec<review::Model>, bool)> {
-    let select = visible_reviews(Some(viewer)).filter(review::Column::Status.eq(ReviewStatus::Pending.as_str()));
+    let select = visible_reviews(Some(viewer)).filter(review::Column::Status.eq(ReviewStatus::Pending));
     paging::oldest_first(db, select, review::Column::Id, review::Column::Uuid, page).await
 }
 

@@ -67,7 +67,7 @@ pub async fn upsert(state: &Deps, viewer: &Viewer, input: ReviewInput) -> AppRes
             .await?;
         let now = Utc::now();
         let blocked = checker.hits(&text.title) || checker.hits(&text.body);
-        let status = domain::status_on_write(existing.as_ref().map(|r| ReviewStatus::parse(&r.status)), blocked);
+        let status = domain::status_on_write(existing.as_ref().map(|r| r.status), blocked);
         let notify = status == ReviewStatus::Published && !existing.as_ref().is_some_and(|r| r.creator_notified);
         let mut row = match existing {
             Some(existing) => {
@@ -92,7 +92,7 @@ pub async fn upsert(state: &Deps, viewer: &Viewer, input: ReviewInput) -> AppRes
         row.rating = Set(text.rating.stars());
         row.title = Set(text.title.clone());
         row.body = Set(text.body.clone());
-        row.status = Set(status.as_str().to_owned());
+        row.status = Set(status);
         row.updated_at = Set(now);
         let review = row.save(&txn).await?.try_into_model()?;
 
@@ -154,7 +154,7 @@ pub async fn vote(state: &Deps, viewer: &Viewer, id: Uuid, helpful: bool) -> App
         // Voters on one review queue on its row, so the recount sees every committed vote.
         let review = review::Entity::find()
             .filter(review::Column::Uuid.eq(id))
-            .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()))
+            .filter(review::Column::Status.eq(ReviewStatus::Published))
             .lock_exclusive()
             .one(&txn)
             .await?
@@ -213,15 +213,14 @@ pub async fn moderate(
         let entry = content::service::lock_entry(&txn, found.entry_id).await?;
         let review =
             review::Entity::find_by_id(found.id).one(&txn).await?.ok_or_else(|| AppError::not_found("review"))?;
-        let status = domain::moderate(ReviewStatus::parse(&review.status), action)
-            .map_err(|message| AppError::Conflict(message.into()))?;
+        let status = domain::moderate(review.status, action).map_err(|message| AppError::Conflict(message.into()))?;
         // A held review shown for the first time is news to the entry's creator.
         let notify = status == ReviewStatus::Published && !review.creator_notified;
         let mut row: review::ActiveModel = review.into();
         if notify {
             row.creator_notified = Set(true);
         }
-        row.status = Set(status.as_str().to_owned());
+        row.status = Set(status);
         row.status_reason = Set(Some(reason.to_owned()));
         row.moderated_by = Set(Some(viewer.id.0));
         row.moderated_at = Set(Some(Utc::now()));
@@ -247,7 +246,7 @@ async fn recount_ratings(txn: &DatabaseTransaction, entry: i64) -> AppResult<()>
         .column(review::Column::Rating)
         .column_as(Expr::col(review::Column::Id).count(), "reviews")
         .filter(review::Column::EntryId.eq(entry))
-        .filter(review::Column::Status.eq(ReviewStatus::Published.as_str()))
+        .filter(review::Column::Status.eq(ReviewStatus::Published))
         .group_by(review::Column::Rating)
         .into_tuple()
         .all(txn)

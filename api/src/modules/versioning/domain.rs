@@ -9,6 +9,7 @@ pub use crate::modules::content::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+pub use xpr_entity::enums::{ChangeOp, SubmissionStatus};
 
 /// Only the fields an editor changed, with their new values, against the base
 /// revision the editor saw. Kept as a JSON object keyed by field name.
@@ -57,19 +58,6 @@ impl Patch {
     }
 }
 
-// Transitions are decided in `SubmissionStatus::allows` (not in the doc line: it is the schema's description).
-/// Where a submission stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum SubmissionStatus {
-    Draft,
-    Pending,
-    Merged,
-    Rejected,
-    ChangesRequested,
-    Conflicted,
-    Withdrawn,
-}
-
 /// What someone wants to do to a submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
@@ -83,76 +71,24 @@ pub enum Transition {
     Rebase,
 }
 
-impl SubmissionStatus {
-    const ALL: [SubmissionStatus; 7] = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::Merged,
-        SubmissionStatus::Rejected,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-        SubmissionStatus::Withdrawn,
-    ];
+/// The states in which a submission may still be merged some day.
+pub const OPEN_STATUSES: [SubmissionStatus; 4] = [
+    SubmissionStatus::Draft,
+    SubmissionStatus::Pending,
+    SubmissionStatus::ChangesRequested,
+    SubmissionStatus::Conflicted,
+];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionStatus::Draft => "DRAFT",
-            SubmissionStatus::Pending => "PENDING",
-            SubmissionStatus::Merged => "MERGED",
-            SubmissionStatus::Rejected => "REJECTED",
-            SubmissionStatus::ChangesRequested => "CHANGES_REQUESTED",
-            SubmissionStatus::Conflicted => "CONFLICTED",
-            SubmissionStatus::Withdrawn => "WITHDRAWN",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        Self::ALL.into_iter().find(|st| st.as_str() == s).unwrap_or(SubmissionStatus::Draft)
-    }
-
-    /// The states in which a submission may still be merged some day.
-    pub const OPEN: [SubmissionStatus; 4] = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-    ];
-
+impl Transition {
     /// The one place that says which transition may start from which state.
-    pub fn allows(self, transition: Transition) -> bool {
+    pub fn starts_from(self, status: SubmissionStatus) -> bool {
         use SubmissionStatus::*;
-        match transition {
-            Transition::Edit | Transition::Submit => matches!(self, Draft | ChangesRequested),
-            Transition::Withdraw => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
-            Transition::Approve | Transition::Reject | Transition::RequestChanges => self == Pending,
-            Transition::Resolve => matches!(self, Draft | ChangesRequested | Conflicted),
-            Transition::Rebase => matches!(self, Draft | Pending | ChangesRequested | Conflicted),
-        }
-    }
-}
-
-/// What a change does to its entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum ChangeOp {
-    Create,
-    Update,
-    Delete,
-}
-
-impl ChangeOp {
-    pub fn as_str(self) -> &'static str {
         match self {
-            ChangeOp::Create => "CREATE",
-            ChangeOp::Update => "UPDATE",
-            ChangeOp::Delete => "DELETE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "CREATE" => ChangeOp::Create,
-            "DELETE" => ChangeOp::Delete,
-            _ => ChangeOp::Update,
+            Transition::Edit | Transition::Submit => matches!(status, Draft | ChangesRequested),
+            Transition::Withdraw => matches!(status, Draft | Pending | ChangesRequested | Conflicted),
+            Transition::Approve | Transition::Reject | Transition::RequestChanges => status == Pending,
+            Transition::Resolve => matches!(status, Draft | ChangesRequested | Conflicted),
+            Transition::Rebase => matches!(status, Draft | Pending | ChangesRequested | Conflicted),
         }
     }
 }

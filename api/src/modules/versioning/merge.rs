@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+/// How the editor resolves one conflicted field; stored as chosen on the change.
+pub use xpr_entity::change::Resolution;
 
 use super::domain::{Field, MergePolicy, Patch, Snapshot};
 use super::text_merge::merge_lines;
@@ -17,17 +19,6 @@ pub struct Conflict {
     pub base: Value,
     pub ours: Value,
     pub theirs: Value,
-}
-
-/// How the editor resolves one conflicted field.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Resolution {
-    /// The patch's value for the whole field.
-    Ours,
-    /// The current revision's value.
-    Theirs,
-    /// A value of the editor's own (e.g. hand-merged text).
-    Custom(Value),
 }
 
 /// Merges `ours` (a patch against `base`) into `theirs` (the current revision).
@@ -56,7 +47,7 @@ pub fn resolve(
         let chosen = match choices.get(&conflict.field) {
             Some(Resolution::Ours) => conflict.ours.clone(),
             Some(Resolution::Theirs) => conflict.theirs.clone(),
-            Some(Resolution::Custom(value)) => value.clone(),
+            Some(Resolution::Custom { value }) => value.clone(),
             None => {
                 unresolved.push(conflict);
                 continue;

@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 use xpr_entity::{change, entry, revision, revision_archive, submission};
 
-use super::domain::{Snapshot, SubmissionStatus};
+use super::domain::{OPEN_STATUSES, Snapshot, SubmissionStatus};
 use crate::{
     auth::{Viewer, policy},
     db,
@@ -250,7 +250,7 @@ pub async fn submission_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResul
 
 /// Submissions the viewer may see: moderators all, authors their own, everyone merged ones.
 pub fn visible_submissions(viewer: Option<&Viewer>) -> Select<submission::Entity> {
-    let merged = submission::Column::Status.eq(SubmissionStatus::Merged.as_str());
+    let merged = submission::Column::Status.eq(SubmissionStatus::Merged);
     let query = submission::Entity::find();
     match viewer {
         _ if policy::sees_everything(viewer) => query,
@@ -278,7 +278,7 @@ pub async fn merged_of(
 ) -> AppResult<Vec<submission::Model>> {
     let select = visible_submissions(viewer)
         .filter(submission::Column::AuthorId.eq(author))
-        .filter(submission::Column::Status.eq(SubmissionStatus::Merged.as_str()));
+        .filter(submission::Column::Status.eq(SubmissionStatus::Merged));
     paging::newest_after(db, select, submission::Column::DecidedAt, submission::Column::Uuid, page).await
 }
 
@@ -290,7 +290,6 @@ pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 /// upload's public id): the media cleanup spares those images.
 pub fn open_changes_citing(author: i64, media: Uuid) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    let open = SubmissionStatus::OPEN.map(SubmissionStatus::as_str);
     Query::select()
         .expr(Expr::val(1))
         .from(change::Entity)
@@ -300,7 +299,7 @@ pub fn open_changes_citing(author: i64, media: Uuid) -> sea_orm::sea_query::Sele
                 .equals((change::Entity, change::Column::SubmissionId)),
         )
         .and_where(Expr::col((submission::Entity, submission::Column::AuthorId)).eq(author))
-        .and_where(Expr::col((submission::Entity, submission::Column::Status)).is_in(open))
+        .and_where(Expr::col((submission::Entity, submission::Column::Status)).is_in(OPEN_STATUSES))
         .and_where(
             Expr::col((change::Entity, change::Column::Patch)).cast_as(Alias::new("TEXT")).like(format!("%{media}%")),
         )
@@ -435,8 +434,7 @@ pub async fn queue(
 ) -> AppResult<(Vec<submission::Model>, bool)> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let now = Utc::now();
-    let mut select =
-        submission::Entity::find().filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+    let mut select = submission::Entity::find().filter(submission::Column::Status.eq(SubmissionStatus::Pending));
     if let Some(kind) = kind {
         let touches = Query::select()
             .expr(Expr::val(1))

@@ -5,9 +5,9 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::Expr,
 };
-use xpr_entity::{one_time_token, user};
+use xpr_entity::{enums::TokenPurpose, one_time_token, user};
 
-use crate::modules::identity::domain::{Email, Password, UserStatus};
+use crate::modules::identity::domain::{self, Email, Password, UserStatus};
 use crate::{
     auth::{ClientInfo, Viewer, hash_token, random_secret},
     db,
@@ -19,21 +19,17 @@ use crate::{
 
 use super::{hash_password, revoke_sessions};
 
-const VERIFY_EMAIL: &str = "verify_email";
-
-const RESET_PASSWORD: &str = "reset_password";
-
 async fn create_one_time_token(
     txn: &DatabaseTransaction,
     user: i64,
-    purpose: &str,
+    purpose: TokenPurpose,
     ttl: Duration,
 ) -> AppResult<String> {
     let token = random_secret(40);
     let now = Utc::now();
     one_time_token::ActiveModel {
         user_id: Set(user),
-        purpose: Set(purpose.to_owned()),
+        purpose: Set(purpose),
         token_hash: Set(hash_token(&token)),
         created_at: Set(now),
         expires_at: Set(now + ttl),
@@ -45,7 +41,11 @@ async fn create_one_time_token(
 }
 
 /// Marks a one-time token used and returns its user; each token works once, before it expires.
-async fn consume_one_time_token(txn: &DatabaseTransaction, purpose: &str, token: &str) -> AppResult<user::Model> {
+async fn consume_one_time_token(
+    txn: &DatabaseTransaction,
+    purpose: TokenPurpose,
+    token: &str,
+) -> AppResult<user::Model> {
     let invalid = || AppError::bad_input("token", "is invalid, expired or already used");
     let now = Utc::now();
     let stored = one_time_token::Entity::find()
@@ -68,7 +68,7 @@ async fn consume_one_time_token(txn: &DatabaseTransaction, purpose: &str, token:
 }
 
 pub(super) async fn send_verification(state: &Deps, txn: &DatabaseTransaction, user: &user::Model) -> AppResult<()> {
-    let token = create_one_time_token(txn, user.id, VERIFY_EMAIL, Duration::hours(48)).await?;
+    let token = create_one_time_token(txn, user.id, TokenPurpose::VerifyEmail, Duration::hours(48)).await?;
     let body = format!(
         "Hello {},\n\nconfirm your email address for XP-R:\n{}/verify-email?token={token}\n\nOr paste this code: {token}\nIt works once, for 48 hours.\n",
         user.display_name, state.config.public_url
@@ -92,7 +92,7 @@ pub async fn resend_verification(state: &Deps, viewer: &Viewer) -> AppResult<()>
 
 pub async fn verify_email(state: &Deps, token: &str) -> AppResult<user::Model> {
     db::transaction!(&state.db, |txn| {
-        let user = consume_one_time_token(&txn, VERIFY_EMAIL, token).await?;
+        let user = consume_one_time_token(&txn, TokenPurpose::VerifyEmail, token).await?;
         let user = if user.email_verified_at.is_none() {
             let mut active = user.into_active_model();
             active.email_verified_at = Set(Some(Utc::now()));
@@ -112,10 +112,10 @@ pub async fn request_password_reset(state: &Deps, client: &ClientInfo, email: &s
     state.limiter.hit(&format!("reset:acct:{}", email.as_str()), state.config.rate_limit_per_account).await?;
     db::transaction!(&state.db, |txn| {
         let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
-        let Some(user) = user.filter(|u| UserStatus::of(u, Utc::now()) != UserStatus::Banned) else {
+        let Some(user) = user.filter(|u| domain::status_of(u, Utc::now()) != UserStatus::Banned) else {
             return Ok(());
         };
-        let token = create_one_time_token(&txn, user.id, RESET_PASSWORD, Duration::hours(1)).await?;
+        let token = create_one_time_token(&txn, user.id, TokenPurpose::ResetPassword, Duration::hours(1)).await?;
         let body = format!(
             "Hello {},\n\nsomeone asked to reset your XP-R password. If it was you:\n{}/reset-password?token={token}\n\n\
              Or paste this code: {token}\nIt works once, for one hour. If it wasn't you, ignore this mail.\n",
@@ -134,7 +134,7 @@ pub async fn reset_password(state: &Deps, token: &str, new_password: &str) -> Ap
     let password = Password::parse(new_password, "newPassword", &[]).map_err(|err| AppError::BadInput(vec![err]))?;
     let hash = hash_password(password).await?;
     db::transaction!(&state.db, |txn| {
-        let user = consume_one_time_token(&txn, RESET_PASSWORD, token).await?;
+        let user = consume_one_time_token(&txn, TokenPurpose::ResetPassword, token).await?;
         let user_id = user.id;
         let mut active = user.into_active_model();
         active.password_hash = Set(hash.clone());

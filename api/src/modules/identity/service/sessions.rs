@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 use xpr_entity::{refresh_token, session, user};
 
-use crate::modules::identity::domain::{Handle, UserStatus};
+use crate::modules::identity::domain::{self, Handle, UserStatus};
 use crate::{
     auth::{ClientInfo, Viewer, hash_token, random_secret},
     db,
@@ -42,7 +42,7 @@ pub async fn login(state: &Deps, client: &ClientInfo, login: &str, password: Str
         Some(user) if valid => user,
         _ => return Err(AppError::Unauthenticated("invalid login or password".into())),
     };
-    if UserStatus::of(&user, Utc::now()) == UserStatus::Banned {
+    if domain::status_of(&user, Utc::now()) == UserStatus::Banned {
         return Err(AppError::forbidden(format!(
             "this account is banned: {}",
             user.status_reason.as_deref().unwrap_or("no reason given")
@@ -132,7 +132,7 @@ pub async fn refresh_session(state: &Deps, token: &str) -> AppResult<SignedIn> {
         }
         let user =
             user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(|| refused("account not found"))?;
-        if UserStatus::of(&user, now) == UserStatus::Banned {
+        if domain::status_of(&user, now) == UserStatus::Banned {
             return Err(refused("account banned"));
         }
         let refresh_token = issue_refresh_token(&txn, session.id).await?;

@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    sea_query::Expr,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 use xpr_entity::{api_token, user};
@@ -35,10 +35,10 @@ pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -
     db::transaction!(&state.db, |txn| {
         let user = selectors::user_by_uuid(&txn, target).await?;
         let mut active = user.into_active_model();
-        active.role = Set(role.as_str().to_owned());
+        active.role = Set(role);
         active.updated_at = Set(Utc::now());
         let user = active.update(&txn).await?;
-        audit::record(&txn, viewer, ModerationActionKind::SetRole, (TargetType::User, target), Some(role.as_str()))
+        audit::record(&txn, viewer, ModerationActionKind::SetRole, (TargetType::User, target), Some(&role.to_value()))
             .await?;
         // Their open sockets were authorized with the old role: they close and reconnect.
         credentials_changed(&txn, UserId(user.id)).await?;

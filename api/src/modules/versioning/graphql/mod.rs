@@ -5,7 +5,7 @@ mod history;
 mod inputs;
 mod submissions;
 
-use async_graphql::{Context, ID, Json, Object};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     domain::Field,
@@ -55,7 +55,7 @@ impl VersioningQuery {
         let viewer = ctx.auth().viewer();
         let mut select = selectors::visible_submissions(viewer);
         if let Some(status) = filter.status {
-            select = select.filter(Column::Status.eq(status.as_str()));
+            select = select.filter(Column::Status.eq(status));
         }
         if filter.mine {
             select = select.filter(Column::AuthorId.eq(ctx.auth().require()?.id.0));
@@ -150,17 +150,7 @@ impl VersioningMutation {
     ) -> AppResult<MergeResult> {
         let id = parse_uuid("submissionId", &submission_id)?;
         let outcome = service::approve(ctx.state(), ctx.auth().require()?, id, comment).await?;
-        let conflicts = outcome
-            .conflicts
-            .into_iter()
-            .map(|(change, c)| Conflict {
-                change_id: ID(change.to_string()),
-                field: c.field.name().to_owned(),
-                base: Json(c.base),
-                ours: Json(c.ours),
-                theirs: Json(c.theirs),
-            })
-            .collect();
+        let conflicts = outcome.conflicts.into_iter().map(|(change, c)| Conflict::new(change, c)).collect();
         let revisions: Vec<Revision> = outcome.revisions.into_iter().map(|r| Revision(r.into())).collect();
         Ok(MergeResult {
             merged: !revisions.is_empty(),
@@ -203,7 +193,7 @@ impl VersioningMutation {
         let resolution = match (input.resolution, input.value) {
             (ConflictChoice::Ours, _) => Resolution::Ours,
             (ConflictChoice::Theirs, _) => Resolution::Theirs,
-            (ConflictChoice::Custom, Some(value)) => Resolution::Custom(value.0),
+            (ConflictChoice::Custom, Some(value)) => Resolution::Custom { value: value.0 },
             (ConflictChoice::Custom, None) => return Err(AppError::bad_input("value", "is required for CUSTOM")),
         };
         Ok(Change(service::resolve_conflict(ctx.state(), ctx.auth().require()?, id, field, resolution).await?))

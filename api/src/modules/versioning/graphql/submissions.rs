@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use uuid::Uuid;
 use xpr_entity::{change, submission};
 
 use crate::modules::versioning::{
@@ -30,7 +31,7 @@ use crate::{
 use super::history::{EntrySnapshot, Revision};
 
 pub(super) fn visible(viewer: Option<&Viewer>, submission: &submission::Model) -> bool {
-    SubmissionStatus::parse(&submission.status) == SubmissionStatus::Merged
+    submission.status == SubmissionStatus::Merged
         || policy::allows(viewer, Action::ReadPrivate { author: UserId(submission.author_id) })
 }
 
@@ -51,7 +52,7 @@ impl Fields<'_, Submission> {
         &self.0.description
     }
     async fn status(&self) -> SubmissionStatus {
-        SubmissionStatus::parse(&self.0.status)
+        self.0.status
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, UserId(self.0.author_id)).await
@@ -90,11 +91,13 @@ impl Fields<'_, Submission> {
         if !policy::allows(viewer, Action::ReadPrivate { author: UserId(self.0.author_id) }) {
             return Vec::new();
         }
-        let stored: Vec<service::CheckWarning> =
-            self.0.check_warnings.clone().and_then(|w| serde_json::from_value(w).ok()).unwrap_or_default();
+        let stored = self.0.check_warnings.iter().flat_map(|w| &w.0);
         stored
-            .into_iter()
-            .map(|w| CheckWarning { change_id: ID(w.change.to_string()), field: w.field, message: w.message })
+            .map(|w| CheckWarning {
+                change_id: ID(w.change.to_string()),
+                field: w.field.clone(),
+                message: w.message.clone(),
+            })
             .collect()
     }
 }
@@ -133,7 +136,7 @@ impl Fields<'_, Change> {
         ID(self.0.uuid.to_string())
     }
     async fn op(&self) -> ChangeOp {
-        ChangeOp::parse(&self.0.op)
+        self.0.op
     }
     /// The entry changed (for a CREATE, once merged).
     async fn entry(&self, ctx: &Context<'_>) -> AppResult<Option<Entry>> {
@@ -166,17 +169,16 @@ impl Fields<'_, Change> {
     }
 }
 
+impl Conflict {
+    pub(super) fn new(change: Uuid, c: change::Conflict) -> Self {
+        let change_id = ID(change.to_string());
+        Conflict { change_id, field: c.field, base: Json(c.base), ours: Json(c.ours), theirs: Json(c.theirs) }
+    }
+}
+
 pub(super) fn conflicts_of(change: &change::Model) -> Vec<Conflict> {
-    let Some(Value::Array(list)) = &change.conflicts else { return Vec::new() };
-    list.iter()
-        .map(|c| Conflict {
-            change_id: ID(change.uuid.to_string()),
-            field: c["field"].as_str().unwrap_or_default().to_owned(),
-            base: Json(c["base"].clone()),
-            ours: Json(c["ours"].clone()),
-            theirs: Json(c["theirs"].clone()),
-        })
-        .collect()
+    let stored = change.conflicts.iter().flat_map(|c| c.0.iter().cloned());
+    stored.map(|c| Conflict::new(change.uuid, c)).collect()
 }
 
 #[derive(SimpleObject)]

@@ -324,7 +324,7 @@ fn invalid_patch_values_are_conflicts() {
     let ours = patch(json!({"title": 5}));
     let choose = |r| BTreeMap::from([(Field::Title, r)]);
     assert!(resolve(&base, &base, &ours, FIELD, &choose(Resolution::Ours)).is_err());
-    let fixed = resolve(&base, &base, &ours, FIELD, &choose(Resolution::Custom(json!("Five")))).unwrap();
+    let fixed = resolve(&base, &base, &ours, FIELD, &choose(Resolution::Custom { value: json!("Five") })).unwrap();
     assert_eq!(fixed, patch(json!({"title": "Five"})));
 }
 
@@ -340,11 +340,11 @@ fn resolve_rebases_onto_theirs() {
     let mut choices = BTreeMap::from([(Field::Title, Resolution::Theirs)]);
     assert_eq!(fields(&resolve(&base, &theirs, &ours, FIELD, &choices).unwrap_err()), [Field::Body]);
 
-    choices.insert(Field::Body, Resolution::Custom(json!("one\nTWO 2\nthree\n")));
+    choices.insert(Field::Body, Resolution::Custom { value: json!("one\nTWO 2\nthree\n") });
     let rebased = resolve(&base, &theirs, &ours, FIELD, &choices).unwrap();
     assert_eq!(rebased, patch(json!({"body": "one\nTWO 2\nthree\n", "tags": ["new"]})));
 
     // A custom value of the wrong shape resolves nothing.
-    choices.insert(Field::Body, Resolution::Custom(json!(["not", "text"])));
+    choices.insert(Field::Body, Resolution::Custom { value: json!(["not", "text"]) });
     assert_eq!(fields(&resolve(&base, &theirs, &ours, FIELD, &choices).unwrap_err()), [Field::Body]);
 }

@@ -70,7 +70,7 @@ pub(in crate::modules::versioning) async fn prepare(
     let now = Utc::now();
     let mut row = change::ActiveModel {
         uuid: Set(new_uuid()),
-        op: Set(spec.op.as_str().to_owned()),
+        op: Set(spec.op),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -199,7 +199,7 @@ pub(super) async fn insert_submission(
         author_id: Set(viewer.id.0),
         title: Set(title),
         description: Set(description.trim().to_owned()),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         created_at: Set(now),
         updated_at: Set(now),
         submitted_at: Set((status == SubmissionStatus::Pending).then_some(now)),

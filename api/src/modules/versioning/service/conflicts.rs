@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 use xpr_entity::{change, entry, submission};
 
 use crate::modules::versioning::{
-    domain::{ChangeOp, Field, MergePolicy, SubmissionStatus, Transition},
+    domain::{ChangeOp, Field, SubmissionStatus, Transition},
     merge::{self, Conflict, Resolution},
     selectors,
 };
@@ -24,41 +24,32 @@ use crate::{
 
 use super::{
     changes::check_media, changes::own_change, contributor, kind_by_id, merging::patch_of, own_submission, set_status,
-    status,
 };
 
-fn conflicts_json(found: &[Conflict]) -> Value {
-    Value::Array(
-        found
-            .iter()
-            .map(|c| json!({ "field": c.field.name(), "base": c.base, "ours": c.ours, "theirs": c.theirs }))
-            .collect(),
-    )
-}
-
+/// Records a merge's conflicts on the change, against `theirs`; returns the change as stored.
 pub(super) async fn record_conflicts(
     db: &impl ConnectionTrait,
     change: &change::Model,
     theirs: Option<i64>,
-    found: &[Conflict],
-) -> AppResult<()> {
+    found: Vec<Conflict>,
+) -> AppResult<change::Model> {
+    let stored = found.into_iter().map(|c| change::Conflict {
+        field: c.field.name().to_owned(),
+        base: c.base,
+        ours: c.ours,
+        theirs: c.theirs,
+    });
     let mut active: change::ActiveModel = change.clone().into();
-    active.conflicts = Set(Some(conflicts_json(found)));
+    active.conflicts = Set(Some(change::Conflicts(stored.collect())));
     active.conflict_revision_id = Set(theirs);
     active.resolutions = Set(None);
     active.updated_at = Set(Utc::now());
-    active.update(db).await?;
-    Ok(())
+    Ok(active.update(db).await?)
 }
 
 /// The conflicted fields recorded on a change.
 pub fn conflicted_fields(change: &change::Model) -> Vec<Field> {
-    change
-        .conflicts
-        .as_ref()
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|c| c["field"].as_str().and_then(Field::parse)).collect())
-        .unwrap_or_default()
+    change.conflicts.iter().flat_map(|c| &c.0).filter_map(|c| Field::parse(&c.field)).collect()
 }
 
 /// Records the author's choice for one conflicted field. Once every conflict of
@@ -85,11 +76,13 @@ pub async fn resolve_conflict(
         active.updated_at = Set(Utc::now());
         if fields.iter().all(|f| choices.contains_key(f)) {
             let patch = patch_of(&change);
-            let (base_revision, patch) = match ChangeOp::parse(&change.op) {
+            let (base_revision, patch) = match change.op {
                 ChangeOp::Create => {
                     let mut patch = patch;
                     match choices.get(&Field::Slug) {
-                        Some(Resolution::Custom(slug)) => patch.0.insert(Field::Slug.name().to_owned(), slug.clone()),
+                        Some(Resolution::Custom { value }) => {
+                            patch.0.insert(Field::Slug.name().to_owned(), value.clone())
+                        }
                         _ => {
                             return Err(AppError::bad_input(
                                 "value",
@@ -108,9 +101,8 @@ pub async fn resolve_conflict(
                     let base = selectors::snapshot_by_id(&txn, change.base_revision_id.unwrap_or_default()).await?;
                     let theirs_id = change.conflict_revision_id.unwrap_or_default();
                     let theirs = selectors::snapshot_by_id(&txn, theirs_id).await?;
-                    let patch =
-                        merge::resolve(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy), &choices)
-                            .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
+                    let patch = merge::resolve(&base, &theirs, &patch, kind.merge_policy, &choices)
+                        .map_err(|_| AppError::bad_input("value", "this value doesn't fit the field"))?;
                     // A CUSTOM value may cite images too: only the author's own may be added.
                     let after = patch.apply(&theirs).map_err(|(_, e)| AppError::bad_input("value", e))?;
                     check_media(&txn, Some(viewer.id), &theirs.media, &after.media, "").await?;
@@ -125,47 +117,23 @@ pub async fn resolve_conflict(
             active.conflict_revision_id = Set(None);
             active.resolutions = Set(None);
         } else {
-            active.resolutions = Set(Some(resolutions_json(&choices)));
+            let stored = choices.iter().map(|(field, choice)| (field.name().to_owned(), choice.clone()));
+            active.resolutions = Set(Some(change::Resolutions(stored.collect())));
         }
         let change = active.update(&txn).await?;
         let remaining = selectors::changes_of(&txn, submission.id).await?.iter().any(|c| c.conflicts.is_some());
-        if !remaining && status(&submission) == SubmissionStatus::Conflicted {
+        if !remaining && submission.status == SubmissionStatus::Conflicted {
             let pending = set_status(&txn, &submission, SubmissionStatus::Pending).await?;
             let queue = Some(QueueEventKind::Submitted);
-            realtime::submission_changed(&txn, pending.uuid, &pending.status, queue).await?;
+            realtime::submission_changed(&txn, pending.uuid, pending.status, queue).await?;
         }
         Ok(change)
     })
 }
 
-fn resolutions_json(choices: &BTreeMap<Field, Resolution>) -> Value {
-    Value::Object(
-        choices
-            .iter()
-            .map(|(field, choice)| {
-                let value = match choice {
-                    Resolution::Ours => json!({ "choice": "OURS" }),
-                    Resolution::Theirs => json!({ "choice": "THEIRS" }),
-                    Resolution::Custom(v) => json!({ "choice": "CUSTOM", "value": v }),
-                };
-                (field.name().to_owned(), value)
-            })
-            .collect(),
-    )
-}
-
 fn resolutions_of(change: &change::Model) -> BTreeMap<Field, Resolution> {
-    let Some(Value::Object(map)) = &change.resolutions else { return BTreeMap::new() };
-    map.iter()
-        .filter_map(|(name, choice)| {
-            let resolution = match choice["choice"].as_str()? {
-                "OURS" => Resolution::Ours,
-                "THEIRS" => Resolution::Theirs,
-                _ => Resolution::Custom(choice["value"].clone()),
-            };
-            Some((Field::parse(name)?, resolution))
-        })
-        .collect()
+    let stored = change.resolutions.iter().flat_map(|r| &r.0);
+    stored.filter_map(|(name, choice)| Some((Field::parse(name)?, choice.clone()))).collect()
 }
 
 /// Moves every change onto its entry's current revision. Clean changes get a
@@ -209,7 +177,7 @@ pub async fn rebase(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submis
             let kind = kind_by_id(&txn, entry.kind_id).await?;
             let base = selectors::snapshot_by_id(&txn, base_id).await?;
             let theirs = selectors::snapshot_by_id(&txn, current).await?;
-            match merge::rebase(&base, &theirs, &patch_of(&change), MergePolicy::parse(&kind.merge_policy)) {
+            match merge::rebase(&base, &theirs, &patch_of(&change), kind.merge_policy) {
                 Ok(patch) => {
                     let mut active: change::ActiveModel = change.into();
                     active.base_revision_id = Set(Some(current));
@@ -222,24 +190,24 @@ pub async fn rebase(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submis
                 }
                 Err(found) => {
                     conflicted = true;
-                    record_conflicts(&txn, &change, Some(current), &found).await?;
+                    record_conflicts(&txn, &change, Some(current), found).await?;
                 }
             }
         }
         // Only a submission under review changes state; a draft keeps its conflicts
         // on its changes and can't be submitted until they are resolved.
-        let to = match (status(&submission), conflicted) {
+        let to = match (submission.status, conflicted) {
             (SubmissionStatus::Pending, true) => SubmissionStatus::Conflicted,
             (SubmissionStatus::Conflicted, false) => SubmissionStatus::Pending,
             (unchanged, _) => unchanged,
         };
-        let queue = match (status(&submission), to) {
+        let queue = match (submission.status, to) {
             (from, to) if from == to => None,
             (_, SubmissionStatus::Pending) => Some(QueueEventKind::Submitted),
             _ => Some(QueueEventKind::Decided),
         };
         let submission = set_status(&txn, &submission, to).await?;
-        realtime::submission_changed(&txn, submission.uuid, &submission.status, queue).await?;
+        realtime::submission_changed(&txn, submission.uuid, submission.status, queue).await?;
         Ok(submission)
     })
 }

@@ -48,7 +48,7 @@ pub async fn decide(
     db::transaction!(&state.db, |txn| {
         let submission = transition(&txn, &found, tr, to, Some(viewer), Some(reason.clone())).await?;
         record(&txn, viewer, action, (TargetType::Submission, id), Some(&reason)).await?;
-        realtime::submission_changed(&txn, id, &submission.status, Some(QueueEventKind::Decided)).await?;
+        realtime::submission_changed(&txn, id, submission.status, Some(QueueEventKind::Decided)).await?;
         let kind = match decision {
             Decision::Reject => NotificationKind::SubmissionRejected,
             Decision::RequestChanges => NotificationKind::ChangesRequested,
@@ -88,7 +88,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
                 Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
             )
             .filter(submission::Column::Id.eq(found.id))
-            .filter(submission::Column::Status.eq(SubmissionStatus::Pending.as_str()));
+            .filter(submission::Column::Status.eq(SubmissionStatus::Pending));
         if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(claim_allows(viewer, now));
         }
@@ -96,7 +96,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
             return Err(refused(&txn, found.id, "claimed").await);
         }
         record(&txn, viewer, Action::ClaimSubmission, (TargetType::Submission, id), None).await?;
-        realtime::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Claimed)).await?;
+        realtime::submission_changed(&txn, id, found.status, Some(QueueEventKind::Claimed)).await?;
         let claimed = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?
@@ -122,7 +122,7 @@ pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult
             return Err(AppError::Conflict("you hold no claim on this submission".into()));
         }
         record(&txn, viewer, Action::ReleaseClaim, (TargetType::Submission, id), None).await?;
-        realtime::submission_changed(&txn, id, &found.status, Some(QueueEventKind::Released)).await?;
+        realtime::submission_changed(&txn, id, found.status, Some(QueueEventKind::Released)).await?;
         let released = submission::Entity::find_by_id(found.id)
             .one(&txn)
             .await?

@@ -13,12 +13,12 @@ use xpr_entity::{change, entry, revision, revision_archive, submission};
 
 use crate::audit::{ModerationActionKind as Action, TargetType, record};
 use crate::modules::versioning::{
-    domain::{ChangeOp, MergePolicy, Patch, Snapshot, SubmissionStatus},
+    domain::{ChangeOp, Patch, Snapshot, SubmissionStatus},
     merge::{self, Conflict},
     selectors,
 };
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, policy},
     db,
     deps::Deps,
     error::{AppError, AppResult},
@@ -65,7 +65,7 @@ pub async fn revert_entry(
         uuid: new_uuid(),
         submission_id: 0,
         position: 0,
-        op: ChangeOp::Update.as_str().to_owned(),
+        op: ChangeOp::Update,
         kind_id: None,
         entry_id: Some(entry.id),
         base_revision_id: Some(current_id),
@@ -89,7 +89,7 @@ pub async fn revert_entry(
                 .await?;
         check_limits(&txn, state, viewer, Some(submission.id)).await?;
         let pending = enter_queue(&txn, submission, &warnings).await?;
-        if viewer.role.is_moderator() {
+        if policy::allows(Some(viewer), policy::Action::Moderate) {
             record(&txn, viewer, Action::RevertEntry, (TargetType::Entry, entry.uuid), Some(&reason)).await?;
         }
         let submission = merge_if(&txn, automatic.as_ref(), viewer, pending).await?;
@@ -107,7 +107,7 @@ pub async fn preview(db: &impl ConnectionTrait, change: &change::Model) -> AppRe
             let kind = kind_by_id(db, entry.kind_id).await?;
             let base = selectors::snapshot_by_id(db, base_id).await?;
             let theirs = selectors::snapshot_by_id(db, entry.current_revision_id.unwrap_or_default()).await?;
-            Ok(merge::merge(&base, &theirs, &patch, MergePolicy::parse(&kind.merge_policy)))
+            Ok(merge::merge(&base, &theirs, &patch, kind.merge_policy))
         }
         _ => Ok(patch
             .apply(&Snapshot::default())

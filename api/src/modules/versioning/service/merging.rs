@@ -11,7 +11,7 @@ use xpr_entity::{change, entry, entry_kind, revision, submission};
 use crate::audit::{ModerationActionKind as Action, TargetType, record};
 use crate::modules::content::checks::Checker;
 use crate::modules::versioning::{
-    domain::{ChangeOp, Field, MergePolicy, Patch, Snapshot, SubmissionStatus, Transition},
+    domain::{ChangeOp, Field, Patch, Snapshot, SubmissionStatus, Transition},
     merge::{self, Conflict},
     selectors,
 };
@@ -37,7 +37,7 @@ use super::{bad_field, conflicts::record_conflicts, set_status, transition};
 pub struct MergeOutcome {
     pub submission: submission::Model,
     pub revisions: Vec<revision::Model>,
-    pub conflicts: Vec<(Uuid, Conflict)>,
+    pub conflicts: Vec<(Uuid, change::Conflict)>,
 }
 
 /// A change ready to become a revision.
@@ -113,7 +113,7 @@ pub(super) async fn merge_in(
     let mut conflicts = Vec::new();
     for (index, change) in changes.into_iter().enumerate() {
         let patch = patch_of(&change);
-        match ChangeOp::parse(&change.op) {
+        match change.op {
             ChangeOp::Create => {
                 let kind = kind_of(change.kind_id)?;
                 let snapshot = patch
@@ -136,7 +136,7 @@ pub(super) async fn merge_in(
                 let kind = kind_of(Some(entry.kind_id))?;
                 let base = snapshot_of(change.base_revision_id)?;
                 let theirs = snapshot_of(entry.current_revision_id)?;
-                match merge::merge(base, theirs, &patch, MergePolicy::parse(&kind.merge_policy)) {
+                match merge::merge(base, theirs, &patch, kind.merge_policy) {
                     Ok(snapshot) => plans.push(Planned { index, change, kind, entry: Some(entry), snapshot }),
                     Err(found) => conflicts.push((change, entry.current_revision_id, found)),
                 }
@@ -147,12 +147,12 @@ pub(super) async fn merge_in(
     if !conflicts.is_empty() {
         let mut listed = Vec::new();
         for (change, theirs, found) in conflicts {
-            record_conflicts(txn, &change, theirs, &found).await?;
-            listed.extend(found.into_iter().map(|c| (change.uuid, c)));
+            let change = record_conflicts(txn, &change, theirs, found).await?;
+            listed.extend(change.conflicts.into_iter().flat_map(|c| c.0).map(|c| (change.uuid, c)));
         }
         let submission = set_status(txn, &submission, SubmissionStatus::Conflicted).await?;
         let queue = reviewed.then_some(QueueEventKind::Decided);
-        realtime::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
+        realtime::submission_changed(txn, submission.uuid, submission.status, queue).await?;
         let message =
             format!("Your submission “{}” conflicts with newer edits: resolve or rebase it", submission.title);
         notify_author(txn, &submission, NotificationKind::SubmissionConflicted, message, merger).await?;
@@ -249,7 +249,7 @@ async fn merged_events(
     reviewed: bool,
 ) -> AppResult<()> {
     let queue = reviewed.then_some(QueueEventKind::Decided);
-    realtime::submission_changed(txn, submission.uuid, &submission.status, queue).await?;
+    realtime::submission_changed(txn, submission.uuid, submission.status, queue).await?;
     let message = format!("Your submission “{}” was merged", submission.title);
     notify_author(txn, submission, NotificationKind::SubmissionMerged, message, merger).await?;
     let entries = content_selectors::entry_uuids(txn, revisions.iter().map(|r| r.entry_id).collect()).await?;

@@ -13,14 +13,14 @@ mod submit;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::Expr,
 };
 use uuid::Uuid;
 use xpr_entity::{entry_kind, submission};
 
 use super::{
-    domain::{Field, SubmissionStatus, Transition, input_path},
+    domain::{Field, OPEN_STATUSES, SubmissionStatus, Transition, input_path},
     selectors,
 };
 use crate::{
@@ -36,12 +36,8 @@ pub use history::*;
 pub use merging::*;
 pub use submit::*;
 
-fn status(s: &submission::Model) -> SubmissionStatus {
-    SubmissionStatus::parse(&s.status)
-}
-
 fn illegal(s: &submission::Model, what: &str) -> AppError {
-    AppError::Conflict(format!("a {} submission can't be {what}", s.status.to_lowercase().replace('_', " ")))
+    AppError::Conflict(format!("a {} submission can't be {what}", s.status.to_value().to_lowercase().replace('_', " ")))
 }
 
 fn contributor(viewer: &Viewer) -> AppResult<()> {
@@ -64,7 +60,7 @@ async fn own_submission(
     let submission = found
         .filter(|s| viewer.is(crate::ids::UserId(s.author_id)))
         .ok_or_else(|| AppError::not_found("submission"))?;
-    if !status(&submission).allows(transition) {
+    if !transition.starts_from(submission.status) {
         return Err(illegal(&submission, what));
     }
     Ok(submission)
@@ -90,7 +86,7 @@ fn claim_allows(viewer: &Viewer, now: DateTime<Utc>) -> Condition {
 /// Why a guarded update of a pending submission did nothing: its state moved on, or another moderator holds it.
 async fn refused(db: &impl ConnectionTrait, id: i64, what: &str) -> AppError {
     match submission::Entity::find_by_id(id).one(db).await {
-        Ok(Some(current)) if status(&current) == SubmissionStatus::Pending && current.claimed_by.is_some() => {
+        Ok(Some(current)) if current.status == SubmissionStatus::Pending && current.claimed_by.is_some() => {
             let until = current.claim_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
             AppError::Conflict(format!("another moderator has claimed this submission until {until}"))
         }
@@ -112,18 +108,9 @@ async fn transition(
     reason: Option<String>,
 ) -> AppResult<submission::Model> {
     let now = Utc::now();
-    let from: Vec<&str> = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-    ]
-    .into_iter()
-    .filter(|s| s.allows(transition))
-    .map(SubmissionStatus::as_str)
-    .collect();
+    let from = OPEN_STATUSES.into_iter().filter(|s| transition.starts_from(*s));
     let mut update = submission::Entity::update_many()
-        .col_expr(submission::Column::Status, Expr::value(to.as_str()))
+        .col_expr(submission::Column::Status, Expr::value(to))
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
         .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
         .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
@@ -157,7 +144,7 @@ async fn set_status(
     to: SubmissionStatus,
 ) -> AppResult<submission::Model> {
     let mut active: submission::ActiveModel = submission.clone().into();
-    active.status = Set(to.as_str().to_owned());
+    active.status = Set(to);
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
 }

@@ -5,13 +5,15 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, sea_query::Expr,
 };
-use serde_json::json;
 use uuid::Uuid;
-use xpr_entity::{change, entry, submission};
+use xpr_entity::{
+    change, entry,
+    submission::{self, CheckWarning, CheckWarnings},
+};
 
 use crate::modules::content::checks::Checker;
 use crate::modules::versioning::{
-    domain::{ChangeOp, Snapshot, SubmissionStatus, Transition},
+    domain::{ChangeOp, OPEN_STATUSES, Snapshot, SubmissionStatus, Transition},
     selectors,
 };
 use crate::realtime::{self, QueueEventKind};
@@ -27,7 +29,7 @@ use crate::{
     },
 };
 
-use super::{bad_field, kind_by_id, merging::merge_in, merging::patch_of, own_submission, status, transition};
+use super::{bad_field, kind_by_id, merging::merge_in, merging::patch_of, own_submission, transition};
 
 /// Submits for review after the automatic checks: failures refuse it field by
 /// field, warnings are kept for moderators. A trusted author's submission with
@@ -64,9 +66,9 @@ pub(super) async fn enter_queue(
     warnings: &[CheckWarning],
 ) -> AppResult<submission::Model> {
     let mut active: submission::ActiveModel = pending.into();
-    active.check_warnings = Set((!warnings.is_empty()).then(|| json!(warnings)));
+    active.check_warnings = Set((!warnings.is_empty()).then(|| CheckWarnings(warnings.to_vec())));
     let pending = active.update(txn).await?;
-    realtime::submission_changed(txn, pending.uuid, &pending.status, Some(QueueEventKind::Submitted)).await?;
+    realtime::submission_changed(txn, pending.uuid, pending.status, Some(QueueEventKind::Submitted)).await?;
     Ok(pending)
 }
 
@@ -112,7 +114,7 @@ pub(super) async fn check_limits(
     let open = submission::Entity::find()
         .filter(submission::Column::AuthorId.eq(viewer.id.0))
         .filter(others.clone())
-        .filter(submission::Column::Status.is_in(waiting.map(SubmissionStatus::as_str)))
+        .filter(submission::Column::Status.is_in(waiting))
         .count(db)
         .await?;
     if open >= state.config.max_open_submissions {
@@ -141,21 +143,13 @@ pub(super) async fn check_limits(
     Ok(())
 }
 
-/// A warning of the automatic checks, stored on the submission.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct CheckWarning {
-    pub change: Uuid,
-    pub field: String,
-    pub message: String,
-}
-
 /// Runs the automatic checks on every change as it would leave its entry.
 pub(super) async fn run_checks(db: &impl ConnectionTrait, changes: &[change::Model]) -> AppResult<Vec<CheckWarning>> {
     let checker = Checker::load(db).await?;
     let mut checked = Vec::new();
     for (i, change) in changes.iter().enumerate() {
         let prefix = format!("changes.{i}.");
-        let (kind, snapshot, itself) = match ChangeOp::parse(&change.op) {
+        let (kind, snapshot, itself) = match change.op {
             ChangeOp::Delete => continue,
             ChangeOp::Create => {
                 let kind = kind_by_id(db, change.kind_id.unwrap_or_default()).await?;
@@ -190,8 +184,8 @@ pub async fn withdraw(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<subm
     db::transaction!(&state.db, |txn| {
         let withdrawn =
             transition(&txn, &submission, Transition::Withdraw, SubmissionStatus::Withdrawn, None, None).await?;
-        let left_queue = (status(&submission) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
-        realtime::submission_changed(&txn, withdrawn.uuid, &withdrawn.status, left_queue).await?;
+        let left_queue = (submission.status == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
+        realtime::submission_changed(&txn, withdrawn.uuid, withdrawn.status, left_queue).await?;
         Ok(withdrawn)
     })
 }
@@ -200,18 +194,9 @@ pub async fn withdraw(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<subm
 /// transaction, with the events of a withdrawal: each submission's, and a queue
 /// event for those that were waiting for review.
 pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppResult<u64> {
-    let open: Vec<&str> = [
-        SubmissionStatus::Draft,
-        SubmissionStatus::Pending,
-        SubmissionStatus::ChangesRequested,
-        SubmissionStatus::Conflicted,
-    ]
-    .into_iter()
-    .filter(|s| s.allows(Transition::Withdraw))
-    .map(SubmissionStatus::as_str)
-    .collect();
+    let open = OPEN_STATUSES.into_iter().filter(|s| Transition::Withdraw.starts_from(*s));
     // Locked, so that what is announced is what is withdrawn.
-    let found: Vec<(i64, Uuid, String)> = submission::Entity::find()
+    let found: Vec<(i64, Uuid, SubmissionStatus)> = submission::Entity::find()
         .select_only()
         .columns([submission::Column::Id, submission::Column::Uuid, submission::Column::Status])
         .filter(submission::Column::AuthorId.eq(author.0))
@@ -224,20 +209,18 @@ pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppRe
         return Ok(0);
     }
     let result = submission::Entity::update_many()
-        .col_expr(submission::Column::Status, Expr::value(SubmissionStatus::Withdrawn.as_str()))
+        .col_expr(submission::Column::Status, Expr::value(SubmissionStatus::Withdrawn))
         .col_expr(submission::Column::UpdatedAt, Expr::value(Utc::now()))
         .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
         .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(submission::Column::Id.is_in(found.iter().map(|f| f.0)))
         .exec(txn)
         .await?;
-    let withdrawn = SubmissionStatus::Withdrawn.as_str();
-    let events: Vec<(Uuid, &str, Option<QueueEventKind>)> = found
+    let events: Vec<(Uuid, SubmissionStatus, Option<QueueEventKind>)> = found
         .iter()
-        .map(|(_, uuid, was)| {
-            let left_queue =
-                (SubmissionStatus::parse(was) == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
-            (*uuid, withdrawn, left_queue)
+        .map(|&(_, uuid, was)| {
+            let left_queue = (was == SubmissionStatus::Pending).then_some(QueueEventKind::Decided);
+            (uuid, SubmissionStatus::Withdrawn, left_queue)
         })
         .collect();
     realtime::submissions_changed(txn, &events).await?;
