@@ -1,9 +1,11 @@
-import { inject } from '@angular/core';
+import { inject, isDevMode } from '@angular/core';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { ErrorLink } from '@apollo/client/link/error';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
+import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Subject } from 'rxjs';
@@ -58,6 +60,23 @@ export function apolloOptions(): ApolloClient.Options {
   // A new identity needs a new connection_init: close (graphql-ws reconnects and resubscribes).
   auth.onIdentityChange(() => socket?.close(4205, 'identity changed'));
 
+  // Trusted documents: every operation goes by its id in the manifest the build
+  // writes beside index.html (the server loads the same file), looked up by
+  // operation name. Over HTTP the text stays home; graphql-ws sends it with
+  // the id, and the server runs the manifest's document. `ng serve` has no
+  // manifest: it sends text, which a server in `allow` mode runs.
+  const persisted = isDevMode()
+    ? []
+    : [
+        new PersistedQueryLink(
+          generatePersistedQueryIdsFromManifest({
+            loadManifest: async () => {
+              const response = await fetch(new URL('persisted-query-manifest.json', document.baseURI));
+              return response.json();
+            },
+          }),
+        ),
+      ];
   const http = new HttpLink({ uri: graphqlHttpUrl });
   const transport = ApolloLink.split(({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION, new GraphQLWsLink(wsClient), http);
 
@@ -86,7 +105,7 @@ export function apolloOptions(): ApolloClient.Options {
   });
 
   return {
-    link: ApolloLink.from([retryOnExpiry, withToken, transport]),
+    link: ApolloLink.from([retryOnExpiry, withToken, ...persisted, transport]),
     cache: cache(),
   };
 }
