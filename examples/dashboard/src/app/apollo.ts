@@ -5,8 +5,7 @@ import { ErrorLink } from '@apollo/client/link/error';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
-import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
-import { OperationTypeNode } from 'graphql';
+import { type DocumentNode, getOperationAST, OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Subject } from 'rxjs';
 import { AuthService } from './auth/auth.service';
@@ -29,6 +28,20 @@ export const cache = () =>
       Change: { fields: { conflicts: { merge: false }, preview: { merge: true } } },
     },
   });
+
+/** Looks an operation's id up by its name in the build's persisted-query manifest, fetched once. */
+function manifestId(): (document: DocumentNode) => Promise<string> {
+  let ids: Promise<Map<string, string>> | undefined;
+  return async (query) => {
+    ids ??= fetch(new URL('persisted-query-manifest.json', document.baseURI))
+      .then((response) => response.json())
+      .then((manifest: { operations: { id: string; name: string }[] }) => new Map(manifest.operations.map((op) => [op.name, op.id])));
+    const name = getOperationAST(query)?.name?.value ?? '';
+    const id = (await ids).get(name);
+    if (!id) throw new Error(`operation ${name} is not in the persisted-query manifest`);
+    return id;
+  };
+}
 
 /** Apollo Client: HTTP for queries and mutations, `graphql-ws` for subscriptions, both signed in. */
 export function apolloOptions(): ApolloClient.Options {
@@ -62,21 +75,13 @@ export function apolloOptions(): ApolloClient.Options {
 
   // Trusted documents: every operation goes by its id in the manifest the build
   // writes beside index.html (the server loads the same file), looked up by
-  // operation name. Over HTTP the text stays home; graphql-ws sends it with
-  // the id, and the server runs the manifest's document. `ng serve` has no
-  // manifest: it sends text, which a server in `allow` mode runs.
-  const persisted = isDevMode()
-    ? []
-    : [
-        new PersistedQueryLink(
-          generatePersistedQueryIdsFromManifest({
-            loadManifest: async () => {
-              const response = await fetch(new URL('persisted-query-manifest.json', document.baseURI));
-              return response.json();
-            },
-          }),
-        ),
-      ];
+  // operation name, as `@apollo/persisted-query-lists` does (its CommonJS
+  // build would bundle a second Apollo Client: +200 kB). Over HTTP the text
+  // stays home; graphql-ws sends it beside the id, and the server runs the
+  // manifest's document. `ng serve` has no manifest: it sends text, which a
+  // server in the default `allow` mode runs. Ids are never switched off for
+  // text (`disable`), as a server in `require` mode would refuse it.
+  const persisted = isDevMode() ? [] : [new PersistedQueryLink({ generateHash: manifestId(), disable: () => false })];
   const http = new HttpLink({ uri: graphqlHttpUrl });
   const transport = ApolloLink.split(({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION, new GraphQLWsLink(wsClient), http);
 
