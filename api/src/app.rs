@@ -15,7 +15,7 @@ use crate::{
     config::{Config, Environment},
     db,
     deps::Deps,
-    graphql::{self, AppExecutor},
+    graphql::{self, AppExecutor, persisted::Persisted},
     http,
     mail::Mailer,
     metrics::Metrics,
@@ -65,6 +65,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let keys = TokenKeys::from_config(&config)?;
+        let persisted = Persisted::load(config.trusted_documents, &config.trusted_documents_dir())?;
         let metrics = Metrics::default();
 
         let mut db = db::connect(&config, 16).await?;
@@ -129,7 +130,7 @@ impl App {
             bus,
             reads: SharedReads::default(),
         }));
-        let schema = graphql::AppExecutor::new(state.clone());
+        let schema = graphql::AppExecutor::new(state.clone(), persisted);
         Ok(Self { state, schema, mailer, relay })
     }
 

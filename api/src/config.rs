@@ -21,6 +21,17 @@ pub enum MediaStoreKind {
     S3,
 }
 
+/// Which documents may run: see `graphql::persisted` and ADR 0023.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TrustedDocuments {
+    /// No manifests: every request may send text (ids resolve from the APQ cache only).
+    Off,
+    /// Manifest ids and free text.
+    Allow,
+    /// Only manifest ids, except for requests authenticated by an API token.
+    Require,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,
@@ -130,6 +141,15 @@ pub struct Config {
     /// Maximum complexity of a GraphQL query (each field 1, lists times their `first`).
     #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
     pub max_query_complexity: usize,
+
+    /// Trusted documents: `off`, `allow` (manifest ids and free text) or `require` (manifest ids only, except
+    /// for API tokens).
+    #[arg(long, env = "XPR_TRUSTED_DOCUMENTS", value_enum, default_value = "allow")]
+    pub trusted_documents: TrustedDocuments,
+
+    /// Directory of persisted-query manifests (`*.json`, Apollo's format). Unset: `<data dir>/trusted-documents`.
+    #[arg(long, env = "XPR_TRUSTED_DOCUMENTS_DIR")]
+    pub trusted_documents_dir: Option<PathBuf>,
 
     /// How long a request waits for a database connection (and a new one to
     /// connect) before it fails with `UNAVAILABLE`, in milliseconds.
@@ -260,6 +280,10 @@ impl Config {
 
     pub fn graphiql_dir(&self) -> PathBuf {
         self.graphiql_dir.clone().unwrap_or_else(|| self.data_dir.join("graphiql"))
+    }
+
+    pub fn trusted_documents_dir(&self) -> PathBuf {
+        self.trusted_documents_dir.clone().unwrap_or_else(|| self.data_dir.join("trusted-documents"))
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {

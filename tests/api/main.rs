@@ -3,6 +3,7 @@
 mod activity;
 mod clients;
 mod content;
+mod csrf;
 mod faults;
 mod guides;
 mod history;
@@ -12,6 +13,7 @@ mod import;
 mod layers;
 mod media;
 mod moderation;
+mod persisted;
 mod realtime;
 mod responses;
 mod reviews;

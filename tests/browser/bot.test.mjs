@@ -6,6 +6,8 @@
 // schema (graphql-js), follows an entry and its owner's notifications over
 // graphql-ws, prints one line per event and posts each to a Discord-style
 // webhook (a local HTTP server here); a mutation is refused with FORBIDDEN.
+// The server requires trusted documents, as for the other clients: the bot
+// sends free text, which an API token may (ADR 0023).
 // The bot's output and the webhook's posts are kept in the output folder.
 
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PASSWORD, gql, mailTo, outputDir, repo, startServer } from './support.mjs';
+import { CREATE_API_TOKEN, CREATE_ENTRY_KIND, CREATE_SUBMISSION, ENTRY_BY_SLUG, LOGIN, REGISTER, SUBMIT, VERIFY_EMAIL, WATCH_ENTRY } from './operations.mjs';
 
 const bot = join(repo, 'examples/bot');
 const outDir = outputDir('bot');
@@ -25,13 +28,13 @@ const posts = [];
 const runs = [];
 
 async function login(handle) {
-  return (await gql(server, 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { login: handle, password: PASSWORD } })).login.accessToken;
+  return (await gql(server, LOGIN, { input: { login: handle, password: PASSWORD } })).login.accessToken;
 }
 
 async function adminMerge(change) {
   const token = await login('ada');
-  const { createSubmission } = await gql(server, 'mutation($input: CreateSubmissionInput!) { createSubmission(input: $input) { id } }', { input: { title: 'Admin change', changes: [change] } }, token);
-  const { submitForReview } = await gql(server, 'mutation($id: ID!) { submitForReview(submissionId: $id) { status } }', { id: createSubmission.id }, token);
+  const { createSubmission } = await gql(server, CREATE_SUBMISSION, { input: { title: 'Admin change', changes: [change] } }, token);
+  const { submitForReview } = await gql(server, SUBMIT, { id: createSubmission.id }, token);
   assert.equal(submitForReview.status, 'MERGED');
 }
 
@@ -93,19 +96,19 @@ after(async () => {
 test('5: the bot introspects, follows with a READ token, prints and posts events, and is refused a mutation', async () => {
   try {
     const adminToken = await login('ada');
-    await gql(server, 'mutation($input: EntryKindInput!) { createEntryKind(input: $input) { id } }', { input: { slug: 'ship', name: 'Ship', attributeSchema: { type: 'object' } } }, adminToken);
+    await gql(server, CREATE_ENTRY_KIND, { input: { slug: 'ship', name: 'Ship', attributeSchema: { type: 'object' } } }, adminToken);
     await adminMerge({ op: 'CREATE', kind: 'ship', fields: { slug: 'vega', title: 'Vega', body: 'A survey ship.\n', attributes: {} } });
-    const entryId = (await gql(server, 'query { entry(kind: "ship", slug: "vega") { id } }')).entry.id;
+    const entryId = (await gql(server, ENTRY_BY_SLUG, { slug: 'vega' })).entry.id;
 
     // The bot's owner watches the entry (so a merge notifies them) and makes a READ token.
-    await gql(server, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', { input: { handle: 'owner', email: 'owner@example.com', password: PASSWORD } });
+    await gql(server, REGISTER, { input: { handle: 'owner', email: 'owner@example.com', password: PASSWORD } });
     const code = (await mailTo(server, 'owner@example.com')).match(/paste this code: (\S+)/)[1];
-    await gql(server, 'mutation($token: String!) { verifyEmail(token: $token) { id } }', { token: code });
+    await gql(server, VERIFY_EMAIL, { token: code });
     const ownerToken = await login('owner');
-    await gql(server, 'mutation($id: ID!) { watchEntry(entryId: $id) { id } }', { id: entryId }, ownerToken);
+    await gql(server, WATCH_ENTRY, { id: entryId }, ownerToken);
     const { createApiToken } = await gql(
       server,
-      'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { scopes } } }',
+      CREATE_API_TOKEN,
       { input: { name: 'test-bot', scopes: ['READ'] } },
       ownerToken,
     );

@@ -15,7 +15,8 @@
 //      cut and reconnects) while the pages keep working without a reload.
 // Across all of them: no Apollo "Missing field" warning in any console, a
 // `cache-first` query answered again from the cache sends no request, and
-// every operation the pages send is in the build's persisted-query manifest.
+// every operation the pages send goes by its id in the build's persisted-query
+// manifest (the server runs in `require` mode, as every browser test does).
 // Each step saves a screenshot; on failure the server log and the consoles
 // are kept beside them.
 
@@ -38,6 +39,7 @@ import {
   startServer,
   stories,
 } from './support.mjs';
+import { CREATE_ENTRY_KIND, CREATE_SUBMISSION, ENTRY_BY_SLUG, LOGIN, REGISTER, SUBMIT, VERIFY_EMAIL } from './operations.mjs';
 
 const dashboard = join(repo, 'examples/dashboard');
 const dist = join(dashboard, 'dist/dashboard/browser');
@@ -91,13 +93,16 @@ async function person(who) {
   page.on('request', (request) => {
     if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
     const body = JSON.parse(request.postData());
-    requests.push({ who, name: body.operationName, query: body.query, at: Date.now() });
+    requests.push({ who, name: body.operationName, query: body.query, id: body.extensions?.persistedQuery?.sha256Hash, at: Date.now() });
   });
   page.on('websocket', (socket) =>
     socket.on('framesent', (frame) => {
       const message = JSON.parse(String(frame.payload));
       if (message.type === 'connection_init') socketTokens.push({ who, token: message.payload?.authToken, at: Date.now() });
-      if (message.type === 'subscribe') requests.push({ who, name: message.payload.operationName, query: message.payload.query, at: Date.now(), ws: true });
+      if (message.type === 'subscribe') {
+        const { operationName: name, query, extensions } = message.payload;
+        requests.push({ who, name, query, id: extensions?.persistedQuery?.sha256Hash, at: Date.now(), ws: true });
+      }
     }),
   );
   page.on('response', (response) => {
@@ -119,13 +124,13 @@ async function signIn(page, login) {
 /** A user with a verified address, made through the API (the stories that aren't about signing up). */
 async function verifiedUser(handle) {
   const email = `${handle}@example.com`;
-  await gql(server, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', { input: { handle, email, password: PASSWORD } });
+  await gql(server, REGISTER, { input: { handle, email, password: PASSWORD } });
   const code = (await mailTo(server, email)).match(/paste this code: (\S+)/)[1];
-  await gql(server, 'mutation($token: String!) { verifyEmail(token: $token) { id } }', { token: code });
+  await gql(server, VERIFY_EMAIL, { token: code });
 }
 
 async function adminToken() {
-  return (await gql(server, 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { login: 'ada', password: PASSWORD } })).login
+  return (await gql(server, LOGIN, { input: { login: 'ada', password: PASSWORD } })).login
     .accessToken;
 }
 
@@ -134,13 +139,13 @@ async function mergedEntry(slug, title, body) {
   const token = await adminToken();
   const { createSubmission } = await gql(
     server,
-    'mutation($input: CreateSubmissionInput!) { createSubmission(input: $input) { id } }',
+    CREATE_SUBMISSION,
     { input: { title: `Add ${title}`, changes: [{ op: 'CREATE', kind: 'ship', fields: { slug, title, body, attributes: { crew: 3 } } }] } },
     token,
   );
-  const { submitForReview } = await gql(server, 'mutation($id: ID!) { submitForReview(submissionId: $id) { status } }', { id: createSubmission.id }, token);
+  const { submitForReview } = await gql(server, SUBMIT, { id: createSubmission.id }, token);
   assert.equal(submitForReview.status, 'MERGED');
-  return (await gql(server, 'query($slug: String!) { entry(kind: "ship", slug: $slug) { id } }', { slug })).entry.id;
+  return (await gql(server, ENTRY_BY_SLUG, { slug })).entry.id;
 }
 
 /** In the moderator's live queue: the item titled `title`, once it shows. */
@@ -193,11 +198,11 @@ before(async () => {
     // Every browser and the test itself sign in from 127.0.0.1: sign-in limits are not what this tests.
     XPR_RATE_LIMIT_PER_ACCOUNT: '1000',
     XPR_RATE_LIMIT_PER_ADDRESS: '1000',
-  }, { name: 'dashboard' });
+  }, { name: 'dashboard', manifests: [join(dist, 'persisted-query-manifest.json')] });
   server.createAdmin('ada', 'ada@example.com');
   await gql(
     server,
-    'mutation($input: EntryKindInput!) { createEntryKind(input: $input) { id } }',
+    CREATE_ENTRY_KIND,
     {
       input: {
         slug: 'ship',
@@ -415,14 +420,14 @@ story('the consoles hold no Apollo "Missing field" warning and no page error', (
   assert.deepEqual(bad, []);
 });
 
-story('every operation the pages sent is in the persisted-query manifest', () => {
-  // Definitions compared as a set: the manifest orders fragments its own way.
-  const definitions = (document) => document.split(/\n\n(?=query |mutation |subscription |fragment )/).sort().join('\n\n');
-  const byName = new Map(manifest.operations.map((op) => [op.name, definitions(op.body)]));
-  const sent = new Map(requests.map((r) => [r.name, r.query]));
-  assert.ok(sent.size >= 15, `the stories used most operations (${[...sent.keys()].join(', ')})`);
-  for (const [name, query] of sent) {
-    assert.ok(byName.has(name), `${name} is in the manifest`);
-    assert.equal(definitions(query), byName.get(name), `${name} is sent as the manifest has it`);
+story('every operation the pages sent went by its id in the persisted-query manifest', () => {
+  // The server runs in `require` mode, so the stories passing already says the ids were known; this names the culprit.
+  const byId = new Map(manifest.operations.map((op) => [op.id, op.name]));
+  const names = new Set(requests.map((r) => r.name));
+  assert.ok(names.size >= 15, `the stories used most operations (${[...names].join(', ')})`);
+  for (const { name, id, query, ws } of requests) {
+    assert.equal(byId.get(id), name, `${name} is sent by its manifest id`);
+    // graphql-ws insists on a query string; over HTTP the text stays home.
+    if (!ws) assert.equal(query, undefined, `${name} is sent without its text`);
   }
 });

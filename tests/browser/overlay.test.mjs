@@ -20,6 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { PASSWORD, buildExample, collectConsole, expiry, gql, launchBrowser, mailTo, outputDir, repo, serveStatic, shooter, startServer, stories } from './support.mjs';
+import { APPROVE, CREATE_ENTRY_KIND, CREATE_SUBMISSION, ENTRY_BY_SLUG, ENTRY_VERSION, LOGIN, REGISTER, SUBMIT, VERIFY_EMAIL } from './operations.mjs';
 
 const overlay = join(repo, 'examples/overlay');
 const dist = join(overlay, 'dist');
@@ -36,28 +37,28 @@ let server;
 let app;
 
 async function login(handle) {
-  return (await gql(server, 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken } }', { input: { login: handle, password: PASSWORD } })).login;
+  return (await gql(server, LOGIN, { input: { login: handle, password: PASSWORD } })).login;
 }
 
 async function verifiedUser(handle) {
   const email = `${handle}@example.com`;
-  await gql(server, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }', { input: { handle, email, password: PASSWORD } });
+  await gql(server, REGISTER, { input: { handle, email, password: PASSWORD } });
   const code = (await mailTo(server, email)).match(/paste this code: (\S+)/)[1];
-  await gql(server, 'mutation($token: String!) { verifyEmail(token: $token) { id } }', { token: code });
+  await gql(server, VERIFY_EMAIL, { token: code });
 }
 
 /** A pending submission by `handle` (an untrusted user: it waits for a moderator). */
 async function submit(handle, title, change) {
   const { accessToken } = await login(handle);
-  const { createSubmission } = await gql(server, 'mutation($input: CreateSubmissionInput!) { createSubmission(input: $input) { id } }', { input: { title, changes: [change] } }, accessToken);
-  const { submitForReview } = await gql(server, 'mutation($id: ID!) { submitForReview(submissionId: $id) { status } }', { id: createSubmission.id }, accessToken);
+  const { createSubmission } = await gql(server, CREATE_SUBMISSION, { input: { title, changes: [change] } }, accessToken);
+  const { submitForReview } = await gql(server, SUBMIT, { id: createSubmission.id }, accessToken);
   assert.equal(submitForReview.status, 'PENDING');
   return createSubmission.id;
 }
 
 async function approve(submissionId) {
   const { accessToken } = await login('ada');
-  const { approveSubmission } = await gql(server, 'mutation($id: ID!) { approveSubmission(submissionId: $id) { merged revisions { number } } }', { id: submissionId }, accessToken);
+  const { approveSubmission } = await gql(server, APPROVE, { id: submissionId }, accessToken);
   assert.ok(approveSubmission.merged, 'merged');
   return approveSubmission;
 }
@@ -65,13 +66,13 @@ async function approve(submissionId) {
 /** The admin's change, merged on submit (trusted). */
 async function adminMerge(change) {
   const { accessToken } = await login('ada');
-  const { createSubmission } = await gql(server, 'mutation($input: CreateSubmissionInput!) { createSubmission(input: $input) { id } }', { input: { title: 'Admin change', changes: [change] } }, accessToken);
-  const { submitForReview } = await gql(server, 'mutation($id: ID!) { submitForReview(submissionId: $id) { status } }', { id: createSubmission.id }, accessToken);
+  const { createSubmission } = await gql(server, CREATE_SUBMISSION, { input: { title: 'Admin change', changes: [change] } }, accessToken);
+  const { submitForReview } = await gql(server, SUBMIT, { id: createSubmission.id }, accessToken);
   assert.equal(submitForReview.status, 'MERGED');
 }
 
 async function entryVersion(id) {
-  return (await gql(server, 'query($id: ID!) { entry(id: $id) { version } }', { id })).entry.version;
+  return (await gql(server, ENTRY_VERSION, { id })).entry.version;
 }
 
 const retitle = async (id, title) => adminMerge({ op: 'UPDATE', entryId: id, baseRevision: await entryVersion(id), fields: { title } });
@@ -104,7 +105,7 @@ async function overlayPage(who, query) {
 const connected = (page) => page.locator('[data-testid=status][data-status=connected]').waitFor({ timeout: 15_000 });
 
 before(async () => {
-  buildExample(overlay, { script: 'build', output: join(dist, 'index.html'), sources: ['src', 'index.html', 'vite.config.js', 'package-lock.json'] });
+  buildExample(overlay, { script: 'build', output: join(dist, 'persisted-query-manifest.json'), sources: ['src', 'index.html', 'vite.config.js', 'package-lock.json'] });
   app = await serveStatic(dist);
   server = await startServer(
     {
@@ -114,12 +115,12 @@ before(async () => {
       XPR_RATE_LIMIT_PER_ACCOUNT: '1000',
       XPR_RATE_LIMIT_PER_ADDRESS: '1000',
     },
-    { name: 'overlay' },
+    { name: 'overlay', manifests: [join(dist, 'persisted-query-manifest.json')] },
   );
   server.createAdmin('ada', 'ada@example.com');
   await gql(
     server,
-    'mutation($input: EntryKindInput!) { createEntryKind(input: $input) { id } }',
+    CREATE_ENTRY_KIND,
     { input: { slug: 'ship', name: 'Ship', attributeSchema: { type: 'object', properties: { crew: { type: 'integer', minimum: 1 } }, required: ['crew'] } } },
     (await login('ada')).accessToken,
   );
@@ -156,7 +157,7 @@ story('1: the author signs in on the overlay; the moderator approves: the "merge
   assert.ok(within <= 2_000, `the toast showed ${within} ms after the approval`);
   assert.match(await toast.innerText(), /Nova/i);
   await shot(page, 'merged-toast');
-  entryId = (await gql(server, 'query { entry(kind: "ship", slug: "nova") { id } }')).entry.id;
+  entryId = (await gql(server, ENTRY_BY_SLUG, { slug: 'nova' })).entry.id;
   await page.context().close();
 });
 

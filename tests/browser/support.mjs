@@ -4,7 +4,8 @@
 // file server for a build, Chromium, screenshots and console collection.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -13,6 +14,7 @@ import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as operations from './operations.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
@@ -34,13 +36,24 @@ export async function freePort() {
   return port;
 }
 
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+/** The suite's own operations (operations.mjs) by text → their manifest id. */
+const harnessIds = new Map(Object.values(operations).map((body) => [body, sha256(body)]));
+
 /**
  * SQLite in a fresh data dir; or, with XPR_TEST_DATABASE_URL and
  * XPR_TEST_REDIS_URL (as the Rust tests take them), a fresh PostgreSQL
- * database (dropped at the end) and a Redis prefix of its own.
+ * database (dropped at the end) and a Redis prefix of its own. Trusted
+ * documents are required: the server loads `manifests` (the clients' builds')
+ * and the suite's own, so only API tokens may send free text.
  */
-export async function startServer(env, { name = 'browser' } = {}) {
+export async function startServer(env, { name = 'browser', manifests = [] } = {}) {
   const dataDir = join(mkdtempSync(join(tmpdir(), `xpr-${name}-`)), 'data');
+  const trusted = join(dataDir, 'trusted-documents');
+  mkdirSync(trusted, { recursive: true });
+  manifests.forEach((manifest, i) => copyFileSync(manifest, join(trusted, `client-${i}.json`)));
+  const harness = [...harnessIds].map(([body, id]) => ({ id, name: body.match(/{ (\w+)/)[1], type: body.split(/[ ({]/)[0], body }));
+  writeFileSync(join(trusted, 'harness.json'), JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: harness }));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const backend = {};
@@ -59,7 +72,7 @@ export async function startServer(env, { name = 'browser' } = {}) {
     });
     dropDatabase = () => execFileSync('psql', [adminUrl, '-qc', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
   }
-  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', ...backend, ...env };
+  const serverEnv = { ...process.env, XPR_BIND: `127.0.0.1:${port}`, XPR_DATA_DIR: dataDir, XPR_LOG_FORMAT: 'json', XPR_TRUSTED_DOCUMENTS: 'require', ...backend, ...env };
   const log = [];
   const child = spawn(binary, ['serve'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk));
@@ -112,12 +125,13 @@ export async function gql(server, query, variables = {}, token) {
   return body.data;
 }
 
-/** GraphQL over HTTP: the whole response body, errors included. */
+/** GraphQL over HTTP: the whole response body, errors included. The suite's operations go by id. */
 export async function gqlRaw(server, query, variables = {}, token) {
+  const documentId = harnessIds.get(query);
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify(documentId ? { documentId, variables } : { query, variables }),
   });
   return response.json();
 }

@@ -104,6 +104,9 @@ pub struct Actor {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The mutation [`TestApp::register`] sends.
+pub const REGISTER: &str =
+    "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }";
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -206,11 +209,7 @@ impl TestApp {
     pub async fn register(&self, handle: &str) -> Actor {
         let email = format!("{handle}@example.com");
         let body = self
-            .gql(
-                None,
-                "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }",
-                json!({ "input": { "handle": handle, "email": email, "password": PASSWORD } }),
-            )
+            .gql(None, REGISTER, json!({ "input": { "handle": handle, "email": email, "password": PASSWORD } }))
             .await;
         let payload = &body["data"]["register"];
         assert!(payload.is_object(), "register failed: {body}");

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod inputs;
 pub mod limits;
 pub mod pagination;
+pub mod persisted;
 pub mod scopes;
 
 use std::{any::TypeId, sync::Arc};
@@ -112,10 +113,11 @@ pub struct AppExecutor {
     schema: AppSchema,
     types: Arc<complete::Types>,
     limits: limits::Limits,
+    persisted: Arc<persisted::Persisted>,
 }
 
 impl AppExecutor {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: AppState, persisted: persisted::Persisted) -> Self {
         let config = &state.config;
         let limits = limits::Limits {
             depth: config.max_query_depth,
@@ -141,11 +143,15 @@ impl AppExecutor {
         Query::create_type_info(&mut registry);
         Mutation::create_type_info(&mut registry);
         <NotificationsSubscription as SubscriptionType>::create_type_info(&mut registry);
-        Self { schema, types: Arc::new(complete::Types::new(registry)), limits }
+        Self { schema, types: Arc::new(complete::Types::new(registry)), limits, persisted: Arc::new(persisted) }
     }
 
     pub fn limits(&self) -> &limits::Limits {
         &self.limits
+    }
+
+    pub fn persisted(&self) -> &persisted::Persisted {
+        &self.persisted
     }
 
     /// The checks before execution: the document's limits, text inputs
@@ -155,8 +161,7 @@ impl AppExecutor {
         let operation = request.operation_name.as_deref();
         self.limits.check(document, operation)?;
         inputs::refuse_nul(document, &request.variables)?;
-        let context = data.get(&TypeId::of::<RequestContext>()).and_then(|c| c.downcast_ref::<RequestContext>());
-        match context.and_then(|context| context.auth.viewer()) {
+        match context(data).and_then(|context| context.auth.viewer()) {
             Some(viewer) => scopes::check(viewer, document, operation),
             None => Ok(()),
         }
@@ -174,24 +179,40 @@ impl AppExecutor {
     }
 }
 
-/// Parses `request` once (if its tokens are within the limit) and keeps the
-/// document for the completion step.
-fn parsed(request: &mut Request, limits: &limits::Limits) -> Result<Arc<ExecutableDocument>, ServerError> {
-    limits.check_text(&request.query)?;
-    request.parsed_query().map(|document| Arc::new(document.clone()))
+/// A request error (no path, no data) with its `extensions.code`.
+pub fn coded(message: &str, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    error
+}
+
+fn context(data: &Data) -> Option<&RequestContext> {
+    data.get(&TypeId::of::<RequestContext>()).and_then(|c| c.downcast_ref::<RequestContext>())
+}
+
+impl AppExecutor {
+    /// Resolves a persisted id (the credentials in `session` or the request's
+    /// data decide whether free text may run), then parses `request` once (if
+    /// its tokens are within the limit) and keeps the document for the completion step.
+    fn parsed(&self, request: &mut Request, session: Option<&Data>) -> Result<Arc<ExecutableDocument>, ServerError> {
+        let auth = context(session.unwrap_or(&request.data)).map(|context| context.auth.clone()).unwrap_or_default();
+        self.persisted.resolve(request, &auth)?;
+        self.limits.check_text(&request.query)?;
+        request.parsed_query().map(|document| Arc::new(document.clone()))
+    }
 }
 
 /// The WebSocket transport drives operations through this trait.
 impl async_graphql::Executor for AppExecutor {
     async fn execute(&self, mut request: Request) -> Response {
-        match parsed(&mut request, &self.limits) {
+        match self.parsed(&mut request, None) {
             Ok(document) => self.run(request, &document).await,
             Err(error) => Response::from_errors(vec![error]),
         }
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let document = match parsed(&mut request, &self.limits) {
+        let document = match self.parsed(&mut request, session_data.as_deref()) {
             Ok(document) => document,
             Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };

@@ -1,13 +1,11 @@
 //! GraphQL over HTTP, our own extractor rather than async-graphql-axum's
 //! lenient one: JSON bodies (and multipart uploads only with a preflight
 //! header), media types and status codes per the GraphQL-over-HTTP spec,
-//! queries only over GET, capped batches, and every error with an
-//! `extensions.code`. WebSocket upgrades on the same path.
+//! queries only over GET, capped batches, persisted documents by id
+//! (`documentId` or Apollo's `extensions.persistedQuery`), and every error
+//! with an `extensions.code`. WebSocket upgrades on the same path.
 
-use std::{
-    num::NonZeroUsize,
-    sync::{Arc, Mutex},
-};
+use std::collections::HashMap;
 
 use async_graphql::{
     BatchRequest, ParseRequestError, Request, Response, ServerError, Value,
@@ -16,11 +14,10 @@ use async_graphql::{
 };
 use axum::{
     body::{Body, Bytes},
-    extract::{Request as HttpRequest, State},
+    extract::{Query, Request as HttpRequest, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
-use lru::LruCache;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -30,8 +27,9 @@ use crate::{
     error::AppError,
     graphql::{
         batches::Batches,
+        coded,
         context::{Loaders, RequestContext},
-        limits::Limits,
+        persisted,
     },
     metrics::OperationLabels,
     modules::identity::{graphql::CREDENTIAL_EXCHANGES, selectors},
@@ -147,12 +145,6 @@ fn upload_too_large(media: Media, max_bytes: usize) -> HttpResponse {
     (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response()
 }
 
-fn coded(message: &str, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", code);
-    error
-}
-
 pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: HttpRequest) -> HttpResponse {
     let media = Media::negotiate(request.headers());
     let Some(media) = media else {
@@ -215,7 +207,7 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
             }
         }
     } else {
-        match serde_json::from_slice::<BatchRequest>(&body) {
+        match parse_json(&body) {
             Ok(batch) => batch,
             Err(_) => {
                 return error_response(
@@ -228,6 +220,19 @@ pub async fn post(State(state): State<HttpState>, client: ClientInfo, request: H
         }
     };
     execute(&state, client, &headers, batch, media, false).await
+}
+
+/// A JSON body as a request or a batch, with any `documentId` moved where persisted ids are read.
+fn parse_json(body: &[u8]) -> serde_json::Result<BatchRequest> {
+    if !persisted::mentions_document_id(body) {
+        return serde_json::from_slice(body);
+    }
+    let mut json: serde_json::Value = serde_json::from_slice(body)?;
+    match &mut json {
+        serde_json::Value::Array(requests) => requests.iter_mut().for_each(persisted::lift_document_id),
+        request => persisted::lift_document_id(request),
+    }
+    serde_json::from_value(json)
 }
 
 pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: HttpRequest) -> HttpResponse {
@@ -243,10 +248,14 @@ pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: Ht
             "accept application/graphql-response+json or application/json",
         );
     };
-    let request = match async_graphql::http::parse_query_string(parts.uri.query().unwrap_or("")) {
+    let mut request = match async_graphql::http::parse_query_string(parts.uri.query().unwrap_or("")) {
         Ok(request) => request,
         Err(_) => return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", "malformed query string"),
     };
+    let params = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|Query(params)| params);
+    if let Some(id) = params.ok().and_then(|mut params| params.remove("documentId")) {
+        persisted::set_document_id(&mut request, id);
+    }
     execute(&state, client, &parts.headers, BatchRequest::Single(request), media, true).await
 }
 
@@ -387,41 +396,6 @@ fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpRespo
     (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
 }
 
-/// Parsed documents by their text. Clients send the same few operations over
-/// and over, and copying a parsed document costs a fraction of parsing it.
-pub struct Documents(Mutex<LruCache<String, Arc<ExecutableDocument>>>);
-
-impl Default for Documents {
-    fn default() -> Self {
-        Self(Mutex::new(LruCache::new(NonZeroUsize::new(Self::CAPACITY).expect("non-zero"))))
-    }
-}
-
-impl Documents {
-    const CAPACITY: usize = 256;
-    /// Longer documents are parsed every time, so the cache stays small.
-    const MAX_QUERY_BYTES: usize = 16 * 1024;
-
-    /// The request's document, also set on the request for execution; the
-    /// text of one not cached is held to the token limit before it is parsed.
-    fn parse(&self, request: &mut Request, limits: &Limits) -> Result<Arc<ExecutableDocument>, ServerError> {
-        let cached = self.0.lock().expect("documents lock").get(&request.query).cloned();
-        let document = match cached {
-            Some(document) => document,
-            None => {
-                limits.check_text(&request.query)?;
-                let document = Arc::new(async_graphql::parser::parse_query(&request.query)?);
-                if request.query.len() <= Self::MAX_QUERY_BYTES {
-                    self.0.lock().expect("documents lock").put(request.query.clone(), document.clone());
-                }
-                document
-            }
-        };
-        request.set_parsed_query((*document).clone());
-        Ok(document)
-    }
-}
-
 /// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
 async fn run(
     state: &HttpState,
@@ -431,6 +405,16 @@ async fn run(
     mut request: Request,
     get: bool,
 ) -> Result<Outcome, HttpResponse> {
+    let request_error = |err| Outcome { response: Response::from_errors(vec![err]), request_error: true };
+    let persisted = state.schema.persisted();
+    if !persisted.trusted(&mut request) {
+        // Only `require` mode asks who sends a document no manifest holds: only then is the bearer checked here.
+        let admitted = persisted.admits_untrusted(&Auth::Anonymous)
+            || persisted.admits_untrusted(&bearer.auth(state, media).await?);
+        if let Err(err) = persisted.untrusted(&mut request, admitted) {
+            return Ok(request_error(err));
+        }
+    }
     let operation = request.operation_name.clone();
     let (document, kind) = match state.documents.parse(&mut request, state.schema.limits()) {
         Ok(document) => {
@@ -439,9 +423,8 @@ async fn run(
         }
         Err(err) => {
             // Refused by a limit (coded already), or not GraphQL.
-            let coded = err.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-            let err = if coded { err } else { self::coded(&err.message, "GRAPHQL_PARSE_FAILED") };
-            return Ok(Outcome { response: Response::from_errors(vec![err]), request_error: true });
+            let has_code = err.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+            return Ok(request_error(if has_code { err } else { coded(&err.message, "GRAPHQL_PARSE_FAILED") }));
         }
     };
     if get && kind.is_some_and(|kind| kind != OperationType::Query) {
@@ -492,26 +475,5 @@ fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documents_keep_what_parsed_and_nothing_else() {
-        let documents = Documents::default();
-        let cached = || documents.0.lock().unwrap().len();
-        let limits =
-            Limits { depth: 10, introspection_depth: 10, tokens: 100_000, aliases: 10, directives: 10, fields: 10 };
-        let parsed =
-            |query: &str| documents.parse(&mut Request::new(query), &limits).map(|d| d.operations.iter().count());
-        assert_eq!(parsed("{ a b }"), Ok(1));
-        assert_eq!((parsed("{ a b }"), cached()), (Ok(1), 1), "the second parse is the cached document");
-        assert!(parsed("{ a").is_err());
-        let long = format!("{{ a{} }}", " ".repeat(Documents::MAX_QUERY_BYTES));
-        assert_eq!(parsed(&long), Ok(1));
-        assert_eq!(cached(), 1, "neither errors nor long documents are kept");
     }
 }

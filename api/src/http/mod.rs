@@ -1,6 +1,7 @@
 //! HTTP routes: `/graphql` (POST, GET, WebSocket), GraphiQL at `/`, health,
 //! readiness, metrics and `/media/{id}`. Request ids and tracing spans are set here.
 
+mod documents;
 mod graphiql;
 mod graphql;
 mod media;
@@ -35,7 +36,7 @@ pub struct HttpState {
     pub app: AppState,
     pub schema: AppExecutor,
     pub sockets: std::sync::Arc<websocket::Sockets>,
-    pub documents: std::sync::Arc<graphql::Documents>,
+    pub documents: std::sync::Arc<documents::Documents>,
 }
 
 /// `stopping` turns true when the server begins to shut down.

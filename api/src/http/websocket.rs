@@ -40,7 +40,10 @@ use super::HttpState;
 use crate::{
     auth::{Auth, ClientInfo},
     error::AppError,
-    graphql::context::{Loaders, RequestContext},
+    graphql::{
+        context::{Loaders, RequestContext},
+        persisted,
+    },
     ids::UserId,
     modules::identity::{domain::Role, selectors},
     realtime::{Channel, Event, bus::Signal, delivery::SubscriptionSlots},
@@ -106,6 +109,21 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
     }
 }
 
+/// A `subscribe` message may name its document by `documentId` (as over
+/// HTTP); async-graphql's protocol would drop the field, so it moves to where
+/// persisted ids are read before the protocol parses the message.
+fn lift_document_id(message: Bytes) -> Bytes {
+    if !persisted::mentions_document_id(&message) {
+        return message;
+    }
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&message) else { return message };
+    match json.get_mut("payload") {
+        Some(payload) => persisted::lift_document_id(payload),
+        None => return message,
+    }
+    serde_json::to_vec(&json).map_or(message, Bytes::from)
+}
+
 fn millis_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -126,8 +144,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
         .take_while(|m| future::ready(m.is_ok()))
         .filter_map(|m| {
             future::ready(match m {
-                Ok(Message::Text(text)) => Some(Bytes::from(text)),
-                Ok(Message::Binary(bytes)) => Some(bytes),
+                Ok(Message::Text(text)) => Some(lift_document_id(Bytes::from(text))),
+                Ok(Message::Binary(bytes)) => Some(lift_document_id(bytes)),
                 _ => None,
             })
         });

@@ -2,25 +2,17 @@
 // one graphql-ws client; a fresh access token before every (re)connect; after
 // every (re)connect the subscriptions start again from the newest
 // notification cursor and entry version, and anything already shown is dropped.
+// Operations go by their id in the build's manifest (trusted documents).
 import { createClient } from 'graphql-ws';
 
-const AUTH = 'accessToken refreshToken';
-const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { ${AUTH} } }`;
-const REFRESH = `mutation Refresh($token: String!) { refreshSession(refreshToken: $token) { ${AUTH} } }`;
-const ENTRY = `query Entry($id: ID!) { entry(id: $id) { id title version updatedAt } }`;
-const NEWEST = `query Newest { notifications(first: 1) { edges { node { id cursor } } } }`;
-const NOTIFICATIONS = `subscription Notifications($after: String) {
-  notificationReceived(after: $after) { id cursor kind message createdAt actor { handle } }
-}`;
-const FOLLOW = `subscription FollowEntry($id: ID!, $version: Int) {
-  entryUpdated(id: $id, afterVersion: $version) { id title version updatedAt }
-}`;
+/** The manifest id of each operation in operations.js, put in by the build. */
+const ID = __DOCUMENT_IDS__;
 
-export async function post(httpUrl, query, variables, token) {
+export async function post(httpUrl, documentId, variables, token) {
   const response = await fetch(httpUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ documentId, variables }),
   });
   const { data, errors } = await response.json();
   if (errors) throw Object.assign(new Error(errors[0].message), { code: errors[0].extensions?.code });
@@ -28,7 +20,7 @@ export async function post(httpUrl, query, variables, token) {
 }
 
 export async function login(httpUrl, name, password) {
-  return (await post(httpUrl, LOGIN, { input: { login: name, password } })).login;
+  return (await post(httpUrl, ID.LOGIN, { input: { login: name, password } })).login;
 }
 
 const expiresAt = (jwt) => {
@@ -49,7 +41,7 @@ export function session(httpUrl, tokens, { refreshBeforeMs = 30_000, onRefresh =
   let stale = false;
   let inFlight = null;
   const refresh = async () => {
-    const data = await post(httpUrl, REFRESH, { token: refreshToken });
+    const data = await post(httpUrl, ID.REFRESH, { token: refreshToken });
     ({ accessToken, refreshToken } = data.refreshSession);
     stale = false;
     onRefresh({ accessToken, refreshToken });
@@ -81,7 +73,7 @@ export async function follow({ httpUrl, session, entryId, onNotification, onEntr
   if (session) {
     // Start from the newest notification there is, so a drop before the
     // first live one loses nothing either.
-    const { notifications } = await post(httpUrl, NEWEST, {}, await session.accessToken());
+    const { notifications } = await post(httpUrl, ID.NEWEST, {}, await session.accessToken());
     const newest = notifications.edges[0]?.node;
     if (newest) {
       cursor = newest.cursor;
@@ -89,7 +81,7 @@ export async function follow({ httpUrl, session, entryId, onNotification, onEntr
     }
   }
   if (entryId) {
-    const { entry } = await post(httpUrl, ENTRY, { id: entryId });
+    const { entry } = await post(httpUrl, ID.ENTRY, { id: entryId });
     if (!entry) throw new Error(`no entry ${entryId}`);
     version = entry.version;
     onEntry(entry, { initial: true });
@@ -113,6 +105,7 @@ export async function follow({ httpUrl, session, entryId, onNotification, onEntr
     },
   });
   const stops = [];
+  // graphql-ws insists on a `query` string: empty, as the id names the document.
   const subscribe = () => {
     while (stops.length) stops.pop()();
     const sink = (handle) => ({
@@ -122,7 +115,7 @@ export async function follow({ httpUrl, session, entryId, onNotification, onEntr
     });
     if (session) {
       stops.push(
-        client.subscribe({ query: NOTIFICATIONS, variables: { after: cursor } }, sink(({ notificationReceived: n }) => {
+        client.subscribe({ query: '', documentId: ID.NOTIFICATIONS, variables: { after: cursor } }, sink(({ notificationReceived: n }) => {
           if (seen.has(n.id)) return; // a retried subscription may repeat what it already sent
           seen.add(n.id);
           cursor = n.cursor;
@@ -132,7 +125,7 @@ export async function follow({ httpUrl, session, entryId, onNotification, onEntr
     }
     if (entryId) {
       stops.push(
-        client.subscribe({ query: FOLLOW, variables: { id: entryId, version } }, sink(({ entryUpdated: e }) => {
+        client.subscribe({ query: '', documentId: ID.FOLLOW, variables: { id: entryId, version } }, sink(({ entryUpdated: e }) => {
           if (version !== null && e.version <= version) return;
           version = e.version;
           onEntry(e, { initial: false });

@@ -1,10 +1,11 @@
-import { inject } from '@angular/core';
+import { inject, isDevMode } from '@angular/core';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { ErrorLink } from '@apollo/client/link/error';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
-import { OperationTypeNode } from 'graphql';
+import { type DocumentNode, getOperationAST, OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Subject } from 'rxjs';
 import { AuthService } from './auth/auth.service';
@@ -27,6 +28,20 @@ export const cache = () =>
       Change: { fields: { conflicts: { merge: false }, preview: { merge: true } } },
     },
   });
+
+/** Looks an operation's id up by its name in the build's persisted-query manifest, fetched once. */
+function manifestId(): (document: DocumentNode) => Promise<string> {
+  let ids: Promise<Map<string, string>> | undefined;
+  return async (query) => {
+    ids ??= fetch(new URL('persisted-query-manifest.json', document.baseURI))
+      .then((response) => response.json())
+      .then((manifest: { operations: { id: string; name: string }[] }) => new Map(manifest.operations.map((op) => [op.name, op.id])));
+    const name = getOperationAST(query)?.name?.value ?? '';
+    const id = (await ids).get(name);
+    if (!id) throw new Error(`operation ${name} is not in the persisted-query manifest`);
+    return id;
+  };
+}
 
 /** Apollo Client: HTTP for queries and mutations, `graphql-ws` for subscriptions, both signed in. */
 export function apolloOptions(): ApolloClient.Options {
@@ -58,6 +73,15 @@ export function apolloOptions(): ApolloClient.Options {
   // A new identity needs a new connection_init: close (graphql-ws reconnects and resubscribes).
   auth.onIdentityChange(() => socket?.close(4205, 'identity changed'));
 
+  // Trusted documents: every operation goes by its id in the manifest the build
+  // writes beside index.html (the server loads the same file), looked up by
+  // operation name, as `@apollo/persisted-query-lists` does (its CommonJS
+  // build would bundle a second Apollo Client: +200 kB). Over HTTP the text
+  // stays home; graphql-ws sends it beside the id, and the server runs the
+  // manifest's document. `ng serve` has no manifest: it sends text, which a
+  // server in the default `allow` mode runs. Ids are never switched off for
+  // text (`disable`), as a server in `require` mode would refuse it.
+  const persisted = isDevMode() ? [] : [new PersistedQueryLink({ generateHash: manifestId(), disable: () => false })];
   const http = new HttpLink({ uri: graphqlHttpUrl });
   const transport = ApolloLink.split(({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION, new GraphQLWsLink(wsClient), http);
 
@@ -86,7 +110,7 @@ export function apolloOptions(): ApolloClient.Options {
   });
 
   return {
-    link: ApolloLink.from([retryOnExpiry, withToken, transport]),
+    link: ApolloLink.from([retryOnExpiry, withToken, ...persisted, transport]),
     cache: cache(),
   };
 }
