@@ -106,6 +106,23 @@ PEER_DASHBOARD='query Dashboard($first: Int) { allEntries(first: $first, orderBy
   revisionByCurrentRevisionId { number createdAt userByAuthorId { handle displayName } }
   reviewsByEntryId(first: 3, orderBy: [CREATED_AT_DESC, ID_DESC], condition: { status: "PUBLISHED" }) { nodes { rating title userByAuthorId { handle displayName } } } } }
   pageInfo { hasNextPage endCursor } } }'
+# The same read as the Angular + Apollo dashboard sends it: colocated fragments, and
+# `__typename` in every selection set (Apollo's InMemoryCache adds it). PostGraphile gets
+# the same shape, so the ratio compares like with like.
+APOLLO_DASHBOARD='query Dashboard($first: Int) { entries(first: $first, orderBy: TITLE) { __typename edges { __typename cursor node { __typename ...EntryCard_entry } }
+  pageInfo { __typename hasNextPage endCursor } } }
+fragment UserLink_user on User { __typename id handle displayName }
+fragment EntryCard_entry on Entry { __typename id slug title summary version ratingAverage ratingCount
+  kind { __typename id slug name } creator { __typename ...UserLink_user }
+  currentRevision { __typename id number createdAt author { __typename ...UserLink_user } }
+  reviews(first: 3) { __typename edges { __typename node { __typename id rating title author { __typename ...UserLink_user } } } } }'
+PEER_APOLLO_DASHBOARD='query Dashboard($first: Int) { allEntries(first: $first, orderBy: [TITLE_ASC, ID_ASC], condition: { deleted: false }) { __typename edges { __typename cursor node { __typename ...EntryCard_entry } }
+  pageInfo { __typename hasNextPage endCursor } } }
+fragment UserLink_user on User { __typename nodeId handle displayName }
+fragment EntryCard_entry on Entry { __typename nodeId uuid slug title summary version ratingAverage ratingCount
+  entryKindByKindId { __typename nodeId slug name } userByCreatedBy { __typename ...UserLink_user }
+  revisionByCurrentRevisionId { __typename nodeId number createdAt userByAuthorId { __typename ...UserLink_user } }
+  reviewsByEntryId(first: 3, orderBy: [CREATED_AT_DESC, ID_DESC], condition: { status: "PUBLISHED" }) { __typename nodes { __typename nodeId rating title userByAuthorId { __typename ...UserLink_user } } } }'
 ENTRY_PAGE='query EntryPage($id: ID!) { entry(id: $id) { id title summary body attributes tags version ratingAverage ratingCount
   ratingDistribution { stars count } kind { slug name } creator { handle } parent { id title } links { type entry { id title } }
   history(first: 20) { edges { node { number summary createdAt author { handle } } } pageInfo { hasNextPage endCursor } }
@@ -117,11 +134,14 @@ http() { "$BENCH" http --out "$RESULTS" --duration-secs "$DURATION" "$@"; }
 
 step "1. dashboard read"
 "$BENCH" statements --name "dashboard read" --url "$URL1" --query "$DASHBOARD" --sizes 10,100 --out "$RESULTS"
+"$BENCH" statements --name "dashboard read, Apollo-shaped" --url "$URL1" --query "$APOLLO_DASHBOARD" --sizes 10,100 --out "$RESULTS"
 # Rounds alternate between the two servers, so the machine's drift (up to 15 % within minutes
 # on shared cores) weighs on both alike; the report compares their mean throughput.
 for _ in $(seq "$ROUNDS"); do
   http --name "dashboard read" --url "$URL1" --query "$DASHBOARD" --variables '{"first":50}' --concurrency 16
   http --name "dashboard read" --target postgraphile --url "$PEER" --query "$PEER_DASHBOARD" --variables '{"first":50}' --concurrency 16
+  http --name "dashboard read, Apollo-shaped" --url "$URL1" --query "$APOLLO_DASHBOARD" --variables '{"first":50}' --concurrency 16
+  http --name "dashboard read, Apollo-shaped" --target postgraphile --url "$PEER" --query "$PEER_APOLLO_DASHBOARD" --variables '{"first":50}' --concurrency 16
 done
 
 step "2. entry page"

@@ -594,6 +594,24 @@ async fn fields_answer_in_the_order_asked_whatever_the_selection_shape() {
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["data"]["entries"]["nodes"], json!([{ "title": "Harbor" }]), "{body}");
 
+    // As Apollo sends them: colocated fragments spread in where they are asked, `__typename`
+    // in the fragment and in the selection that spreads it, answered once.
+    let query = "query($id: ID!) { entry(id: $id) { __typename ...Card id } } \
+        fragment Card on Entry { __typename title kind { __typename ...Kind } creator { ...UserLink } version } \
+        fragment Kind on EntryKind { slug name } fragment UserLink on User { __typename handle }";
+    let response =
+        w.app.http.post(format!("{}/graphql", w.app.url)).json(&json!({ "query": query, "variables": { "id": id } }));
+    let text = response.send().await.unwrap().text().await.unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{key} in {text}"));
+    let keys = ["title", "kind", "slug", "name", "creator", "handle", "version", "id"];
+    assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "keys out of order: {text}");
+    assert_eq!(text.matches("__typename").count(), 3, "one per object: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let expected = json!({ "__typename": "Entry", "title": "Harbor", "version": 1, "id": id,
+        "kind": { "__typename": "EntryKind", "slug": "location", "name": "location" },
+        "creator": { "__typename": "User", "handle": "alice" } });
+    assert_eq!(body["data"]["entry"], expected, "{body}");
+
     // Fragments, aliases, a field asked twice, directives and __typename resolve as before.
     let query = "query($id: ID!, $skip: Boolean!) { entry(id: $id) { __typename t: title title ...Names \
         kind { slug } kind { name } version @skip(if: $skip) ... on Entry { id } creator { ... on User { handle } } } } \

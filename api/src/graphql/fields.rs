@@ -7,9 +7,10 @@
 //! (titles, counts) are ready at once. An object declared with [`object!`] is
 //! described by `#[Object] impl Fields<'_, T>` and polls a plain selection
 //! field by field instead, keeping an allocation only for the fields that
-//! wait; fragments, directives and a response key selected twice take
-//! async-graphql's own path. The schema has no extensions, which that path
-//! would also call.
+//! wait. Fragments on the object's own type are spread in; directives,
+//! fragments on an interface and a response key selected twice (but for the
+//! same plain leaf) take async-graphql's own path. The schema has no
+//! extensions, which that path would also call.
 
 use std::{
     future::{Future, poll_fn},
@@ -19,8 +20,10 @@ use std::{
 };
 
 use async_graphql::{
-    ContainerType, Context, ContextSelectionSet, Name, ServerResult, Value, indexmap::IndexMap,
-    parser::types::Selection, resolver_utils::resolve_container,
+    ContainerType, Context, ContextSelectionSet, Name, ServerResult, Value,
+    indexmap::IndexMap,
+    parser::types::{Selection, SelectionSet},
+    resolver_utils::resolve_container,
 };
 use futures_util::future::BoxFuture;
 
@@ -51,23 +54,11 @@ pub fn resolve<'a, R: ContainerType + 'a>(
     root: R,
 ) -> BoxFuture<'a, ServerResult<Value>> {
     Box::pin(async move {
-        // A plain selection: fields without directives, each answering under its own key.
-        let fields: Option<Vec<_>> = ctx
-            .item
-            .node
-            .items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(field) if field.node.directives.is_empty() => Some(ctx.with_field(field)),
-                _ => None,
-            })
-            .collect();
-        let distinct = |fields: &Vec<Context<'_>>| {
-            fields.iter().enumerate().all(|(i, field)| fields[..i].iter().all(|earlier| key(earlier) != key(field)))
-        };
-        let Some(fields) = fields.filter(distinct) else {
+        let mut fields = Vec::new();
+        let name = root.introspection_type_name();
+        if collect(ctx, &ctx.item.node, &name, &mut fields).is_none() {
             return resolve_container(ctx, &root).await;
-        };
+        }
         let root = &root;
         // Every field is polled once, in order, so the loads of a level are all
         // registered before any batch runs. A field that is ready at once
@@ -115,6 +106,52 @@ pub fn resolve<'a, R: ContainerType + 'a>(
         }
         Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
     })
+}
+
+/// Appends the fields `set` selects of an object of type `name` to `out`, in
+/// order, spreading fragments on that type in (as Apollo's colocated
+/// fragments ask). `None` when the selection needs async-graphql's general
+/// path: a directive, a fragment on another type (an interface), or a
+/// response key selected twice, except the same argument-less leaf (Apollo
+/// adds `__typename` to a fragment and to the selection that spreads it).
+fn collect<'a>(
+    ctx: &'a ContextSelectionSet<'a>,
+    set: &'a SelectionSet,
+    name: &str,
+    out: &mut Vec<Context<'a>>,
+) -> Option<()> {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) if field.node.directives.is_empty() => {
+                let field = ctx.with_field(field);
+                match out.iter().find(|earlier| key(earlier) == key(&field)) {
+                    None => out.push(field),
+                    Some(earlier) if is_leaf(earlier) && is_leaf(&field) && same_name(earlier, &field) => {}
+                    Some(_) => return None,
+                }
+            }
+            Selection::FragmentSpread(spread) if spread.node.directives.is_empty() => {
+                let fragment = &ctx.query_env.fragments.get(&spread.node.fragment_name.node)?.node;
+                (fragment.type_condition.node.on.node == name).then_some(())?;
+                collect(ctx, &fragment.selection_set.node, name, out)?;
+            }
+            Selection::InlineFragment(inline) if inline.node.directives.is_empty() => {
+                let on = inline.node.type_condition.as_ref().map(|condition| &condition.node.on.node);
+                on.is_none_or(|on| on == name).then_some(())?;
+                collect(ctx, &inline.node.selection_set.node, name, out)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+fn is_leaf(field: &Context<'_>) -> bool {
+    field.item.node.arguments.is_empty() && field.item.node.selection_set.node.items.is_empty()
+}
+
+fn same_name(a: &Context<'_>, b: &Context<'_>) -> bool {
+    a.item.node.name.node == b.item.node.name.node
 }
 
 /// The name `field` answers under (its alias, or its name).
