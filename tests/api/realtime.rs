@@ -339,7 +339,7 @@ async fn subscribers_of_an_entry_woken_by_one_merge_share_one_read() {
     socket.silent(SHORT).await;
     let mut costs = Vec::new();
     for (entry, title, subscribers) in [(&one, "Aurora II", 1), (&many, "Borealis II", 30)] {
-        let before = w.app.sql_statements().await;
+        let before = w.app.sql_statements_settled().await;
         w.edit(&w.moderator, entry, 1, title).await;
         for _ in 0..subscribers {
             match socket.next(Duration::from_secs(10)).await {
@@ -347,7 +347,7 @@ async fn subscribers_of_an_entry_woken_by_one_merge_share_one_read() {
                 other => panic!("expected an event, got {other:?}"),
             }
         }
-        costs.push(w.app.sql_statements().await - before);
+        costs.push(w.app.sql_statements_settled().await - before);
     }
     assert_eq!(costs[0], costs[1], "thirty subscribers woken by a merge cost the statements one does");
 }

@@ -348,6 +348,20 @@ impl TestApp {
     }
 
     /// SQL statements run by request handling so far (from `/metrics`).
+    /// [`Self::sql_statements`] once nothing has run for 200 ms: work a test
+    /// started (a subscription's first read) is counted before, not during, what it measures.
+    pub async fn sql_statements_settled(&self) -> u64 {
+        let mut count = self.sql_statements().await;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let now = self.sql_statements().await;
+            if now == count {
+                return count;
+            }
+            count = now;
+        }
+    }
+
     pub async fn sql_statements(&self) -> u64 {
         let text = self.http.get(format!("{}/metrics", self.url)).send().await.unwrap().text().await.unwrap();
         text.lines()
