@@ -256,6 +256,11 @@ pub struct Config {
     /// Bucket of the `s3` media store; endpoint, region and keys come from the standard `AWS_*` variables.
     #[arg(long, env = "XPR_MEDIA_S3_BUCKET")]
     pub media_s3_bucket: Option<String>,
+
+    /// Seconds a WebSocket write (or a Server-Sent Events frame) may wait for a
+    /// client to take it before the connection is dropped.
+    #[arg(long, env = "XPR_WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_send_timeout_secs: u64,
 }
 
 impl Config {

@@ -427,6 +427,40 @@ async fn a_role_change_closes_the_users_sockets_so_a_demoted_moderator_loses_the
 }
 
 #[tokio::test]
+async fn suspending_or_reinstating_closes_only_that_users_sockets_so_they_reconnect_as_they_now_are() {
+    let w = world_with(&[]).await;
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    bob.subscribe("n", NOTIFIED, json!({})).await;
+    let mut alice = w.app.ws(Some(&w.alice.access)).await;
+    alice.subscribe("n", NOTIFIED, json!({})).await;
+    let suspend = "mutation($u: ID!) { suspendUser(userId: $u, reason: \"cool down\") { status } }";
+    let suspended = w.gql(&w.moderator, suspend, json!({ "u": w.bob.id })).await;
+    assert_eq!(suspended["data"]["suspendUser"]["status"], "SUSPENDED", "{suspended}");
+    // The token still signs in: 4412, which `graphql-ws` retries, not a refusal's 4401.
+    assert_eq!(
+        bob.next(Duration::from_secs(10)).await,
+        Some(WsEvent::Closed(4412, "Standing changed: reconnect".into()))
+    );
+    alice.silent(SHORT).await; // Only the suspended user's sockets woke.
+
+    // Reconnected, the socket knows the user is suspended: no writes through it.
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    bob.subscribe("s", CREATE, json!({ "i": { "title": "Sneak", "changes": [] } })).await;
+    let refused = bob.next(Duration::from_secs(5)).await;
+    assert_eq!(refusal(refused), "FORBIDDEN", "a suspended user can't submit over the socket");
+
+    let reinstate = "mutation($u: ID!) { reinstateUser(userId: $u, reason: \"served\") { status } }";
+    w.gql(&w.moderator, reinstate, json!({ "u": w.bob.id })).await;
+    let closed = loop {
+        match bob.next(Duration::from_secs(10)).await {
+            Some(WsEvent::Message(_)) => continue,
+            other => break other,
+        }
+    };
+    assert_eq!(closed, Some(WsEvent::Closed(4412, "Standing changed: reconnect".into())));
+}
+
+#[tokio::test]
 async fn sockets_must_initialise_in_time_and_respect_their_caps() {
     let w = world_with(&[
         "--ws-init-timeout-secs",
