@@ -16,14 +16,14 @@ const NOTIFIED: &str =
     "subscription($a: String) { notificationReceived(after: $a) { id cursor kind message subjectType } }";
 const SHORT: Duration = Duration::from_millis(700);
 
-struct World {
-    app: TestApp,
-    moderator: Actor,
-    alice: Actor,
-    bob: Actor,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) moderator: Actor,
+    pub(crate) alice: Actor,
+    pub(crate) bob: Actor,
 }
 
-async fn world_with(args: &[&str]) -> World {
+pub(crate) async fn world_with(args: &[&str]) -> World {
     let app = TestApp::spawn_with(args).await;
     world_on(app).await
 }
@@ -38,7 +38,7 @@ async fn world_on(app: TestApp) -> World {
 }
 
 impl World {
-    async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
         self.app.gql(Some(&who.access), query, variables).await
     }
 
@@ -52,13 +52,13 @@ impl World {
     }
 
     /// Creates a ship through alice and a moderator; returns the entry id.
-    async fn entry(&self, slug: &str) -> String {
+    pub(crate) async fn entry(&self, slug: &str) -> String {
         let id = self.pending(&self.alice, slug).await;
         let body = self.gql(&self.moderator, APPROVE, json!({ "id": id })).await;
         body["data"]["approveSubmission"]["revisions"][0]["entry"]["id"].as_str().unwrap().to_owned()
     }
 
-    async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
+    pub(crate) async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
         let changes = json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "title": title } }]);
         let body = self.gql(who, CREATE, json!({ "i": { "title": title, "changes": changes } })).await;
         let id = body["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();

@@ -42,7 +42,7 @@ use uuid::Uuid;
 use super::HttpState;
 use crate::{
     auth::{Auth, ClientInfo},
-    error::AppError,
+    error::{AppError, Refusal},
     graphql::{
         context::{Loaders, RequestContext},
         persisted,
@@ -51,15 +51,15 @@ use crate::{
     realtime::{Channel, bus::Signal, delivery::SubscriptionSlots},
 };
 
-/// Open WebSockets per user on this process.
+/// Open WebSockets and event streams per user on this process.
 #[derive(Default)]
 pub struct Sockets(Mutex<HashMap<Uuid, usize>>);
 
 /// Holds one of a user's socket slots until dropped.
-struct SocketSlot(Arc<Sockets>, Uuid);
+pub(super) struct SocketSlot(Arc<Sockets>, Uuid);
 
 impl Sockets {
-    fn take(self: &Arc<Self>, user: Uuid, max: usize) -> Option<SocketSlot> {
+    pub(super) fn take(self: &Arc<Self>, user: Uuid, max: usize) -> Option<SocketSlot> {
         let mut open = self.0.lock().expect("sockets lock");
         let count = open.entry(user).or_default();
         if *count >= max {
@@ -92,21 +92,24 @@ struct Signed {
     _slot: SocketSlot,
 }
 
-/// Why a signed-in socket must close after its user's credentials changed,
-/// if it must: refused (ADR 0016), or signed in as the user no longer is.
-pub(super) async fn recheck(
-    state: &HttpState,
-    token: &str,
-    role: Role,
-    suspended: bool,
-) -> Option<(u16, &'static str)> {
+/// What checking a signed-in connection's credentials again found.
+pub(super) enum Recheck {
+    /// Still good (or couldn't be checked: an outage, and the credentials may be fine).
+    Keep,
+    /// Good, but the user's role or suspension changed: the connection was
+    /// authorized as the user was, so the client reconnects (4412).
+    Reconnect(&'static str),
+    /// Refused (ADR 0016): revoked, banned, expired.
+    Refused(Refusal),
+}
+
+/// Checks a connection's credentials again after its user's changed.
+pub(super) async fn recheck(state: &HttpState, token: &str, role: Role, suspended: bool) -> Recheck {
     match selectors::authenticate(&state.app, token).await {
-        Ok(viewer) if viewer.role != role => Some((4412, "Role changed: reconnect")),
-        Ok(viewer) if viewer.suspended != suspended => Some((4412, "Standing changed: reconnect")),
-        Ok(_) => None,
-        Err(AppError::Refused(refusal)) => Some((refusal.close_code(), refusal.reason())),
-        // Couldn't check (an outage): keep the socket, as its credentials may be fine.
-        Err(_) => None,
+        Ok(viewer) if viewer.role != role => Recheck::Reconnect("Role changed: reconnect"),
+        Ok(viewer) if viewer.suspended != suspended => Recheck::Reconnect("Standing changed: reconnect"),
+        Err(AppError::Refused(refusal)) => Recheck::Refused(refusal),
+        Ok(_) | Err(_) => Recheck::Keep,
     }
 }
 
@@ -306,10 +309,13 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 // means one might have been missed: check either way.
                 let signed = signed.lock().expect("signed lock").as_ref().map(|s| (s.token.clone(), s.role, s.suspended));
                 let Some((token, role, suspended)) = signed else { continue };
-                if let Some((code, reason)) = recheck(&state, &token, role, suspended).await {
-                    let _ = sink.send(close(code, reason)).await;
-                    break;
-                }
+                let (code, reason) = match recheck(&state, &token, role, suspended).await {
+                    Recheck::Keep => continue,
+                    Recheck::Reconnect(reason) => (4412, reason),
+                    Recheck::Refused(refusal) => (refusal.close_code(), refusal.reason()),
+                };
+                let _ = sink.send(close(code, reason)).await;
+                break;
             }
         }
     }
