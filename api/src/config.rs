@@ -257,8 +257,7 @@ pub struct Config {
     #[arg(long, env = "XPR_MEDIA_S3_BUCKET")]
     pub media_s3_bucket: Option<String>,
 
-    /// Seconds a WebSocket write (or a Server-Sent Events frame) may wait for a
-    /// client to take it before the connection is dropped.
+    /// Seconds a WebSocket write may wait for the client to take it before the socket is dropped.
     #[arg(long, env = "XPR_WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_send_timeout_secs: u64,
 }

@@ -18,7 +18,7 @@ struct Events {
     buffer: String,
 }
 
-/// What the stream said: an event's name and data (`Null` when empty), or its end.
+/// What the stream said: an event's name and data, or its end.
 #[derive(Debug, PartialEq)]
 enum Heard {
     Event(String, Value),
@@ -55,7 +55,7 @@ impl Events {
                     }
                 }
                 if let Some(event) = event {
-                    let data = if data.is_empty() { Value::Null } else { serde_json::from_str(&data).unwrap() };
+                    let data = serde_json::from_str(&data).unwrap_or_else(|_| panic!("JSON data: {block}"));
                     return Some(Heard::Event(event, data));
                 }
             }

@@ -198,8 +198,10 @@ fn next(mut response: Response) -> SseEvent {
 }
 
 fn complete() -> SseEvent {
-    // Empty data, not none: `EventSource` drops events without data.
-    SseEvent::default().event("complete").data("")
+    // `EventSource` drops an event without data (and would then reconnect,
+    // running the operation again); axum writes no field for empty data.
+    // `graphql-sse` reads `null` as no data.
+    SseEvent::default().event("complete").data("null")
 }
 
 /// Every error with an `extensions.code`, as GraphQL over HTTP gives them.
