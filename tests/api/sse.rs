@@ -136,17 +136,18 @@ async fn refusals_over_sse_are_next_events_with_their_code_then_complete() {
         assert_eq!(events.next(Duration::from_secs(5)).await, complete(), "{query}");
     }
     // A link can't write: GET runs queries and subscriptions only.
-    let mutation = [("query", "mutation { logout }")];
-    let response = reqwest::Client::new()
-        .get(format!("{}/graphql/stream", w.app.url))
-        .query(&mutation)
-        .header("accept", "text/event-stream")
-        .bearer_auth(&w.alice.access)
-        .send()
-        .await
-        .unwrap();
-    let mut events = Events { response, buffer: String::new() };
-    assert_eq!(code(events.next(Duration::from_secs(5)).await), "METHOD_NOT_ALLOWED");
+    for mutation in ["mutation { logout }", "mutation Out { logout }"] {
+        let response = reqwest::Client::new()
+            .get(format!("{}/graphql/stream", w.app.url))
+            .query(&[("query", mutation)])
+            .header("accept", "text/event-stream")
+            .bearer_auth(&w.alice.access)
+            .send()
+            .await
+            .unwrap();
+        let mut events = Events { response, buffer: String::new() };
+        assert_eq!(code(events.next(Duration::from_secs(5)).await), "METHOD_NOT_ALLOWED", "{mutation}");
+    }
     let status = reqwest::Client::new().post(format!("{}/graphql/stream", w.app.url)).json(&json!({})).send();
     assert_eq!(status.await.unwrap().status(), 406, "without `accept: text/event-stream`");
 }

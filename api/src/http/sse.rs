@@ -15,7 +15,10 @@
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
-use async_graphql::{Data, Executor, Request, Response, ServerError, parser::types::OperationType};
+use async_graphql::{
+    Data, Executor, Request, Response, ServerError,
+    parser::types::{DocumentOperations, OperationType},
+};
 use axum::{
     extract::{Query, Request as HttpRequest, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -156,11 +159,12 @@ fn only_reads(state: &HttpState, request: &mut Request, auth: &Auth) -> Result<(
     let name = request.operation_name.clone();
     let document = request.parsed_query().map_err(|err| coded(&err.message, "GRAPHQL_PARSE_FAILED"))?;
     let kind = match (&document.operations, name) {
-        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| op.node.ty)
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| op.node.ty),
+        // One named operation runs without its name.
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().next().filter(|_| ops.len() == 1).map(|op| op.node.ty)
         }
-        _ => None,
     };
     match kind {
         Some(OperationType::Mutation) => {
