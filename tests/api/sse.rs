@@ -188,3 +188,30 @@ async fn stopping_the_server_ends_open_streams_without_complete_so_clients_recon
     assert!(started.elapsed() < Duration::from_secs(3), "an open stream doesn't hold the shutdown");
     assert_eq!(events.next(Duration::from_secs(5)).await, Some(Heard::Ended));
 }
+
+#[tokio::test]
+async fn a_stream_whose_client_stops_reading_is_dropped_after_the_send_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(&["--ws-send-timeout-secs", "1"]).await;
+    // A small receive window: the answer (the whole schema, ~100 KiB) can't all be taken.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let address = app.url.trim_start_matches("http://");
+    let mut tcp = tcp.connect(address.parse().unwrap()).await.unwrap();
+    let schema = "{ __schema { types { name description fields { name description args { name description } } } } }";
+    let body = json!({ "query": schema }).to_string();
+    let request = format!(
+        "POST /graphql/stream HTTP/1.1\r\nhost: {address}\r\naccept: text/event-stream\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    // The client reads nothing for longer than the timeout: the server's kernel gives up on it…
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // …so what the client then reads stops short of `complete`.
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut received)).await;
+    let read = read.expect("the connection ended");
+    let text = String::from_utf8_lossy(&received);
+    assert!(!text.contains("event: complete"), "the whole answer arrived ({} bytes, {read:?})", received.len());
+}
