@@ -145,6 +145,7 @@ impl App {
     ) -> anyhow::Result<()> {
         tracing::info!(address = %listener.local_addr()?, "listening");
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
+        let listener = send_timeout(listener, Duration::from_secs(self.state.config.ws_send_timeout_secs.max(1)));
         let worker = tokio::spawn(self.mailer.run());
         let flush = self.relay.clone();
         let relay = tokio::spawn(self.relay.run());
@@ -173,4 +174,25 @@ impl App {
         tracing::info!("stopped");
         Ok(result?)
     }
+}
+
+/// Every accepted connection is dropped by the kernel once data it was sent
+/// stays unacknowledged, or its window stays shut, for `timeout`
+/// (`TCP_USER_TIMEOUT`): a dead client, or one that stopped reading, can't
+/// hold an event stream (whose writes hyper drives, out of our reach) or a
+/// response forever. Idle connections are not affected. WebSockets also time
+/// each write themselves (`http::websocket`).
+fn send_timeout(
+    listener: TcpListener,
+    timeout: Duration,
+) -> axum::serve::TapIo<TcpListener, impl FnMut(&mut tokio::net::TcpStream) + Send + 'static> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(move |tcp| {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Err(err) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(timeout)) {
+            tracing::debug!(error = %err, "TCP_USER_TIMEOUT not set");
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = (tcp, timeout);
+    })
 }

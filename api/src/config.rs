@@ -256,6 +256,11 @@ pub struct Config {
     /// Bucket of the `s3` media store; endpoint, region and keys come from the standard `AWS_*` variables.
     #[arg(long, env = "XPR_MEDIA_S3_BUCKET")]
     pub media_s3_bucket: Option<String>,
+
+    /// Seconds a WebSocket write may wait for the client to take it before the socket is dropped; also
+    /// every connection's `TCP_USER_TIMEOUT` (unacknowledged data or a shut window), which bounds event streams.
+    #[arg(long, env = "XPR_WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_send_timeout_secs: u64,
 }
 
 impl Config {

@@ -18,4 +18,5 @@ mod realtime;
 mod responses;
 mod reviews;
 mod schema;
+mod sse;
 mod websocket;

@@ -16,14 +16,14 @@ const NOTIFIED: &str =
     "subscription($a: String) { notificationReceived(after: $a) { id cursor kind message subjectType } }";
 const SHORT: Duration = Duration::from_millis(700);
 
-struct World {
-    app: TestApp,
-    moderator: Actor,
-    alice: Actor,
-    bob: Actor,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) moderator: Actor,
+    pub(crate) alice: Actor,
+    pub(crate) bob: Actor,
 }
 
-async fn world_with(args: &[&str]) -> World {
+pub(crate) async fn world_with(args: &[&str]) -> World {
     let app = TestApp::spawn_with(args).await;
     world_on(app).await
 }
@@ -38,7 +38,7 @@ async fn world_on(app: TestApp) -> World {
 }
 
 impl World {
-    async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, who: &Actor, query: &str, variables: Value) -> Value {
         self.app.gql(Some(&who.access), query, variables).await
     }
 
@@ -52,13 +52,13 @@ impl World {
     }
 
     /// Creates a ship through alice and a moderator; returns the entry id.
-    async fn entry(&self, slug: &str) -> String {
+    pub(crate) async fn entry(&self, slug: &str) -> String {
         let id = self.pending(&self.alice, slug).await;
         let body = self.gql(&self.moderator, APPROVE, json!({ "id": id })).await;
         body["data"]["approveSubmission"]["revisions"][0]["entry"]["id"].as_str().unwrap().to_owned()
     }
 
-    async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
+    pub(crate) async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
         let changes = json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "title": title } }]);
         let body = self.gql(who, CREATE, json!({ "i": { "title": title, "changes": changes } })).await;
         let id = body["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
@@ -424,6 +424,40 @@ async fn a_role_change_closes_the_users_sockets_so_a_demoted_moderator_loses_the
     let mut again = w.app.ws(Some(&w.bob.access)).await;
     again.subscribe("q", queue, json!({})).await;
     assert_eq!(refusal(again.next(Duration::from_secs(5)).await), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn suspending_or_reinstating_closes_only_that_users_sockets_so_they_reconnect_as_they_now_are() {
+    let w = world_with(&[]).await;
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    bob.subscribe("n", NOTIFIED, json!({})).await;
+    let mut alice = w.app.ws(Some(&w.alice.access)).await;
+    alice.subscribe("n", NOTIFIED, json!({})).await;
+    let suspend = "mutation($u: ID!) { suspendUser(userId: $u, reason: \"cool down\") { status } }";
+    let suspended = w.gql(&w.moderator, suspend, json!({ "u": w.bob.id })).await;
+    assert_eq!(suspended["data"]["suspendUser"]["status"], "SUSPENDED", "{suspended}");
+    // The token still signs in: 4412, which `graphql-ws` retries, not a refusal's 4401.
+    assert_eq!(
+        bob.next(Duration::from_secs(10)).await,
+        Some(WsEvent::Closed(4412, "Standing changed: reconnect".into()))
+    );
+    alice.silent(SHORT).await; // Only the suspended user's sockets woke.
+
+    // Reconnected, the socket knows the user is suspended: no writes through it.
+    let mut bob = w.app.ws(Some(&w.bob.access)).await;
+    bob.subscribe("s", CREATE, json!({ "i": { "title": "Sneak", "changes": [] } })).await;
+    let refused = bob.next(Duration::from_secs(5)).await;
+    assert_eq!(refusal(refused), "FORBIDDEN", "a suspended user can't submit over the socket");
+
+    let reinstate = "mutation($u: ID!) { reinstateUser(userId: $u, reason: \"served\") { status } }";
+    w.gql(&w.moderator, reinstate, json!({ "u": w.bob.id })).await;
+    let closed = loop {
+        match bob.next(Duration::from_secs(10)).await {
+            Some(WsEvent::Message(_)) => continue,
+            other => break other,
+        }
+    };
+    assert_eq!(closed, Some(WsEvent::Closed(4412, "Standing changed: reconnect".into())));
 }
 
 #[tokio::test]

@@ -112,3 +112,39 @@ async fn a_client_silent_for_two_ping_intervals_is_closed_and_one_answering_ping
     answering.subscribe("1", "{ viewer { handle } }", json!({})).await;
     assert_eq!(answering.next_data("1").await["data"]["viewer"]["handle"], "alice", "still open and served");
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let app = TestApp::spawn_with(&["--ws-send-timeout-secs", "1", "--ws-ping-secs", "60"]).await;
+    // A small receive window, so the server's writes back up quickly.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let address = app.url.trim_start_matches("http://").parse().unwrap();
+    let tcp = tcp.connect(address).await.unwrap();
+    let mut request = format!("{}/graphql", app.url.replace("http", "ws")).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut socket, _) = tokio_tungstenite::client_async(request, tcp).await.expect("websocket upgrade");
+    socket.send(Message::text(json!({ "type": "connection_init" }).to_string())).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    // Each answer is the whole schema (~100 KiB): far more than the kernel's buffers hold.
+    let schema = "{ __schema { types { name description fields { name description args { name description } } } } }";
+    for id in 0..200 {
+        let subscribe = json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": schema } });
+        socket.send(Message::text(subscribe.to_string())).await.unwrap();
+    }
+    // The client reads nothing for longer than the send timeout…
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // …so the server gave up on it: draining what was buffered reaches the end of the
+    // stream. A server still blocked in its write would resume, and, with pings a
+    // minute apart, keep the socket open past this wait.
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut answers = 0;
+        while let Some(Ok(message)) = socket.next().await {
+            answers += usize::from(message.is_text());
+        }
+        answers
+    })
+    .await;
+    let answers = drained.expect("the server dropped the socket");
+    assert!(answers < 200, "the server stopped writing before answering everything: {answers}");
+}

@@ -14,3 +14,8 @@ export const ENTRY_BY_SLUG = 'query($slug: String!) { entry(kind: "ship", slug: 
 export const ENTRY_VERSION = 'query($id: ID!) { entry(id: $id) { version } }';
 export const WATCH_ENTRY = 'mutation($id: ID!) { watchEntry(entryId: $id) { id } }';
 export const CREATE_API_TOKEN = 'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { scopes } } }';
+// GraphQL over Server-Sent Events (sse.test.mjs), sent by id from the page's `graphql-sse` client.
+export const VIEWER = 'query { viewer { id handle } }';
+export const BAN = 'mutation($u: ID!) { banUser(userId: $u, reason: "spam") { status } }';
+export const ENTRY_UPDATED = 'subscription($id: ID!, $v: Int) { entryUpdated(id: $id, afterVersion: $v) { version title } }';
+export const NOTIFICATION_RECEIVED = 'subscription { notificationReceived { message } }';

@@ -1,10 +1,12 @@
-//! HTTP routes: `/graphql` (POST, GET, WebSocket), GraphiQL at `/`, health,
+//! HTTP routes: `/graphql` (POST, GET, WebSocket), `/graphql/stream`
+//! (Server-Sent Events), GraphiQL at `/`, health,
 //! readiness, metrics and `/media/{id}`. Request ids and tracing spans are set here.
 
 mod documents;
 mod graphiql;
 mod graphql;
 mod media;
+mod sse;
 pub mod websocket;
 
 use std::{
@@ -46,6 +48,7 @@ pub fn router(app: AppState, schema: AppExecutor, stopping: tokio::sync::watch::
     let state = HttpState { app, schema, sockets: Default::default(), documents: Default::default(), stopping };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/stream", get(sse::get).post(sse::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -1,13 +1,16 @@
 //! GraphQL over WebSocket (`graphql-transport-ws` and legacy `graphql-ws`) on
 //! `/graphql`. We drive async-graphql's protocol state machine ourselves so
 //! the connection can be closed from outside it: no `connection_init` in
-//! time (4408), credentials revoked or account banned (4403, checked again
-//! whenever the bus says the user's sessions, role or status changed), role
-//! changed (4412: the socket's subscriptions were authorized for the old
-//! role, so the client reconnects and subscribes again as it now is), keep-alive
-//! pings, clients silent for two ping intervals dropped (4408 as well: a
-//! timeout that clients such as `graphql-ws` retry, where a 1011 is fatal to
-//! them), and caps on connections per user and subscriptions per connection.
+//! time (4408), credentials revoked or account banned (4401, or 4403 for an
+//! expired token: ADR 0016), checked again whenever the bus says the user's
+//! sessions, role or status changed, role or suspension changed (4412: the
+//! socket's context and subscriptions were authorized for the user as they
+//! were, so the client reconnects and subscribes again as it now is),
+//! keep-alive pings, clients silent for two ping intervals dropped (4408 as
+//! well: a timeout that clients such as `graphql-ws` retry, where a 1011 is
+//! fatal to them), a write that a client doesn't take within the send timeout
+//! drops the socket, and caps on connections per user and subscriptions per
+//! connection.
 
 use std::{
     collections::HashMap,
@@ -33,31 +36,30 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::{SinkExt, StreamExt, future};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::HttpState;
 use crate::{
     auth::{Auth, ClientInfo},
-    error::AppError,
+    error::{AppError, Refusal},
     graphql::{
         context::{Loaders, RequestContext},
         persisted,
     },
-    ids::UserId,
     modules::identity::{domain::Role, selectors},
-    realtime::{Channel, Event, bus::Signal, delivery::SubscriptionSlots},
+    realtime::{Channel, bus::Signal, delivery::SubscriptionSlots},
 };
 
-/// Open WebSockets per user on this process.
+/// Open WebSockets and event streams per user on this process.
 #[derive(Default)]
 pub struct Sockets(Mutex<HashMap<Uuid, usize>>);
 
 /// Holds one of a user's socket slots until dropped.
-struct SocketSlot(Arc<Sockets>, Uuid);
+pub(super) struct SocketSlot(Arc<Sockets>, Uuid);
 
 impl Sockets {
-    fn take(self: &Arc<Self>, user: Uuid, max: usize) -> Option<SocketSlot> {
+    pub(super) fn take(self: &Arc<Self>, user: Uuid, max: usize) -> Option<SocketSlot> {
         let mut open = self.0.lock().expect("sockets lock");
         let count = open.entry(user).or_default();
         if *count >= max {
@@ -82,10 +84,56 @@ impl Drop for SocketSlot {
 
 /// Who signed in on the socket, to check again when told their credentials changed.
 struct Signed {
-    user: UserId,
     token: String,
     role: Role,
+    suspended: bool,
+    /// The user's credentials channel, until the socket's loop takes it.
+    changes: Option<broadcast::Receiver<Signal>>,
     _slot: SocketSlot,
+}
+
+/// What checking a signed-in connection's credentials again found.
+pub(super) enum Recheck {
+    /// Still good (or couldn't be checked: an outage, and the credentials may be fine).
+    Keep,
+    /// Good, but the user's role or suspension changed: the connection was
+    /// authorized as the user was, so the client reconnects (4412).
+    Reconnect(&'static str),
+    /// Refused (ADR 0016): revoked, banned, expired.
+    Refused(Refusal),
+}
+
+/// Checks a connection's credentials again after its user's changed.
+pub(super) async fn recheck(state: &HttpState, token: &str, role: Role, suspended: bool) -> Recheck {
+    match selectors::authenticate(&state.app, token).await {
+        Ok(viewer) if viewer.role != role => Recheck::Reconnect("Role changed: reconnect"),
+        Ok(viewer) if viewer.suspended != suspended => Recheck::Reconnect("Standing changed: reconnect"),
+        Err(AppError::Refused(refusal)) => Recheck::Refused(refusal),
+        Ok(_) | Err(_) => Recheck::Keep,
+    }
+}
+
+/// The socket's writes, each given up after the send timeout: a client that
+/// stopped reading (its buffers full) must not hold the loop, whose pings
+/// and checks would stop with it.
+struct Writer {
+    sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    timeout: Duration,
+}
+
+impl Writer {
+    /// False when the message couldn't be written in time: drop the socket.
+    async fn send(&mut self, message: Message) -> bool {
+        matches!(tokio::time::timeout(self.timeout, self.sink.send(message)).await, Ok(Ok(())))
+    }
+}
+
+/// The next signal on the user's credentials channel; never, before sign-in.
+async fn changed(changes: &mut Option<broadcast::Receiver<Signal>>) -> Result<Signal, RecvError> {
+    match changes {
+        Some(rx) => rx.recv().await,
+        None => future::pending().await,
+    }
 }
 
 pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) -> Response {
@@ -134,7 +182,8 @@ fn close(code: u16, reason: &str) -> Message {
 
 async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocols, socket: WebSocket) {
     let config = &state.app.config;
-    let (mut sink, stream) = socket.split();
+    let (sink, stream) = socket.split();
+    let mut sink = Writer { sink, timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)) };
     // Any inbound frame (a pong too) proves the client alive: milliseconds since `opened`.
     let opened = Instant::now();
     let last_inbound = Arc::new(AtomicU64::new(0));
@@ -185,8 +234,12 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
                     async_graphql::Error::new(format!("too many connections: at most {max} per user"))
                 })?;
-                *signed.lock().expect("signed lock") =
-                    Some(Signed { user: viewer.id, token, role: viewer.role, _slot: slot });
+                // Only this user's credential changes wake the socket. One
+                // published while `authenticate` answered is missed (until a
+                // resync): the window is that of one query's reply.
+                let changes = Some(state.app.bus.subscribe(Channel::Credentials(viewer.id)));
+                let (role, suspended) = (viewer.role, viewer.suspended);
+                *signed.lock().expect("signed lock") = Some(Signed { token, role, suspended, changes, _slot: slot });
             }
             initialized.store(true, Ordering::SeqCst);
             let mut data = Data::default();
@@ -200,7 +253,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     };
     let mut graphql = std::pin::pin!(Protocol::new(state.schema.clone(), incoming, protocol).on_connection_init(init));
 
-    let mut bus = state.app.bus.subscribe(Channel::Credentials);
+    let mut changes = None;
     let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
     tokio::pin!(init_deadline);
     let period = Duration::from_secs(config.ws_ping_secs.max(1));
@@ -208,10 +261,13 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
     let mut stopping = state.stopping.clone();
 
     loop {
+        if changes.is_none() && initialized.load(Ordering::SeqCst) {
+            changes = signed.lock().expect("signed lock").as_mut().and_then(|s| s.changes.take());
+        }
         tokio::select! {
             message = graphql.next() => match message {
                 Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if !sink.send(Message::Text(text.into())).await {
                         break;
                     }
                 }
@@ -240,35 +296,26 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                     let _ = sink.send(close(4408, "Keep-alive timeout")).await;
                     break;
                 }
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                if !sink.send(Message::Ping(Bytes::new())).await {
                     break;
                 }
             }
-            signal = bus.recv() => {
-                let user = signed.lock().expect("signed lock").as_ref().map(|s| (s.user, s.token.clone(), s.role));
-                let Some((user, token, role)) = user else { continue };
-                let concerns = match &signal {
-                    Ok(Signal::Event(event, _)) => event.event() == Some(Event::Credentials { user: user.0 }),
-                    // Missed events might have concerned us: check.
-                    Ok(Signal::Resync(_)) | Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => false,
-                };
-                if !concerns {
+            signal = changed(&mut changes) => {
+                if matches!(signal, Err(RecvError::Closed)) {
+                    changes = None;
                     continue;
                 }
-                match selectors::authenticate(&state.app, &token).await {
-                    Ok(viewer) if viewer.role == role => {}
-                    Ok(_) => {
-                        let _ = sink.send(close(4412, "Role changed: reconnect")).await;
-                        break;
-                    }
-                    Err(AppError::Refused(refusal)) => {
-                        let _ = sink.send(close(refusal.close_code(), refusal.reason())).await;
-                        break;
-                    }
-                    // Couldn't check (an outage): keep the socket, as its credentials may be fine.
-                    Err(_) => {}
-                }
+                // An event on the channel concerns this user; a resync or a lag
+                // means one might have been missed: check either way.
+                let signed = signed.lock().expect("signed lock").as_ref().map(|s| (s.token.clone(), s.role, s.suspended));
+                let Some((token, role, suspended)) = signed else { continue };
+                let (code, reason) = match recheck(&state, &token, role, suspended).await {
+                    Recheck::Keep => continue,
+                    Recheck::Reconnect(reason) => (4412, reason),
+                    Recheck::Refused(refusal) => (refusal.close_code(), refusal.reason()),
+                };
+                let _ = sink.send(close(code, reason)).await;
+                break;
             }
         }
     }

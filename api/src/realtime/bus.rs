@@ -149,3 +149,29 @@ async fn forward(client: redis::Client, channel: String, local: Arc<Local>) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    fn published(event: &Event) -> Published {
+        Published { cursor: 1, channel: event.channel().to_string(), payload: serde_json::to_value(event).unwrap() }
+    }
+
+    #[tokio::test]
+    async fn a_credential_change_wakes_only_its_users_subscribers_and_a_resync_wakes_every_one() {
+        let bus = Bus::new(None);
+        let (mut alice, mut bob) =
+            (bus.subscribe(Channel::Credentials(UserId(1))), bus.subscribe(Channel::Credentials(UserId(2))));
+        bus.publish(vec![published(&Event::Credentials { user: 1 })]).await.unwrap();
+        assert!(
+            matches!(alice.try_recv(), Ok(Signal::Event(event, _)) if event.event() == Some(Event::Credentials { user: 1 }))
+        );
+        assert!(bob.try_recv().is_err(), "another user's change doesn't wake bob");
+        // After a Redis reconnect, events may have been missed: everyone checks.
+        bus.local.resync();
+        assert!(matches!(alice.try_recv(), Ok(Signal::Resync(_))));
+        assert!(matches!(bob.try_recv(), Ok(Signal::Resync(_))));
+    }
+}

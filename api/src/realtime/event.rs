@@ -37,8 +37,8 @@ pub enum Channel {
     Submission(Uuid),
     /// Moderators' queue events, one channel for all.
     Moderation,
-    /// Every user's credential changes.
-    Credentials,
+    /// One user's credential changes: only that user's sockets and streams listen.
+    Credentials(UserId),
 }
 
 impl Event {
@@ -48,7 +48,7 @@ impl Event {
             Self::Queue { .. } => Channel::Moderation,
             Self::Submission { submission, .. } => Channel::Submission(*submission),
             Self::Entry { entry, .. } => Channel::Entry(*entry),
-            Self::Credentials { .. } => Channel::Credentials,
+            Self::Credentials { user } => Channel::Credentials(UserId(*user)),
         }
     }
 
@@ -65,7 +65,7 @@ impl fmt::Display for Channel {
             Self::Entry(entry) => write!(f, "entry_{entry}"),
             Self::Submission(submission) => write!(f, "submission_{submission}"),
             Self::Moderation => f.write_str("moderation"),
-            Self::Credentials => f.write_str("auth"),
+            Self::Credentials(user) => write!(f, "auth_{}", user.0),
         }
     }
 }
@@ -104,5 +104,6 @@ mod tests {
         }
         assert_eq!(Event::decode(&json!({ "unknown": 1 })), None);
         assert_eq!(Channel::Submission(id).to_string(), format!("submission_{id}"));
+        assert_eq!(Event::Credentials { user: 7 }.channel().to_string(), "auth_7", "each user's own channel");
     }
 }

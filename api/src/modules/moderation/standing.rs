@@ -1,6 +1,6 @@
 //! Suspensions, bans and reinstatements: moderators acting on a user's
 //! standing. A ban also ends the user's sessions and withdraws their open
-//! submissions.
+//! submissions; every change makes the user's open sockets check again.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
@@ -34,7 +34,9 @@ pub enum StatusChange {
 }
 
 /// Suspends, bans or reinstates a user, with a reason. A ban also ends every
-/// session and API token of the account.
+/// session and API token of the account (their sockets close with 4401); a
+/// suspension or reinstatement closes them with 4412, so they reconnect as
+/// the user now is (a socket's context says whether its user may write).
 pub async fn change_status(
     state: &Deps,
     viewer: &Viewer,
@@ -67,6 +69,9 @@ pub async fn change_status(
         if status == UserStatus::Banned {
             identity::service::revoke_all(&txn, UserId(user_id)).await?;
             versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
+        } else {
+            // Revoking the sessions told the sockets of a ban already.
+            identity::service::credentials_changed(&txn, UserId(user_id)).await?;
         }
         audit::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref()).await?;
         Ok(user)

@@ -82,8 +82,9 @@ async fn revoke_sessions(db: &impl ConnectionTrait, user: UserId, which: sea_orm
 }
 
 /// Hints every process that a user's sessions, tokens, role or status
-/// changed: their WebSockets authenticate again and close if refused.
-async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
+/// changed: that user's WebSockets and event streams authenticate again and
+/// close if refused or if the user's role or suspension differs.
+pub async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
     realtime::emit(db, vec![Event::Credentials { user: user.0 }]).await
 }
 
