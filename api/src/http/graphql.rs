@@ -21,7 +21,7 @@ use axum::{
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::HttpState;
+use super::{HttpState, budget};
 use crate::{
     auth::{Auth, ClientInfo},
     error::AppError,
@@ -29,6 +29,7 @@ use crate::{
         batches::Batches,
         coded,
         context::{Loaders, RequestContext},
+        cost::{self, Charge, Spender},
         persisted,
     },
     metrics::OperationLabels,
@@ -87,10 +88,12 @@ struct Body_<'a> {
     extensions: &'a std::collections::BTreeMap<String, Value>,
 }
 
-/// One executed operation: its body and whether it failed before execution.
+/// One executed operation: its body, whether it failed before execution,
+/// and the budget it spent (none when refused before its cost was known).
 struct Outcome {
     response: Response,
     request_error: bool,
+    charge: Option<Charge>,
 }
 
 impl Outcome {
@@ -337,12 +340,17 @@ async fn execute(
     get: bool,
 ) -> HttpResponse {
     let mut bearer = Bearer::new(headers);
-    match batch {
-        BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, get).await {
+    let wants_cost = budget::wants_cost(headers);
+    let mut charge = None;
+    let mut response = match batch {
+        BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
             Ok(outcome) => {
+                charge = outcome.charge;
                 let status = if outcome.unavailable() {
                     // An outage, not the request: clients and proxies retry a 503.
                     StatusCode::SERVICE_UNAVAILABLE
+                } else if charge.is_some_and(|charge| !charge.admitted()) {
+                    StatusCode::TOO_MANY_REQUESTS
                 } else if outcome.request_error && media == Media::GraphqlResponse {
                     StatusCode::BAD_REQUEST
                 } else {
@@ -360,20 +368,31 @@ async fn execute(
             "BAD_REQUEST",
             &format!("at most {} operations per batch", state.app.config.max_batch),
         ),
-        BatchRequest::Batch(requests) => {
+        BatchRequest::Batch(requests) => 'batch: {
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                match run(state, &mut bearer, &client, media, request, get).await {
+                match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
                     Ok(outcome) => outcomes.push(outcome),
-                    Err(response) => return response,
+                    Err(response) => break 'batch response,
                 }
             }
+            charge = outcomes.iter().rev().find_map(|outcome| outcome.charge);
             let bodies: Vec<Body_<'_>> = outcomes.iter().map(Outcome::body).collect();
             let mut response = respond(StatusCode::OK, media, &bodies);
             retry_after(&mut response, outcomes.iter().flat_map(|o| &o.response.errors));
             response
         }
-    }
+    };
+    // Every response shows the budget: what the last operation left, or (refused before spending) what is left.
+    let charge = match charge {
+        Some(charge) => charge,
+        None => {
+            let auth = if bearer.token.is_some() { bearer.auth(state, media).await.unwrap_or_default() } else { Auth::Anonymous };
+            budget::current(&state.app, &Spender::of(&auth, bearer.token, &client)).await
+        }
+    };
+    budget::stamp(response.headers_mut(), &charge);
+    response
 }
 
 /// `Retry-After` for a response that a rate limit refused, as HTTP clients
@@ -396,16 +415,31 @@ fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpRespo
     (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
 }
 
-/// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
+/// Parses, checks and executes one operation, counting refusals. `Err` is an HTTP-level refusal.
 async fn run(
     state: &HttpState,
     bearer: &mut Bearer<'_>,
     client: &ClientInfo,
     media: Media,
-    mut request: Request,
-    get: bool,
+    request: Request,
+    (get, wants_cost): (bool, bool),
 ) -> Result<Outcome, HttpResponse> {
-    let request_error = |err| Outcome { response: Response::from_errors(vec![err]), request_error: true };
+    let outcome = run_checked(state, bearer, client, media, request, (get, wants_cost)).await?;
+    if outcome.request_error {
+        budget::count_rejection(&state.app, &outcome.response.errors);
+    }
+    Ok(outcome)
+}
+
+async fn run_checked(
+    state: &HttpState,
+    bearer: &mut Bearer<'_>,
+    client: &ClientInfo,
+    media: Media,
+    mut request: Request,
+    (get, wants_cost): (bool, bool),
+) -> Result<Outcome, HttpResponse> {
+    let request_error = |err| Outcome { response: Response::from_errors(vec![err]), request_error: true, charge: None };
     let persisted = state.schema.persisted();
     if !persisted.trusted(&mut request) {
         // Only `require` mode asks who sends a document no manifest holds: only then is the bearer checked here.
@@ -442,12 +476,26 @@ async fn run(
     } else {
         bearer.auth(state, media).await?
     };
+    let spender = Spender::of(&auth, bearer.token, client);
     let context = RequestContext { auth, client: client.clone() };
     let batches = Batches::default();
     let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
     let request = request.data(context).data(loaders);
+    // The limits (cost included) refuse first, then the budget pays for what remains.
+    let cost = match state.schema.admit(&document, &request) {
+        Ok(cost) => cost,
+        Err(err) => return Ok(request_error(err)),
+    };
+    let charge = cost::spend(&state.app, &spender, cost).await;
+    if !charge.admitted() {
+        return Ok(Outcome { response: budget::over_budget(&charge), request_error: true, charge: Some(charge) });
+    }
+    let request = request.data(charge);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
-    let mut response = batches.run(state.schema.run(request, &document)).instrument(span).await;
+    let mut response = batches.run(state.schema.execute_admitted(request, &document)).instrument(span).await;
+    if wants_cost {
+        budget::cost_extension(&mut response, &charge, state.app.config.max_cost);
+    }
 
     // Errors before execution have no path and leave `data` null.
     let request_error = response.data == Value::Null
@@ -458,7 +506,6 @@ async fn run(
         if extensions.get("code").is_none() {
             let code = match error.message.as_str() {
                 _ if !request_error => "BAD_USER_INPUT",
-                "Query is too complex." => "QUERY_TOO_COMPLEX",
                 _ => "GRAPHQL_VALIDATION_FAILED",
             };
             extensions.set("code", code);
@@ -466,7 +513,7 @@ async fn run(
     }
     let outcome = if response.errors.is_empty() { "ok" } else { "error" };
     state.app.metrics.graphql_operations.get_or_create(&OperationLabels { outcome }).inc();
-    Ok(Outcome { response, request_error })
+    Ok(Outcome { response, request_error, charge: Some(charge) })
 }
 
 fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
