@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -58,7 +58,8 @@ pub async fn spend(state: &AppState, spender: &Spender, cost: u64) -> Charge {
     if quota.admitted {
         state.metrics.cost_spent.inc_by(cost);
     }
-    let reset_at = Utc::now() + quota.reset_after;
+    // Whole seconds, as the `X-RateLimit-Reset` header shows it.
+    let reset_at = (Utc::now() + quota.reset_after).with_nanosecond(0).unwrap_or_default();
     Charge { cost, quota, reset_at }
 }
 

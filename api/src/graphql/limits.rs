@@ -307,11 +307,15 @@ mod tests {
     }
 
     fn check(query: &str) -> Result<(), String> {
-        cost(query, Variables::default()).map(|_| ())
+        check_with(&limits(), query, Variables::default()).map(|_| ())
     }
 
+    /// The cost, under limits deep and wide enough not to refuse first.
     fn cost(query: &str, variables: Variables) -> Result<u64, String> {
-        let limits = limits();
+        check_with(&Limits { depth: 10, fields: 100, tokens: 1_000, ..limits() }, query, variables)
+    }
+
+    fn check_with(limits: &Limits, query: &str, variables: Variables) -> Result<u64, String> {
         limits.check_text(query).map_err(|e| e.message)?;
         limits.check(&parse_query(query).unwrap(), None, &variables).map_err(|e| e.message)
     }
@@ -333,7 +337,8 @@ mod tests {
         // A fragment spread in a page counts once per item.
         let spread = "{ items(first: 5) { nodes { ...F } } } fragment F on I { pages(first: 2) { nodes { x } } }";
         assert_eq!(cost(spread, vars(serde_json::json!({}))), Ok(1 + 5 * (1 + 1 + 2)));
-        let over = cost("{ items(first: 100) { nodes { pages(first: 5) { nodes { x } } } } }", vars(serde_json::json!({})));
+        let over =
+            cost("{ items(first: 100) { nodes { pages(first: 5) { nodes { x } } } } }", vars(serde_json::json!({})));
         assert!(over.unwrap_err().contains("costs 701 points"), "the cost and the limit are in the message");
     }
 

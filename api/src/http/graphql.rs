@@ -21,7 +21,7 @@ use axum::{
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::{HttpState, budget};
+use super::{HttpState, bearer::Bearer, budget};
 use crate::{
     auth::{Auth, ClientInfo},
     error::AppError,
@@ -33,7 +33,7 @@ use crate::{
         persisted,
     },
     metrics::OperationLabels,
-    modules::identity::{graphql::CREDENTIAL_EXCHANGES, selectors},
+    modules::identity::graphql::CREDENTIAL_EXCHANGES,
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -48,7 +48,7 @@ pub const REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("graphql-requi
 pub const APOLLO_REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("apollo-require-preflight");
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(super) enum Media {
     GraphqlResponse,
     Json,
 }
@@ -262,52 +262,8 @@ pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: Ht
     execute(&state, client, &parts.headers, BatchRequest::Single(request), media, true).await
 }
 
-/// The request's `Authorization` header, checked once and only when an operation reads it.
-struct Bearer<'h> {
-    token: Option<&'h str>,
-    checked: Option<Auth>,
-}
-
-impl<'h> Bearer<'h> {
-    fn new(headers: &'h HeaderMap) -> Self {
-        let value = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
-        let token = value.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim()).filter(|t| !t.is_empty());
-        Self { token, checked: None }
-    }
-
-    /// A token that doesn't verify refuses the request with 401 and the
-    /// reason; one that can't be checked (the database is down) with 503.
-    async fn auth(&mut self, state: &HttpState, media: Media) -> Result<Auth, HttpResponse> {
-        if let Some(auth) = &self.checked {
-            return Ok(auth.clone());
-        }
-        let auth = match self.token {
-            None => Auth::Anonymous,
-            Some(token) => match selectors::authenticate(&state.app, token).await {
-                Ok(viewer) => Auth::Viewer(viewer),
-                Err(AppError::Refused(refusal)) => {
-                    let mut response = refused(StatusCode::UNAUTHORIZED, media, AppError::Refused(refusal));
-                    let challenge =
-                        format!("Bearer error=\"invalid_token\", error_description=\"{}\"", refusal.message());
-                    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
-                        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-                    }
-                    return Err(response);
-                }
-                Err(err) => {
-                    let mut response = refused(StatusCode::SERVICE_UNAVAILABLE, media, err);
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    return Err(response);
-                }
-            },
-        };
-        self.checked = Some(auth.clone());
-        Ok(auth)
-    }
-}
-
 /// A request refused before execution with `err`, shaped as a GraphQL response without `data`.
-fn refused(status: StatusCode, media: Media, err: AppError) -> HttpResponse {
+pub(super) fn refused(status: StatusCode, media: Media, err: AppError) -> HttpResponse {
     let err = async_graphql::Error::from(err);
     let mut error = ServerError::new(err.message, None);
     error.extensions = err.extensions;
@@ -343,25 +299,27 @@ async fn execute(
     let wants_cost = budget::wants_cost(headers);
     let mut charge = None;
     let mut response = match batch {
-        BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
-            Ok(outcome) => {
-                charge = outcome.charge;
-                let status = if outcome.unavailable() {
-                    // An outage, not the request: clients and proxies retry a 503.
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else if charge.is_some_and(|charge| !charge.admitted()) {
-                    StatusCode::TOO_MANY_REQUESTS
-                } else if outcome.request_error && media == Media::GraphqlResponse {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::OK
-                };
-                let mut response = respond(status, media, &outcome.body());
-                retry_after(&mut response, &outcome.response.errors);
-                response
+        BatchRequest::Single(request) => {
+            match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
+                Ok(outcome) => {
+                    charge = outcome.charge;
+                    let status = if outcome.unavailable() {
+                        // An outage, not the request: clients and proxies retry a 503.
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else if charge.is_some_and(|charge| !charge.admitted()) {
+                        StatusCode::TOO_MANY_REQUESTS
+                    } else if outcome.request_error && media == Media::GraphqlResponse {
+                        StatusCode::BAD_REQUEST
+                    } else {
+                        StatusCode::OK
+                    };
+                    let mut response = respond(status, media, &outcome.body());
+                    retry_after(&mut response, &outcome.response.errors);
+                    response
+                }
+                Err(response) => response,
             }
-            Err(response) => response,
-        },
+        }
         BatchRequest::Batch(requests) if requests.len() > state.app.config.max_batch => error_response(
             StatusCode::BAD_REQUEST,
             media,
@@ -387,7 +345,11 @@ async fn execute(
     let charge = match charge {
         Some(charge) => charge,
         None => {
-            let auth = if bearer.token.is_some() { bearer.auth(state, media).await.unwrap_or_default() } else { Auth::Anonymous };
+            let auth = if bearer.token.is_some() {
+                bearer.auth(state, media).await.unwrap_or_default()
+            } else {
+                Auth::Anonymous
+            };
             budget::current(&state.app, &Spender::of(&auth, bearer.token, &client)).await
         }
     };

@@ -1,6 +1,7 @@
 //! HTTP routes: `/graphql` (POST, GET, WebSocket), GraphiQL at `/`, health,
 //! readiness, metrics and `/media/{id}`. Request ids and tracing spans are set here.
 
+mod bearer;
 mod budget;
 mod documents;
 mod graphiql;
