@@ -138,9 +138,17 @@ pub struct Config {
     #[arg(long, env = "XPR_MAX_FIELDS", default_value_t = 1_000)]
     pub max_fields: usize,
 
-    /// Maximum complexity of a GraphQL query (each field 1, lists times their `first`).
-    #[arg(long, env = "XPR_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
-    pub max_query_complexity: usize,
+    /// Maximum cost of one operation: the objects it may return, lists counted at their `first` (ADR 0024).
+    #[arg(long, env = "XPR_MAX_COST", default_value_t = 25_000)]
+    pub max_cost: u64,
+
+    /// Cost points each user, API token or anonymous address may spend per budget window (ADR 0024).
+    #[arg(long, env = "XPR_COST_BUDGET", default_value_t = 500_000)]
+    pub cost_budget: u64,
+
+    /// The cost budget's window in seconds.
+    #[arg(long, env = "XPR_COST_BUDGET_WINDOW_SECS", default_value_t = 3_600)]
+    pub cost_budget_window_secs: u64,
 
     /// Trusted documents: `off`, `allow` (manifest ids and free text) or `require` (manifest ids only, except
     /// for API tokens).
@@ -299,6 +307,11 @@ impl Config {
         );
         anyhow::ensure!(self.max_batch > 0, "XPR_MAX_BATCH must be at least 1");
         anyhow::ensure!(self.rate_limit_window_secs > 0, "XPR_RATE_LIMIT_WINDOW_SECS must be positive");
+        anyhow::ensure!(self.cost_budget_window_secs > 0, "XPR_COST_BUDGET_WINDOW_SECS must be positive");
+        anyhow::ensure!(
+            self.cost_budget >= self.max_cost,
+            "XPR_COST_BUDGET must be at least XPR_MAX_COST, or the costliest allowed operation could never run"
+        );
         anyhow::ensure!(self.media_max_bytes > 0, "XPR_MEDIA_MAX_BYTES must be positive");
         anyhow::ensure!(
             self.media_max_width > 0 && self.media_max_height > 0 && self.media_max_pixels > 0,

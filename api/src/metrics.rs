@@ -12,11 +12,25 @@ pub struct OperationLabels {
     pub outcome: &'static str,
 }
 
+/// Why a request was refused before execution: `tokens`, `depth`,
+/// `aliases`, `directives`, `fields`, `cost`, `rate_limit` or `persisted`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectedLabels {
+    pub reason: &'static str,
+}
+
+/// Attached to a refusal (`ServerError::source`) so the metrics can name its reason.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejected(pub &'static str);
+
 pub struct Metrics {
     registry: Registry,
     /// SQL statements run on behalf of requests (background jobs use their own pool).
     pub db_statements: Counter,
     pub graphql_operations: Family<OperationLabels, Counter>,
+    /// Cost points spent from clients' budgets (ADR 0024).
+    pub cost_spent: Counter,
+    pub rejected: Family<RejectedLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -26,7 +40,11 @@ impl Default for Metrics {
         registry.register("db_statements", "SQL statements run by request handling", db_statements.clone());
         let graphql_operations = Family::default();
         registry.register("graphql_operations", "GraphQL operations executed", graphql_operations.clone());
-        Self { registry, db_statements, graphql_operations }
+        let cost_spent = Counter::default();
+        registry.register("graphql_cost_spent", "Cost points spent by admitted GraphQL operations", cost_spent.clone());
+        let rejected = Family::default();
+        registry.register("graphql_rejected", "GraphQL requests refused before execution, by reason", rejected.clone());
+        Self { registry, db_statements, graphql_operations, cost_spent, rejected }
     }
 }
 
@@ -35,5 +53,9 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        self.rejected.get_or_create(&RejectedLabels { reason }).inc();
     }
 }

@@ -98,7 +98,7 @@ async fn batches_are_capped() {
 
 #[tokio::test]
 async fn deep_and_complex_queries_are_refused_with_a_clear_code() {
-    let app = TestApp::spawn_with(&["--max-query-depth", "5", "--max-query-complexity", "50"]).await;
+    let app = TestApp::spawn_with(&["--max-query-depth", "5", "--max-cost", "50"]).await;
     let deep = app
         .gql(None, "{ entries(first: 1) { nodes { creator { reviews(first: 1) { nodes { id } } } } } }", json!({}))
         .await;
@@ -112,7 +112,7 @@ async fn deep_and_complex_queries_are_refused_with_a_clear_code() {
     let chain = app.gql(None, &chain, json!({})).await;
     assert_eq!(code(&chain), "QUERY_TOO_COMPLEX", "{chain}");
     assert_eq!(chain["errors"][0]["message"], "the introspection query is nested 17 levels deep; the limit is 15");
-    // Connection complexity scales with `first`, so nesting big pages can't slip through.
+    // The cost counts a page at its `first` (1 + 100 × 2 here), so big pages can't slip through.
     let wide = app.gql(None, "{ sessions(first: 100) { edges { node { id createdAt } } } }", json!({})).await;
     assert_eq!(code(&wide), "QUERY_TOO_COMPLEX");
     let small = app.gql(None, "{ sessions(first: 2) { edges { node { id } } } }", json!({})).await;

@@ -3,6 +3,7 @@
 mod activity;
 mod clients;
 mod content;
+mod cost;
 mod csrf;
 mod faults;
 mod guides;

@@ -5,6 +5,7 @@
 pub mod batches;
 pub mod complete;
 pub mod context;
+pub mod cost;
 pub mod fields;
 pub mod inputs;
 pub mod limits;
@@ -12,13 +13,13 @@ pub mod pagination;
 pub mod persisted;
 pub mod scopes;
 
-use std::{any::TypeId, sync::Arc};
+use std::{any::TypeId, collections::HashSet, sync::Arc};
 
 use async_graphql::{
     Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, ServerError,
     SubscriptionType, Variables,
     parser::types::ExecutableDocument,
-    registry::{Registry, SDLExportOptions},
+    registry::{MetaType, Registry, SDLExportOptions},
 };
 use futures_util::{StreamExt, stream::BoxStream};
 
@@ -59,6 +60,7 @@ pub struct Query(
     ModerationQuery,
     ReviewsQuery,
     NotificationsQuery,
+    cost::RateLimitQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -119,17 +121,8 @@ pub struct AppExecutor {
 impl AppExecutor {
     pub fn new(state: AppState, persisted: persisted::Persisted) -> Self {
         let config = &state.config;
-        let limits = limits::Limits {
-            depth: config.max_query_depth,
-            introspection_depth: config.max_introspection_depth,
-            tokens: config.max_tokens,
-            aliases: config.max_aliases,
-            directives: config.max_directives,
-            fields: config.max_fields,
-        };
-        // Depth is ours to check (introspection has a bound of its own); complexity is async-graphql's.
-        let mut schema = builder().data(state.clone()).limit_complexity(state.config.max_query_complexity);
         // "Did you mean …?" maps the schema for whoever probes it; production has introspection for that.
+        let mut schema = builder().data(state.clone());
         if state.config.environment() == Environment::Production {
             schema = schema.disable_suggestions();
         }
@@ -143,6 +136,17 @@ impl AppExecutor {
         Query::create_type_info(&mut registry);
         Mutation::create_type_info(&mut registry);
         <NotificationsSubscription as SubscriptionType>::create_type_info(&mut registry);
+        // Depth, cost and the rest are ours to check (limits.rs), before async-graphql validates.
+        let limits = limits::Limits {
+            depth: config.max_query_depth,
+            introspection_depth: config.max_introspection_depth,
+            tokens: config.max_tokens,
+            aliases: config.max_aliases,
+            directives: config.max_directives,
+            fields: config.max_fields,
+            cost: config.max_cost,
+            paginated: Arc::new(paginated(&registry)),
+        };
         Self { schema, types: Arc::new(complete::Types::new(registry)), limits, persisted: Arc::new(persisted) }
     }
 
@@ -155,28 +159,46 @@ impl AppExecutor {
     }
 
     /// The checks before execution: the document's limits, text inputs
-    /// without NUL, and the API token's scopes for a mutation (`data` holds
-    /// the `RequestContext`).
-    fn admit(&self, document: &ExecutableDocument, request: &Request, data: &Data) -> Result<(), ServerError> {
+    /// without NUL, and the API token's scopes for a mutation (`request.data`
+    /// holds the `RequestContext`). Returns the operation's cost.
+    pub fn admit(&self, document: &ExecutableDocument, request: &Request) -> Result<u64, ServerError> {
+        self.admit_with(document, request, &request.data)
+    }
+
+    fn admit_with(&self, document: &ExecutableDocument, request: &Request, data: &Data) -> Result<u64, ServerError> {
         let operation = request.operation_name.as_deref();
-        self.limits.check(document, operation)?;
+        let cost = self.limits.check(document, operation, &request.variables)?;
         inputs::refuse_nul(document, &request.variables)?;
-        match context(data).and_then(|context| context.auth.viewer()) {
-            Some(viewer) => scopes::check(viewer, document, operation),
-            None => Ok(()),
+        if let Some(viewer) = context(data).and_then(|context| context.auth.viewer()) {
+            scopes::check(viewer, document, operation)?;
         }
+        Ok(cost)
     }
 
     /// Executes `request`, whose parsed form is `document`, and completes the response.
     pub async fn run(&self, request: Request, document: &ExecutableDocument) -> Response {
-        if let Err(error) = self.admit(document, &request, &request.data) {
+        if let Err(error) = self.admit(document, &request) {
             return Response::from_errors(vec![error]);
         }
+        self.execute_admitted(request, document).await
+    }
+
+    /// Executes a request that [`AppExecutor::admit`] let through.
+    pub async fn execute_admitted(&self, request: Request, document: &ExecutableDocument) -> Response {
         let (operation, variables) = (request.operation_name.clone(), request.variables.clone());
         let mut response = self.schema.execute(request).await;
         self.types.complete(document, operation.as_deref(), &variables, &mut response);
         response
     }
+}
+
+/// The names of the fields that take `first`: the pages whose selections the cost multiplies.
+fn paginated(registry: &Registry) -> HashSet<String> {
+    let fields = registry.types.values().flat_map(|ty| match ty {
+        MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } => Some(fields.values()),
+        _ => None,
+    });
+    fields.flatten().filter(|field| field.args.contains_key("first")).map(|field| field.name.clone()).collect()
 }
 
 /// A request error (no path, no data) with its `extensions.code`.
@@ -217,7 +239,7 @@ impl async_graphql::Executor for AppExecutor {
             Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
         };
         let data = session_data.as_deref().unwrap_or(&request.data);
-        if let Err(error) = self.admit(&document, &request, data) {
+        if let Err(error) = self.admit_with(&document, &request, data) {
             return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
         }
         let (types, operation, variables): (_, Option<String>, Variables) =

@@ -11,13 +11,8 @@ use async_graphql::{
 
 use crate::{
     graphql::fields,
-    paging::{Cursor, DEFAULT_PAGE, MAX_PAGE, Page},
+    paging::{Cursor, Page},
 };
-
-/// Complexity of a connection field: its children count once per requested item.
-pub fn complexity(child: usize, first: Option<i32>) -> usize {
-    child.saturating_mul(first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize)
-}
 
 /// For async-graphql's connections; `after` arguments go through [`Page::parse`].
 impl CursorType for Cursor {

@@ -54,8 +54,16 @@ mod tests {
     fn documents_keep_what_parsed_and_nothing_else() {
         let documents = Documents::default();
         let cached = || documents.0.lock().unwrap().len();
-        let limits =
-            Limits { depth: 10, introspection_depth: 10, tokens: 100_000, aliases: 10, directives: 10, fields: 10 };
+        let limits = Limits {
+            depth: 10,
+            introspection_depth: 10,
+            tokens: 100_000,
+            aliases: 10,
+            directives: 10,
+            fields: 10,
+            cost: 10,
+            paginated: Default::default(),
+        };
         let parsed =
             |query: &str| documents.parse(&mut Request::new(query), &limits).map(|d| d.operations.iter().count());
         assert_eq!(parsed("{ a b }"), Ok(1));

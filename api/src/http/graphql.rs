@@ -21,7 +21,7 @@ use axum::{
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::HttpState;
+use super::{HttpState, bearer::Bearer, budget};
 use crate::{
     auth::{Auth, ClientInfo},
     error::AppError,
@@ -29,10 +29,11 @@ use crate::{
         batches::Batches,
         coded,
         context::{Loaders, RequestContext},
+        cost::{self, Charge, Spender},
         persisted,
     },
     metrics::OperationLabels,
-    modules::identity::{graphql::CREDENTIAL_EXCHANGES, selectors},
+    modules::identity::graphql::CREDENTIAL_EXCHANGES,
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -47,7 +48,7 @@ pub const REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("graphql-requi
 pub const APOLLO_REQUIRE_PREFLIGHT: HeaderName = HeaderName::from_static("apollo-require-preflight");
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(super) enum Media {
     GraphqlResponse,
     Json,
 }
@@ -87,10 +88,12 @@ struct Body_<'a> {
     extensions: &'a std::collections::BTreeMap<String, Value>,
 }
 
-/// One executed operation: its body and whether it failed before execution.
+/// One executed operation: its body, whether it failed before execution,
+/// and the budget it spent (none when refused before its cost was known).
 struct Outcome {
     response: Response,
     request_error: bool,
+    charge: Option<Charge>,
 }
 
 impl Outcome {
@@ -259,52 +262,8 @@ pub async fn get(State(state): State<HttpState>, client: ClientInfo, request: Ht
     execute(&state, client, &parts.headers, BatchRequest::Single(request), media, true).await
 }
 
-/// The request's `Authorization` header, checked once and only when an operation reads it.
-struct Bearer<'h> {
-    token: Option<&'h str>,
-    checked: Option<Auth>,
-}
-
-impl<'h> Bearer<'h> {
-    fn new(headers: &'h HeaderMap) -> Self {
-        let value = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
-        let token = value.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim()).filter(|t| !t.is_empty());
-        Self { token, checked: None }
-    }
-
-    /// A token that doesn't verify refuses the request with 401 and the
-    /// reason; one that can't be checked (the database is down) with 503.
-    async fn auth(&mut self, state: &HttpState, media: Media) -> Result<Auth, HttpResponse> {
-        if let Some(auth) = &self.checked {
-            return Ok(auth.clone());
-        }
-        let auth = match self.token {
-            None => Auth::Anonymous,
-            Some(token) => match selectors::authenticate(&state.app, token).await {
-                Ok(viewer) => Auth::Viewer(viewer),
-                Err(AppError::Refused(refusal)) => {
-                    let mut response = refused(StatusCode::UNAUTHORIZED, media, AppError::Refused(refusal));
-                    let challenge =
-                        format!("Bearer error=\"invalid_token\", error_description=\"{}\"", refusal.message());
-                    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
-                        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-                    }
-                    return Err(response);
-                }
-                Err(err) => {
-                    let mut response = refused(StatusCode::SERVICE_UNAVAILABLE, media, err);
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    return Err(response);
-                }
-            },
-        };
-        self.checked = Some(auth.clone());
-        Ok(auth)
-    }
-}
-
 /// A request refused before execution with `err`, shaped as a GraphQL response without `data`.
-fn refused(status: StatusCode, media: Media, err: AppError) -> HttpResponse {
+pub(super) fn refused(status: StatusCode, media: Media, err: AppError) -> HttpResponse {
     let err = async_graphql::Error::from(err);
     let mut error = ServerError::new(err.message, None);
     error.extensions = err.extensions;
@@ -337,43 +296,65 @@ async fn execute(
     get: bool,
 ) -> HttpResponse {
     let mut bearer = Bearer::new(headers);
-    match batch {
-        BatchRequest::Single(request) => match run(state, &mut bearer, &client, media, request, get).await {
-            Ok(outcome) => {
-                let status = if outcome.unavailable() {
-                    // An outage, not the request: clients and proxies retry a 503.
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else if outcome.request_error && media == Media::GraphqlResponse {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::OK
-                };
-                let mut response = respond(status, media, &outcome.body());
-                retry_after(&mut response, &outcome.response.errors);
-                response
+    let wants_cost = budget::wants_cost(headers);
+    let mut charge = None;
+    let mut response = match batch {
+        BatchRequest::Single(request) => {
+            match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
+                Ok(outcome) => {
+                    charge = outcome.charge;
+                    let status = if outcome.unavailable() {
+                        // An outage, not the request: clients and proxies retry a 503.
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else if charge.is_some_and(|charge| !charge.admitted()) {
+                        StatusCode::TOO_MANY_REQUESTS
+                    } else if outcome.request_error && media == Media::GraphqlResponse {
+                        StatusCode::BAD_REQUEST
+                    } else {
+                        StatusCode::OK
+                    };
+                    let mut response = respond(status, media, &outcome.body());
+                    retry_after(&mut response, &outcome.response.errors);
+                    response
+                }
+                Err(response) => response,
             }
-            Err(response) => response,
-        },
+        }
         BatchRequest::Batch(requests) if requests.len() > state.app.config.max_batch => error_response(
             StatusCode::BAD_REQUEST,
             media,
             "BAD_REQUEST",
             &format!("at most {} operations per batch", state.app.config.max_batch),
         ),
-        BatchRequest::Batch(requests) => {
+        BatchRequest::Batch(requests) => 'batch: {
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                match run(state, &mut bearer, &client, media, request, get).await {
+                match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
                     Ok(outcome) => outcomes.push(outcome),
-                    Err(response) => return response,
+                    Err(response) => break 'batch response,
                 }
             }
+            charge = outcomes.iter().rev().find_map(|outcome| outcome.charge);
             let bodies: Vec<Body_<'_>> = outcomes.iter().map(Outcome::body).collect();
             let mut response = respond(StatusCode::OK, media, &bodies);
             retry_after(&mut response, outcomes.iter().flat_map(|o| &o.response.errors));
             response
         }
-    }
+    };
+    // Every response shows the budget: what the last operation left, or (refused before spending) what is left.
+    let charge = match charge {
+        Some(charge) => charge,
+        None => {
+            let auth = if bearer.token.is_some() {
+                bearer.auth(state, media).await.unwrap_or_default()
+            } else {
+                Auth::Anonymous
+            };
+            budget::current(&state.app, &Spender::of(&auth, bearer.token, &client)).await
+        }
+    };
+    budget::stamp(response.headers_mut(), &charge);
+    response
 }
 
 /// `Retry-After` for a response that a rate limit refused, as HTTP clients
@@ -396,16 +377,31 @@ fn respond(status: StatusCode, media: Media, body: &impl Serialize) -> HttpRespo
     (status, [(header::CONTENT_TYPE, media.content_type())], Body::from(bytes)).into_response()
 }
 
-/// Parses, checks and executes one operation. `Err` is an HTTP-level refusal.
+/// Parses, checks and executes one operation, counting refusals. `Err` is an HTTP-level refusal.
 async fn run(
     state: &HttpState,
     bearer: &mut Bearer<'_>,
     client: &ClientInfo,
     media: Media,
-    mut request: Request,
-    get: bool,
+    request: Request,
+    (get, wants_cost): (bool, bool),
 ) -> Result<Outcome, HttpResponse> {
-    let request_error = |err| Outcome { response: Response::from_errors(vec![err]), request_error: true };
+    let outcome = run_checked(state, bearer, client, media, request, (get, wants_cost)).await?;
+    if outcome.request_error {
+        budget::count_rejection(&state.app, &outcome.response.errors);
+    }
+    Ok(outcome)
+}
+
+async fn run_checked(
+    state: &HttpState,
+    bearer: &mut Bearer<'_>,
+    client: &ClientInfo,
+    media: Media,
+    mut request: Request,
+    (get, wants_cost): (bool, bool),
+) -> Result<Outcome, HttpResponse> {
+    let request_error = |err| Outcome { response: Response::from_errors(vec![err]), request_error: true, charge: None };
     let persisted = state.schema.persisted();
     if !persisted.trusted(&mut request) {
         // Only `require` mode asks who sends a document no manifest holds: only then is the bearer checked here.
@@ -442,12 +438,26 @@ async fn run(
     } else {
         bearer.auth(state, media).await?
     };
+    let spender = Spender::of(&auth, bearer.token, client);
     let context = RequestContext { auth, client: client.clone() };
     let batches = Batches::default();
     let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
     let request = request.data(context).data(loaders);
+    // The limits (cost included) refuse first, then the budget pays for what remains.
+    let cost = match state.schema.admit(&document, &request) {
+        Ok(cost) => cost,
+        Err(err) => return Ok(request_error(err)),
+    };
+    let charge = cost::spend(&state.app, &spender, cost).await;
+    if !charge.admitted() {
+        return Ok(Outcome { response: budget::over_budget(&charge), request_error: true, charge: Some(charge) });
+    }
+    let request = request.data(charge);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
-    let mut response = batches.run(state.schema.run(request, &document)).instrument(span).await;
+    let mut response = batches.run(state.schema.execute_admitted(request, &document)).instrument(span).await;
+    if wants_cost {
+        budget::cost_extension(&mut response, &charge, state.app.config.max_cost);
+    }
 
     // Errors before execution have no path and leave `data` null.
     let request_error = response.data == Value::Null
@@ -458,7 +468,6 @@ async fn run(
         if extensions.get("code").is_none() {
             let code = match error.message.as_str() {
                 _ if !request_error => "BAD_USER_INPUT",
-                "Query is too complex." => "QUERY_TOO_COMPLEX",
                 _ => "GRAPHQL_VALIDATION_FAILED",
             };
             extensions.set("code", code);
@@ -466,7 +475,7 @@ async fn run(
     }
     let outcome = if response.errors.is_empty() { "ok" } else { "error" };
     state.app.metrics.graphql_operations.get_or_create(&OperationLabels { outcome }).inc();
-    Ok(Outcome { response, request_error })
+    Ok(Outcome { response, request_error, charge: Some(charge) })
 }
 
 fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {

@@ -2,6 +2,8 @@
 //! (Server-Sent Events), GraphiQL at `/`, health,
 //! readiness, metrics and `/media/{id}`. Request ids and tracing spans are set here.
 
+mod bearer;
+mod budget;
 mod documents;
 mod graphiql;
 mod graphql;

@@ -206,7 +206,6 @@ impl Fields<'_, Entry> {
         Ok(links(rows.unwrap_or_default(), false))
     }
     /// Live entries whose parent this is, by title.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -246,7 +245,6 @@ impl Fields<'_, Entry> {
             .map(Revision::new))
     }
     /// Revisions, newest first; pages stay fast however long the history.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -258,7 +256,6 @@ impl Fields<'_, Entry> {
         Ok(pagination::connection(rows, has_next, &page, versioning::history_cursor, Revision::new))
     }
     /// Published reviews (plus your own, or all for moderators).
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -369,7 +366,6 @@ impl ContentQuery {
         Ok(Some(Entry::at(Arc::new(model), Arc::new((meta, snapshot)))))
     }
 
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn entries(
         &self,
         ctx: &Context<'_>,
@@ -396,7 +392,6 @@ impl ContentQuery {
     }
 
     /// Full-text search over title, summary and body, most relevant first.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn search(
         &self,
         ctx: &Context<'_>,

@@ -130,7 +130,6 @@ impl Fields<'_, User> {
     }
 
     /// The user's reviews, newest first by default: published ones (all of them for the user and moderators).
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -143,7 +142,6 @@ impl Fields<'_, User> {
 
     /// What the user did in public, newest first: merged submissions and
     /// published reviews. A banned user's shows to moderators only.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn activity(
         &self,
         ctx: &Context<'_>,
@@ -301,7 +299,6 @@ impl IdentityQuery {
     }
 
     /// The viewer's active sessions, newest first.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
@@ -316,7 +313,6 @@ impl IdentityQuery {
     }
 
     /// The viewer's API tokens, newest first, revoked ones included.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,

@@ -141,7 +141,6 @@ pub struct ModerationQuery;
 #[Object]
 impl ModerationQuery {
     /// Moderators: every moderator and admin action, newest first.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn moderation_log(
         &self,
         ctx: &Context<'_>,
@@ -167,7 +166,6 @@ impl ModerationQuery {
     }
 
     /// Reports, newest first: all of them for moderators, the viewer's own for everyone else.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn reports(
         &self,
         ctx: &Context<'_>,

@@ -93,7 +93,6 @@ pub struct NotificationsQuery;
 #[Object]
 impl NotificationsQuery {
     /// The viewer's notifications, newest first.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

@@ -194,7 +194,6 @@ impl ReviewsQuery {
 
     /// Moderators: reviews the content filter holds (PENDING), oldest first.
     /// `showReview` publishes one, `hideReview` hides it; either takes it off the queue.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn review_queue(
         &self,
         ctx: &Context<'_>,

@@ -40,7 +40,6 @@ impl VersioningQuery {
     }
 
     /// Submissions the viewer may see, newest first.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
@@ -66,7 +65,6 @@ impl VersioningQuery {
     }
 
     /// Moderators: PENDING submissions, oldest submitted first, with their check warnings and claims.
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
