@@ -52,7 +52,7 @@ redis-cli --scan --pattern 'xprbench*' | xargs -r redis-cli del >/dev/null
 # raised for the load, and trust so that the merge scenario's author keeps needing review.
 export DATABASE_URL="$DB?sslmode=disable" REDIS_URL="$REDIS" XPR_REDIS_PREFIX=xprbench XPR_DATA_DIR="$WORK/data" \
   XPR_JWT_SECRET="benchmark-secret-benchmark-secret-0123456789" XPR_LOG_FORMAT=json RUST_LOG=warn \
-  XPR_RATE_LIMIT_PER_ACCOUNT=1000000 XPR_RATE_LIMIT_PER_ADDRESS=1000000 XPR_WS_MAX_CONNECTIONS_PER_USER=1000 \
+  XPR_RATE_LIMIT_PER_ACCOUNT=1000000 XPR_RATE_LIMIT_PER_ADDRESS=1000000 XPR_COST_BUDGET=1000000000000 XPR_WS_MAX_CONNECTIONS_PER_USER=1000 \
   XPR_MAX_OPEN_SUBMISSIONS=100000 XPR_SUBMISSIONS_PER_HOUR=100000 XPR_TRUST_REPUTATION=2000000000 XPR_ACCESS_TOKEN_TTL_SECS=3600
 start() { # port → pid in $STARTED
   XPR_BIND="127.0.0.1:$1" "$XPR" serve >>"$WORK/server-$1.log" 2>&1 &
