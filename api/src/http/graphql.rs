@@ -459,23 +459,27 @@ async fn run_checked(
         budget::cost_extension(&mut response, &charge, state.app.config.max_cost);
     }
 
-    // Errors before execution have no path and leave `data` null.
+    let request_error = fill_codes(&mut response);
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    state.app.metrics.graphql_operations.get_or_create(&OperationLabels { outcome }).inc();
+    Ok(Outcome { response, request_error, charge: Some(charge) })
+}
+
+/// Gives every error an `extensions.code`, as GraphQL over HTTP clients
+/// expect, and says whether the request failed before execution: errors
+/// before execution have no path and leave `data` null.
+pub(super) fn fill_codes(response: &mut Response) -> bool {
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = match error.message.as_str() {
-                _ if !request_error => "BAD_USER_INPUT",
-                _ => "GRAPHQL_VALIDATION_FAILED",
-            };
+            let code = if request_error { "GRAPHQL_VALIDATION_FAILED" } else { "BAD_USER_INPUT" };
             extensions.set("code", code);
         }
     }
-    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
-    state.app.metrics.graphql_operations.get_or_create(&OperationLabels { outcome }).inc();
-    Ok(Outcome { response, request_error, charge: Some(charge) })
+    request_error
 }
 
 fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {

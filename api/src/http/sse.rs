@@ -196,7 +196,7 @@ fn respond(state: &HttpState, events: BoxStream<'static, SseEvent>) -> HttpRespo
 }
 
 fn next(mut response: Response) -> SseEvent {
-    codes(&mut response);
+    super::graphql::fill_codes(&mut response);
     let json = serde_json::to_string(&response).unwrap_or_else(|_| r#"{"errors":[{"message":"INTERNAL"}]}"#.into());
     SseEvent::default().event("next").data(json)
 }
@@ -206,23 +206,6 @@ fn complete() -> SseEvent {
     // running the operation again); axum writes no field for empty data.
     // `graphql-sse` reads `null` as no data.
     SseEvent::default().event("complete").data("null")
-}
-
-/// Every error with an `extensions.code`, as GraphQL over HTTP gives them.
-fn codes(response: &mut Response) {
-    let before_execution =
-        response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            let code = match error.message.as_str() {
-                _ if !before_execution => "BAD_USER_INPUT",
-                "Query is too complex." => "QUERY_TOO_COMPLEX",
-                _ => "GRAPHQL_VALIDATION_FAILED",
-            };
-            extensions.set("code", code);
-        }
-    }
 }
 
 /// The operation's results as events, until it completes, the user's
