@@ -11,9 +11,13 @@ cd "$(dirname "$0")/.."
 MODE=full
 [[ "${1:-}" == "--quick" ]] && MODE=quick
 if [[ $MODE == quick ]]; then
-  USERS=200 ENTRIES=1000 REVISIONS=3 REVIEWS=5000 LONG_HISTORY=10000 DURATION=5 ROUNDS=2 SUBSCRIBERS=1000 REPEAT=3
+  USERS=200 ENTRIES=1000 REVISIONS=3 REVIEWS=5000 LONG_HISTORY=10000 DURATION=5 ROUNDS=2 REPEAT=3
+  # Fan-out: idle sockets (over FAN_PROCS + 1 processes), subscribers per event, sustained rate.
+  IDLE=2000 SUBSCRIBERS=1000 FAN_PROCS=1 RATE=200 SUSTAIN_SECS=10
 else
-  USERS=1000 ENTRIES=10000 REVISIONS=10 REVIEWS=50000 LONG_HISTORY=10000 DURATION=15 ROUNDS=3 SUBSCRIBERS=10000 REPEAT=5
+  USERS=1000 ENTRIES=10000 REVISIONS=10 REVIEWS=50000 LONG_HISTORY=10000 DURATION=15 ROUNDS=3 REPEAT=5
+  # A process may hold 20,000 descriptors here (ulimit -Hn): 20,000 sockets take two, 50,000 three.
+  IDLE=50000 SUBSCRIBERS=20000 FAN_PROCS=2 RATE=2000 SUSTAIN_SECS=120
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xpr-target}"
@@ -24,11 +28,11 @@ DB="$PG/xpr_bench"
 OUT=bench/results
 RESULTS="$WORK/results.jsonl"
 PASSWORD="benchmark password 42"
-PORT1=18080 PORT2=18081 PEER_PORT=15050
-URL1="http://127.0.0.1:$PORT1" URL2="http://127.0.0.1:$PORT2" PEER="http://127.0.0.1:$PEER_PORT"
+PORT1=18080 PORT2=18081 PORT3=18082 PEER_PORT=15050
+URL1="http://127.0.0.1:$PORT1" URL2="http://127.0.0.1:$PORT2" URL3="http://127.0.0.1:$PORT3" PEER="http://127.0.0.1:$PEER_PORT"
 mkdir -p "$WORK" "$OUT"
 rm -rf "$WORK/data" "$RESULTS"
-# 10,000 sockets on each side of loopback.
+# Sockets on both sides of loopback: as many descriptors as a process may have.
 ulimit -n "$(ulimit -Hn)"
 
 PIDS=()
@@ -52,7 +56,7 @@ redis-cli --scan --pattern 'xprbench*' | xargs -r redis-cli del >/dev/null
 # raised for the load, and trust so that the merge scenario's author keeps needing review.
 export DATABASE_URL="$DB?sslmode=disable" REDIS_URL="$REDIS" XPR_REDIS_PREFIX=xprbench XPR_DATA_DIR="$WORK/data" \
   XPR_JWT_SECRET="benchmark-secret-benchmark-secret-0123456789" XPR_LOG_FORMAT=json RUST_LOG=warn \
-  XPR_RATE_LIMIT_PER_ACCOUNT=1000000 XPR_RATE_LIMIT_PER_ADDRESS=1000000 XPR_COST_BUDGET=1000000000000 XPR_WS_MAX_CONNECTIONS_PER_USER=1000 \
+  XPR_RATE_LIMIT_PER_ACCOUNT=1000000 XPR_RATE_LIMIT_PER_ADDRESS=1000000 XPR_COST_BUDGET=1000000000000 XPR_WS_MAX_CONNECTIONS_PER_USER=1000 XPR_WS_PING_SECS=10 \
   XPR_MAX_OPEN_SUBMISSIONS=100000 XPR_SUBMISSIONS_PER_HOUR=100000 XPR_TRUST_REPUTATION=2000000000 XPR_ACCESS_TOKEN_TTL_SECS=3600
 start() { # port → pid in $STARTED
   XPR_BIND="127.0.0.1:$1" "$XPR" serve >>"$WORK/server-$1.log" 2>&1 &
@@ -71,6 +75,7 @@ IMPORT_START=$(date +%s)
 "$XPR" import "$WORK/import.jsonl" --as bench_admin 2>>"$WORK/import.log" >/dev/null
 IMPORT_SECS=$(( $(date +%s) - IMPORT_START ))
 psql -q -v ON_ERROR_STOP=1 -v users="$USERS" -v reviews="$REVIEWS" -v long_history="$LONG_HISTORY" \
+  -v fan_users="$IDLE" -v fan_watchers="$SUBSCRIBERS" \
   "$DB" -f bench/seed.sql
 # PostGraphile reads relations from foreign keys; this one is circular, so our schema has no constraint for it.
 psql -q "$DB" -c "COMMENT ON TABLE entries IS E'@foreignKey (current_revision_id) references revisions (id)'"
@@ -78,7 +83,7 @@ psql -q "$DB" -c "COMMENT ON TABLE entries IS E'@foreignKey (current_revision_id
 redis-cli --scan --pattern 'xprbench*' | xargs -r redis-cli del >/dev/null
 id_of() { psql -tA "$DB" -c "SELECT e.uuid FROM entries e JOIN entry_kinds k ON k.id = e.kind_id WHERE k.slug = '$1' AND e.slug = '$2'"; }
 SHIP=$(id_of ship ship-1) LONG=$(id_of organization org-0) SHORT=$(id_of organization org-1)
-FANOUT_ENTRY=$(id_of ship ship-2)
+FANOUT_ENTRY=$(id_of ship ship-2) WATCHED_ENTRY=$(id_of ship ship-3)
 
 step "PostGraphile 4"
 [[ -x "$WORK/peer/node_modules/.bin/postgraphile" ]] || npm install -s --prefix "$WORK/peer" postgraphile@4 >/dev/null
@@ -153,17 +158,28 @@ step "3. merges and history paging"
 http --name "history, 10 revisions" --url "$URL1" --query "$HISTORY" --variables "{\"id\":\"$SHORT\"}" --concurrency 8
 http --name "history, 10,000 revisions" --url "$URL1" --query "$HISTORY" --variables "{\"id\":\"$LONG\"}" --concurrency 8
 
-step "4. fan-out to $SUBSCRIBERS subscribers"
-fanout() { "$BENCH" fanout --out "$RESULTS" --subscribers "$SUBSCRIBERS" --users "$USERS" --password "$PASSWORD" \
-  --moderator bench_admin --entry "$FANOUT_ENTRY" "$@"; }
-fanout --name "one process" --url "$URL1" --pid "$SERVER1" --mode entry
-fanout --name "one process" --url "$URL1" --pid "$SERVER1" --mode notification
-
-step "5. two processes sharing Redis"
+step "4. fan-out: $IDLE idle sockets, events to $SUBSCRIBERS subscribers, $RATE events/s"
 start $PORT2
 SERVER2=$STARTED
+start $PORT3
+SERVER3=$STARTED
+fanout() { "$BENCH" fanout --out "$RESULTS" --password "$PASSWORD" --moderator bench_admin "$@"; }
+URLS=(--url "$URL1" --pid "$SERVER1")
+(( FAN_PROCS > 1 )) && URLS+=(--url "$URL2" --pid "$SERVER2")
+NAME="$FAN_PROCS process(es)"
+# Idle: pings every 10 s (XPR_WS_PING_SECS above), held for three rounds of them.
+fanout --name "$((FAN_PROCS + 1)) processes" "${URLS[@]}" --url "$URL3" --pid "$SERVER3" --mode idle \
+  --subscribers "$IDLE" --duration-secs 35 --entry "$FANOUT_ENTRY"
+fanout --name "$NAME" "${URLS[@]}" --mode entry --subscribers "$SUBSCRIBERS" --entry "$FANOUT_ENTRY"
+fanout --name "$NAME" "${URLS[@]}" --mode notification --subscribers "$SUBSCRIBERS" --entry "$WATCHED_ENTRY"
+fanout --name "$NAME" "${URLS[@]}" --mode sustained --subscribers "$SUBSCRIBERS" --entry "$WATCHED_ENTRY" \
+  --rate "$RATE" --duration-secs "$SUSTAIN_SECS" --database "$DB"
+kill "$SERVER3"
+
+step "5. two processes sharing Redis"
 http --name "dashboard read" --url "$URL1" --url "$URL2" --query "$DASHBOARD" --variables '{"first":50}' --concurrency 16
-fanout --name "two processes" --url "$URL1" --url "$URL2" --pid "$SERVER1" --pid "$SERVER2" --mode entry
+(( FAN_PROCS == 1 )) && fanout --name "two processes" --url "$URL1" --url "$URL2" --pid "$SERVER1" --pid "$SERVER2" \
+  --mode entry --subscribers "$SUBSCRIBERS" --entry "$FANOUT_ENTRY"
 
 step "report"
 "$BENCH" report "$RESULTS" --markdown "$OUT/$MODE.md" --json "$OUT/$MODE.json"

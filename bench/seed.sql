@@ -1,6 +1,6 @@
 -- The parts of the benchmark dataset that are plain rows, written straight
 -- into PostgreSQL after `xpr import` has built entries and their history
--- through real merges. Variables (psql -v): users, reviews, long_history.
+-- through real merges. Variables (psql -v): users, reviews, long_history, fan_users, fan_watchers.
 
 -- Users sign in with the admin's password (one argon2 hash, copied).
 INSERT INTO users (uuid, handle, handle_key, email, email_verified_at, password_hash, display_name, bio,
@@ -9,6 +9,24 @@ SELECT gen_random_uuid(), 'bench_user_' || i, 'bench_user_' || i, 'bench_user_' 
        (SELECT password_hash FROM users WHERE handle = 'bench_admin'), 'Bench user ' || i, 'Benchmark account.',
        'USER', 'ACTIVE', 0, now(), now()
 FROM generate_series(0, :users - 1) AS i;
+
+-- Fan-out users, one socket each: each signs in with its own API token
+-- `xpr_benchfan_<i>` (no password hashing per socket); the first fan_watchers watch ship-3.
+-- Inserted in one statement, so user i has id min(id) + i (the sustained scenario relies on it).
+INSERT INTO users (uuid, handle, handle_key, email, email_verified_at, password_hash, display_name, bio,
+                   role, status, reputation, created_at, updated_at)
+SELECT gen_random_uuid(), 'bench_fan_' || i, 'bench_fan_' || i, 'bench_fan_' || i || '@example.com', now(),
+       (SELECT password_hash FROM users WHERE handle = 'bench_admin'), 'Overlay ' || i, '',
+       'USER', 'ACTIVE', 0, now(), now()
+FROM generate_series(0, :fan_users - 1) AS i ORDER BY i;
+INSERT INTO api_tokens (uuid, user_id, name, token_hash, token_prefix, scopes, created_at)
+SELECT gen_random_uuid(), id, 'overlay', encode(sha256(convert_to('xpr_benchfan_' || substr(handle, 11), 'UTF8')), 'hex'),
+       'xpr_benc', 'read', now()
+FROM users WHERE handle LIKE 'bench\_fan\_%';
+INSERT INTO watches (user_id, entry_id, created_at)
+SELECT u.id, e.id, now() FROM users u
+JOIN entries e ON e.slug = 'ship-3' JOIN entry_kinds k ON k.id = e.kind_id AND k.slug = 'ship'
+WHERE u.handle LIKE 'bench\_fan\_%' AND substr(u.handle, 11)::int < :fan_watchers;
 
 CREATE TEMP TABLE bench_users AS
 SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users WHERE handle LIKE 'bench\_user\_%';

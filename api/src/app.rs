@@ -4,6 +4,7 @@
 use std::{ops::Deref, sync::Arc, time::Duration};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sea_orm::DbBackend;
 use tokio::{
     net::TcpListener,
     sync::{Notify, watch},
@@ -15,7 +16,7 @@ use crate::{
     config::{Config, Environment},
     db,
     deps::Deps,
-    graphql::{self, AppExecutor, persisted::Persisted},
+    graphql::{self, AppExecutor, persisted::Persisted, rendered::Renders},
     http,
     mail::Mailer,
     metrics::Metrics,
@@ -38,6 +39,8 @@ pub struct Shared {
     pub bus: Bus,
     /// Subscriptions woken by one event share their database reads.
     pub reads: SharedReads,
+    /// ... and the rendering of the items they deliver.
+    pub renders: Renders,
 }
 
 impl Deref for Shared {
@@ -120,6 +123,7 @@ impl App {
             bus: bus.clone(),
             interval: Duration::from_millis(config.relay_interval_ms),
             retention: chrono::Duration::hours(config.outbox_retention_hours),
+            listen: (db.get_database_backend() == DbBackend::Postgres).then(|| config.database_url()),
         };
         let mailer = Mailer::new(&config, background_db, mail_wake.clone())?;
         let state = AppState(Arc::new(Shared {
@@ -129,6 +133,7 @@ impl App {
             media,
             bus,
             reads: SharedReads::default(),
+            renders: Renders::default(),
         }));
         let schema = graphql::AppExecutor::new(state.clone(), persisted);
         Ok(Self { state, schema, mailer, relay })

@@ -1,27 +1,46 @@
 //! WebSocket fan-out: many authenticated `graphql-transport-ws` subscribers,
-//! a merge, and the time until each of them has the event; plus the servers'
-//! resident memory per open subscription.
+//! events, and the time until each subscriber has its frame; the servers'
+//! resident memory per socket and CPU per delivered frame.
+//!
+//! A process may hold at most `ulimit -Hn` descriptors (20,000 on the bench
+//! machine), so the sockets are opened by worker processes (`fanout-worker`,
+//! `--per-worker` sockets each) that report each frame's latency on stdout.
+//! Every socket signs in with its own user's API token (`{token_prefix}{i}`,
+//! seeded by bench/seed.sql): no password hashing per socket. The time an
+//! event was sent travels in it (`sent@<unix µs>` in the summary, title or
+//! message), so a worker measures latency on its own.
 
 use std::{
     path::PathBuf,
+    process::Stdio,
     sync::Arc,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::{Context, bail, ensure};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::{Child, Command},
+    sync::{Semaphore, mpsc},
+};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::gql::{Client, percentiles, record};
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum Mode {
-    /// Every socket on `entryUpdated` of the one entry.
+    /// Sockets held open with pings on, each subscribed to its user's notifications; no events.
+    Idle,
+    /// Every socket on `entryUpdated` of one entry; a merge per round.
     Entry,
-    /// Every socket on its user's `notificationReceived`; every user watches the entry.
+    /// Every socket on its user's `notificationReceived`; every user watches the
+    /// entry, so a merge per round writes one notification per user.
     Notification,
+    /// Notifications to random users at `--rate` per second for `--duration-secs`,
+    /// written as services write them (a notification and its outbox event) by psql.
+    Sustained,
 }
 
 #[derive(clap::Args)]
@@ -31,30 +50,58 @@ pub struct Args {
     /// Server base URL; given several times, sockets are spread round-robin.
     #[arg(long, required = true)]
     url: Vec<String>,
-    /// Server process ids, for their resident memory.
+    /// Server process ids, for their resident memory and CPU time.
     #[arg(long)]
     pid: Vec<u32>,
-    #[arg(long, value_enum, default_value = "entry")]
+    #[arg(long, value_enum)]
     mode: Mode,
     #[arg(long, default_value_t = 10_000)]
     subscribers: usize,
-    /// Users `{user_prefix}0..{users}` sign in, each holding several sockets.
-    #[arg(long, default_value = "bench_user_")]
-    user_prefix: String,
-    #[arg(long, default_value_t = 1000)]
-    users: usize,
-    #[arg(long)]
-    password: String,
-    /// Who merges (a moderator: merged on submit).
+    #[arg(long, default_value_t = 9_000)]
+    per_worker: usize,
+    #[arg(long, default_value = "xpr_benchfan_")]
+    token_prefix: String,
+    /// Who merges (a moderator: merged on submit), and with what password.
     #[arg(long)]
     moderator: String,
+    #[arg(long)]
+    password: String,
     /// The entry the merges change.
     #[arg(long)]
     entry: String,
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Idle: how long the sockets are held; sustained: how long events are sent.
+    #[arg(long, default_value_t = 60)]
+    duration_secs: u64,
+    /// Sustained: events per second.
+    #[arg(long, default_value_t = 2000)]
+    rate: u64,
+    /// Sustained: the database psql writes the events into.
+    #[arg(long, default_value = "")]
+    database: String,
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long, required = true)]
+    url: Vec<String>,
+    #[arg(long)]
+    from: usize,
+    #[arg(long)]
+    to: usize,
+    #[arg(long)]
+    token_prefix: String,
+    #[arg(long, value_enum)]
+    mode: Mode,
+    #[arg(long)]
+    entry: String,
+}
+
+fn unix_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Resident memory of `pid`, in KiB.
@@ -65,6 +112,18 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .context("VmRSS")
+}
+
+/// CPU time (user + system) `pid` has used, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which may hold spaces: state is the first.
+    let fields: Vec<&str> = stat.rsplit_once(") ").context("stat")?.1.split(' ').collect();
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+fn sum(pids: &[u32], of: fn(u32) -> anyhow::Result<u64>) -> anyhow::Result<u64> {
+    pids.iter().map(|&p| of(p)).sum()
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -88,131 +147,311 @@ async fn open(url: &str, token: &str, query: &str, variables: &Value) -> anyhow:
     Ok(socket)
 }
 
-/// Reads a socket until it closes, reporting when each event arrives.
-async fn listen(mut socket: Socket, events: mpsc::UnboundedSender<Instant>) -> anyhow::Result<()> {
-    while let Some(message) = socket.next().await {
-        let Message::Text(t) = message? else { continue };
-        let value: Value = serde_json::from_str(&t)?;
-        match value["type"].as_str() {
-            Some("next") => {
-                let _ = events.send(Instant::now());
+/// The `sent@<unix µs>` stamp in a frame.
+fn sent_at(frame: &str) -> Option<u64> {
+    let digits = frame.split_once("sent@")?.1;
+    digits[..digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len())].parse().ok()
+}
+
+/// Reads a socket until it closes, reporting each frame's latency (µs).
+async fn listen(mut socket: Socket, report: mpsc::UnboundedSender<String>) {
+    let ended = loop {
+        let Some(message) = socket.next().await else { break "closed by the server".to_owned() };
+        let t = match message {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Close(frame)) => break format!("close {frame:?}"),
+            Ok(_) => continue,
+            Err(err) => break err.to_string(),
+        };
+        if t.contains(r#""type":"next""#) {
+            let at = unix_micros();
+            let _ = report.send(sent_at(&t).map_or_else(|| "err no stamp".into(), |s| format!("lat {}", at - s)));
+        } else if t.contains(r#""type":"ping""#) {
+            if let Err(err) = text(&mut socket, json!({ "type": "pong" })).await {
+                break err.to_string();
             }
-            Some("ping") => text(&mut socket, json!({ "type": "pong" })).await?,
-            Some("error" | "complete") => bail!("subscription ended: {value}"),
-            _ => {}
+        } else if t.contains(r#""type":"error""#) || t.contains(r#""type":"complete""#) {
+            break format!("subscription ended: {t}");
+        }
+    };
+    let _ = report.send(format!("closed {}", ended.replace('\n', " ")));
+}
+
+/// A worker process: opens sockets `from..to`, prints `ready`, then a line per
+/// frame until its stdin closes.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let (query, variables) = match args.mode {
+        Mode::Entry => {
+            ("subscription($id: ID!) { entryUpdated(id: $id) { version summary } }", json!({ "id": args.entry }))
+        }
+        _ => ("subscription { notificationReceived { cursor message } }", json!({})),
+    };
+    let (report, mut lines) = mpsc::unbounded_channel();
+    let gate = Arc::new(Semaphore::new(64));
+    let mut opening = Vec::new();
+    for i in args.from..args.to {
+        let (url, token, gate) =
+            (args.url[i % args.url.len()].clone(), format!("{}{i}", args.token_prefix), gate.clone());
+        let (variables, report) = (variables.clone(), report.clone());
+        opening.push(tokio::spawn(async move {
+            let socket = {
+                let _permit = gate.acquire().await?;
+                open(&url, &token, query, &variables).await.with_context(|| format!("socket {i}"))?
+            };
+            tokio::spawn(listen(socket, report));
+            anyhow::Ok(())
+        }));
+    }
+    for task in opening {
+        task.await??;
+    }
+    let mut out = tokio::io::stdout();
+    out.write_all(b"ready\n").await?;
+    out.flush().await?;
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        tokio::select! {
+            line = lines.recv() => {
+                let Some(line) = line else { break };
+                let mut batch = line + "\n";
+                while let Ok(more) = lines.try_recv() {
+                    batch += &more;
+                    batch.push('\n');
+                }
+                out.write_all(batch.as_bytes()).await?;
+                out.flush().await?;
+            }
+            line = stdin.next_line() => if line?.is_none() { break },
         }
     }
+    Ok(())
+}
+
+/// What the workers report, merged.
+struct Workers {
+    children: Vec<Child>,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl Workers {
+    async fn start(args: &Args) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let (tx, lines) = mpsc::unbounded_channel();
+        let mut children = Vec::new();
+        for from in (0..args.subscribers).step_by(args.per_worker.max(1)) {
+            let to = (from + args.per_worker).min(args.subscribers);
+            let mut command = Command::new(&exe);
+            command.arg("fanout-worker").args(["--from", &from.to_string(), "--to", &to.to_string()]);
+            for url in &args.url {
+                command.args(["--url", url]);
+            }
+            command.args(["--token-prefix", &args.token_prefix, "--entry", &args.entry]);
+            command.args([
+                "--mode",
+                match args.mode {
+                    Mode::Entry => "entry",
+                    _ => "notification",
+                },
+            ]);
+            let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
+            let mut out = BufReader::new(child.stdout.take().context("worker stdout")?).lines();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = out.next_line().await {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+                let _ = tx.send("exited".into());
+            });
+            children.push(child);
+        }
+        let mut workers = Self { children, lines };
+        let mut ready = 0;
+        while ready < workers.children.len() {
+            match workers.next(Duration::from_secs(600)).await? {
+                Line::Ready => ready += 1,
+                Line::Exited => bail!("a worker failed while opening its sockets"),
+                Line::Closed(why) => bail!("a socket closed while opening: {why}"),
+                Line::Latency(_) => {}
+            }
+        }
+        Ok(workers)
+    }
+
+    async fn next(&mut self, within: Duration) -> anyhow::Result<Line> {
+        let line = tokio::time::timeout(within, self.lines.recv()).await?.context("workers gone")?;
+        Ok(match line.split_once(' ') {
+            Some(("lat", micros)) => Line::Latency(Duration::from_micros(micros.parse()?)),
+            Some(("closed", why)) => Line::Closed(why.to_owned()),
+            _ if line == "ready" => Line::Ready,
+            _ if line == "exited" => Line::Exited,
+            _ => bail!("worker: {line}"),
+        })
+    }
+
+    /// Latencies of the next `count` frames, waiting at most `within` for the
+    /// last; the sockets that closed meanwhile are counted.
+    async fn collect(&mut self, count: usize, within: Duration, closed: &mut usize) -> Vec<Duration> {
+        let deadline = Instant::now() + within;
+        let mut got = Vec::with_capacity(count);
+        while got.len() < count {
+            match self.next(deadline.saturating_duration_since(Instant::now())).await {
+                Ok(Line::Latency(latency)) => got.push(latency),
+                Ok(Line::Closed(why)) => {
+                    *closed += 1;
+                    eprintln!("socket closed: {why}");
+                }
+                _ => break,
+            }
+        }
+        got
+    }
+}
+
+enum Line {
+    Ready,
+    Latency(Duration),
+    Closed(String),
+    Exited,
+}
+
+/// Sustained load: every 50 ms, `rate / 20` notifications to random users of
+/// the fan-out users, each with its outbox event, in one statement, stamped
+/// with the time it was written.
+async fn sustain(args: &Args) -> anyhow::Result<usize> {
+    let mut psql = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", &args.database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdin = psql.stdin.take().context("psql stdin")?;
+    let per_tick = (args.rate / 20).max(1);
+    let ticks = args.duration_secs * 20;
+    let mut interval = tokio::time::interval(Duration::from_millis(50));
+    // Fan-out users were inserted in one statement, in token order: user i is `lo + i`.
+    let lo = std::process::Command::new("psql")
+        .args(["-tA", &args.database, "-c", r"SELECT min(id) FROM users WHERE handle LIKE 'bench\_fan\_%'"])
+        .output()?;
+    let lo: i64 = String::from_utf8(lo.stdout)?.trim().parse().context("fan-out users")?;
+    let statement = format!(
+        "WITH written AS (INSERT INTO notifications (uuid, user_id, kind, subject_type, subject_id, message, created_at) \
+           SELECT gen_random_uuid(), {lo} + floor(random() * {subscribers})::bigint, 'WATCHED_ENTRY_UPDATED', 'ENTRY', \
+                  '{entry}', 'sustained sent@' || (extract(epoch FROM clock_timestamp()) * 1e6)::bigint, now() \
+           FROM generate_series(1, {per_tick}) RETURNING *) \
+         INSERT INTO outbox_events (channel, payload, created_at) \
+         SELECT 'user_' || w.user_id, jsonb_build_object('notification', to_jsonb(w)), now() FROM written w;\n",
+        subscribers = args.subscribers,
+        entry = args.entry,
+    );
+    for _ in 0..ticks {
+        interval.tick().await;
+        stdin.write_all(statement.as_bytes()).await?;
+    }
+    drop(stdin);
+    ensure!(psql.wait().await?.success(), "psql failed");
+    Ok((per_tick * ticks) as usize)
+}
+
+/// One merge of `entry`, stamped with when it was sent.
+async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> anyhow::Result<()> {
+    let current = client.run(None, "query($id: ID!) { entry(id: $id) { version } }", &json!({ "id": entry })).await?;
+    let stamp = format!("round {round} sent@{}", unix_micros());
+    let change = json!({ "op": "UPDATE", "entryId": entry, "baseRevision": current["entry"]["version"],
+                         "fields": { "summary": format!("Fan-out {stamp}") } });
+    let created = client
+        .run(
+            Some(moderator),
+            "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }",
+            &json!({ "i": { "title": format!("Fan-out {stamp}"), "changes": [change] } }),
+        )
+        .await?;
+    let merged = client
+        .run(
+            Some(moderator),
+            "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }",
+            &json!({ "id": created["createSubmission"]["id"] }),
+        )
+        .await?;
+    ensure!(merged["submitForReview"]["status"] == "MERGED", "not merged: {merged}");
     Ok(())
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = Client::new(&args.url[0]);
     let moderator = client.login(&args.moderator, &args.password).await?;
-    let users = args.users.min(args.subscribers);
-    let mut tokens = Vec::with_capacity(users);
-    for chunk in (0..users).collect::<Vec<_>>().chunks(8) {
-        let logins = chunk.iter().map(|i| client.login(format!("{}{i}", args.user_prefix), &args.password));
-        for token in futures_util::future::join_all(logins).await {
-            tokens.push(token?);
-        }
-    }
-    let (query, variables) = match args.mode {
-        Mode::Entry => ("subscription($id: ID!) { entryUpdated(id: $id) { version } }", json!({ "id": args.entry })),
-        Mode::Notification => {
-            for token in &tokens {
-                client
-                    .run(
-                        Some(token),
-                        "mutation($id: ID!) { watchEntry(entryId: $id) { id } }",
-                        &json!({ "id": args.entry }),
-                    )
-                    .await?;
-            }
-            ("subscription { notificationReceived { id } }", json!({}))
-        }
-    };
-
-    let rss_before: Vec<u64> = args.pid.iter().map(|&p| rss_kib(p)).collect::<Result<_, _>>()?;
-    let (events, mut received) = mpsc::unbounded_channel();
-    let gate = Arc::new(Semaphore::new(128));
+    let rss_before = sum(&args.pid, rss_kib)?;
     let started = Instant::now();
-    let mut opening = Vec::with_capacity(args.subscribers);
-    for i in 0..args.subscribers {
-        let (url, token, gate) = (args.url[i % args.url.len()].clone(), tokens[i % users].clone(), gate.clone());
-        let (query, variables, events) = (query.to_owned(), variables.clone(), events.clone());
-        opening.push(tokio::spawn(async move {
-            let socket = {
-                let _permit = gate.acquire().await?;
-                open(&url, &token, &query, &variables).await?
-            };
-            Ok::<_, anyhow::Error>(tokio::spawn(listen(socket, events)))
-        }));
-    }
-    let mut sockets = Vec::with_capacity(args.subscribers);
-    for task in opening {
-        sockets.push(task.await??);
-    }
+    let mut workers = Workers::start(&args).await?;
     let connect_secs = started.elapsed().as_secs_f64();
     // The servers set up each subscription after its `subscribe` message: let them finish.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_after: Vec<u64> = args.pid.iter().map(|&p| rss_kib(p)).collect::<Result<_, _>>()?;
+    let rss_open = sum(&args.pid, rss_kib)?;
 
-    let mut latencies = Vec::with_capacity(args.subscribers * args.rounds);
-    let mut missing = 0;
-    for round in 0..args.rounds {
-        let entry =
-            client.run(None, "query($id: ID!) { entry(id: $id) { version } }", &json!({ "id": args.entry })).await?;
-        let change = json!({ "op": "UPDATE", "entryId": args.entry, "baseRevision": entry["entry"]["version"],
-                             "fields": { "summary": format!("Fan-out round {round} at {:?}", started.elapsed()) } });
-        let created = client
-            .run(
-                Some(&moderator),
-                "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }",
-                &json!({ "i": { "title": format!("Fan-out {round}"), "changes": [change] } }),
-            )
-            .await?;
-        let sent = Instant::now();
-        let merged = client
-            .run(
-                Some(&moderator),
-                "mutation($id: ID!) { submitForReview(submissionId: $id) { status } }",
-                &json!({ "id": created["createSubmission"]["id"] }),
-            )
-            .await?;
-        ensure!(merged["submitForReview"]["status"] == "MERGED", "not merged: {merged}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut got = 0;
-        while got < args.subscribers {
-            match tokio::time::timeout_at(deadline, received.recv()).await {
-                Ok(Some(at)) => {
-                    latencies.push(at - sent);
-                    got += 1;
-                }
-                _ => break,
-            }
+    let mut closed = 0;
+    let cpu_before = sum(&args.pid, cpu_ticks)?;
+    let (latencies, expected, mut memory) = match args.mode {
+        Mode::Idle => {
+            // Any frame or close while idle is a failure; the pings go on.
+            let got = workers.collect(1, Duration::from_secs(args.duration_secs), &mut closed).await;
+            ensure!(got.is_empty(), "a frame arrived on an idle socket");
+            (Vec::new(), 0, vec![sum(&args.pid, rss_kib)?])
         }
-        missing += args.subscribers - got;
+        Mode::Entry | Mode::Notification => {
+            let mut latencies = Vec::new();
+            for round in 0..args.rounds {
+                merge(&client, &moderator, &args.entry, round).await?;
+                latencies.extend(workers.collect(args.subscribers, Duration::from_secs(30), &mut closed).await);
+            }
+            (latencies, args.subscribers * args.rounds, vec![sum(&args.pid, rss_kib)?])
+        }
+        Mode::Sustained => {
+            let sending = sustain(&args);
+            let mut memory = Vec::new();
+            let mut latencies = Vec::new();
+            let receiving = async {
+                // Until the sender is done; memory every 10 s.
+                let mut sampled = Instant::now();
+                loop {
+                    latencies.extend(workers.collect(1000, Duration::from_secs(1), &mut closed).await);
+                    if sampled.elapsed() >= Duration::from_secs(10) {
+                        sampled = Instant::now();
+                        memory.push(sum(&args.pid, rss_kib).unwrap_or(0));
+                    }
+                }
+            };
+            let sent = tokio::select! { sent = sending => sent?, () = receiving => unreachable!() };
+            // The last events' frames.
+            let rest = sent.saturating_sub(latencies.len());
+            latencies.extend(workers.collect(rest, Duration::from_secs(10), &mut closed).await);
+            (latencies, sent, memory)
+        }
+    };
+    let cpu_ms = (sum(&args.pid, cpu_ticks)? - cpu_before) * 10;
+    memory.insert(0, rss_open);
+    let delivered = latencies.len();
+    for child in &mut workers.children {
+        drop(child.stdin.take());
     }
-    for socket in &sockets {
-        socket.abort();
-    }
-    // Memory freed by other work may be reused by the sockets (after < before):
-    // also measure what closing them gives back, and take the larger.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_closed: Vec<u64> = args.pid.iter().map(|&p| rss_kib(p)).collect::<Result<_, _>>()?;
-    let delta = |from: &[u64]| -> u64 { rss_after.iter().zip(from).map(|(a, b)| a.saturating_sub(*b)).sum() };
-    let grown = delta(&rss_before).max(delta(&rss_closed));
+    let kib_per_socket = rss_open.saturating_sub(rss_before) as f64 / args.subscribers as f64;
     record(
         &args.out,
         json!({
             "kind": "fanout", "scenario": args.name, "processes": args.url.len(),
-            "mode": match args.mode { Mode::Entry => "entryUpdated", Mode::Notification => "notificationReceived" },
-            "subscribers": args.subscribers, "users": users, "rounds": args.rounds, "connect_s": (connect_secs * 10.0).round() / 10.0,
-            "missing": missing, "latency": percentiles(latencies),
-            "rss_before_kib": rss_before, "rss_after_kib": rss_after, "rss_closed_kib": rss_closed,
-            "kib_per_subscriber": (grown as f64 / args.subscribers as f64 * 10.0).round() / 10.0,
+            "mode": match args.mode {
+                Mode::Idle => "idle", Mode::Entry => "entryUpdated",
+                Mode::Notification => "notificationReceived", Mode::Sustained => "sustained",
+            },
+            "subscribers": args.subscribers, "rounds": args.rounds, "connect_s": (connect_secs * 10.0).round() / 10.0,
+            "expected": expected, "missing": expected.saturating_sub(delivered), "closed": closed,
+            "latency": percentiles(latencies),
+            "rss_before_kib": rss_before, "rss_kib": memory,
+            "kib_per_subscriber": (kib_per_socket * 10.0).round() / 10.0,
+            "cpu_us_per_frame": (delivered > 0).then(|| (cpu_ms * 1000) as f64 / delivered as f64).map(f64::round),
         }),
     )?;
-    ensure!(missing == 0, "{missing} deliveries missing");
+    ensure!(closed == 0, "{closed} sockets closed");
+    ensure!(delivered >= expected, "{} deliveries missing", expected - delivered);
     Ok(())
 }

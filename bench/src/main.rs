@@ -32,6 +32,8 @@ enum Command {
     Merge(load::MergeArgs),
     /// Opens WebSocket subscribers, merges, and times the delivery.
     Fanout(fanout::Args),
+    /// One of `fanout`'s processes holding sockets (started by `fanout`).
+    FanoutWorker(fanout::WorkerArgs),
     /// Writes the Markdown tables and a JSON array of a results file.
     Report {
         results: PathBuf,
@@ -50,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Statements(args) => load::statements(args).await,
         Command::Merge(args) => load::merge(args).await,
         Command::Fanout(args) => fanout::run(args).await,
+        Command::FanoutWorker(args) => fanout::worker(args).await,
         Command::Report { results, markdown, json } => report::write(&results, &markdown, &json),
     }
 }

@@ -105,22 +105,27 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
 
     writeln!(
         md,
-        "\n| Fan-out | processes | subscribers | deliveries missing | p50 ms | p99 ms | max ms | KiB per subscriber | connect s |"
+        "\n| Fan-out | processes | sockets | frames | missing | sockets closed | p50 ms | p99 ms | max ms | KiB per socket | CPU µs per frame | server RSS KiB (open, …) | connect s |"
     )?;
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     for r in of("fanout") {
+        let memory: Vec<String> = r["rss_kib"].as_array().into_iter().flatten().map(Value::to_string).collect();
         writeln!(
             md,
-            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r["scenario"].as_str().unwrap_or_default(),
             r["mode"].as_str().unwrap_or_default(),
             r["processes"],
             r["subscribers"],
+            r["expected"],
             r["missing"],
+            r["closed"],
             ms(r, "p50"),
             ms(r, "p99"),
             ms(r, "max"),
             r["kib_per_subscriber"],
+            r["cpu_us_per_frame"],
+            memory.join(", "),
             r["connect_s"]
         )?;
     }

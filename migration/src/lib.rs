@@ -15,6 +15,7 @@ mod m20261201_000009_revision_media;
 mod m20261201_000010_revision_archive_time;
 mod m20261201_000011_review_queue;
 mod m20261202_000012_activity;
+mod m20261204_000013_outbox_wake;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_revision_archive_time::Migration),
             Box::new(m20261201_000011_review_queue::Migration),
             Box::new(m20261202_000012_activity::Migration),
+            Box::new(m20261204_000013_outbox_wake::Migration),
         ]
     }
 }

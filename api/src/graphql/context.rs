@@ -1,6 +1,11 @@
 //! What a resolver can reach: the shared [`AppState`], the request's
 //! [`RequestContext`] (who is asking, from where) and its [`Loaders`].
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
 use async_graphql::{Context, dataloader::DataLoader};
 use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
@@ -18,6 +23,18 @@ use crate::{
 pub struct RequestContext {
     pub auth: Auth,
     pub client: ClientInfo,
+    /// How often resolvers read this: a render that didn't may be shared (`rendered`).
+    asked: Arc<AtomicU64>,
+}
+
+impl RequestContext {
+    pub fn new(auth: Auth, client: ClientInfo) -> Self {
+        Self { auth, client, asked: Arc::default() }
+    }
+
+    pub fn asked(&self) -> u64 {
+        self.asked.load(Ordering::SeqCst)
+    }
 }
 
 /// DataLoaders, built per request (never shared across requests or users) so
@@ -72,7 +89,9 @@ impl ContextExt for Context<'_> {
     }
 
     fn request(&self) -> &RequestContext {
-        self.data_unchecked::<RequestContext>()
+        let request = self.data_unchecked::<RequestContext>();
+        request.asked.fetch_add(1, Ordering::SeqCst);
+        request
     }
 
     fn loaders(&self) -> &Loaders {

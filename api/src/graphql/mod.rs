@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod limits;
 pub mod pagination;
 pub mod persisted;
+pub mod rendered;
 pub mod scopes;
 
 use std::{any::TypeId, collections::HashSet, sync::Arc};
@@ -242,6 +243,7 @@ impl async_graphql::Executor for AppExecutor {
         if let Err(error) = self.admit_with(&document, &request, data) {
             return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
         }
+        request.data.insert(rendered::Operation::of(&request));
         let (types, operation, variables): (_, Option<String>, Variables) =
             (self.types.clone(), request.operation_name.clone(), request.variables.clone());
         self.schema

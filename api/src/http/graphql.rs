@@ -439,7 +439,7 @@ async fn run_checked(
         bearer.auth(state, media).await?
     };
     let spender = Spender::of(&auth, bearer.token, client);
-    let context = RequestContext { auth, client: client.clone() };
+    let context = RequestContext::new(auth, client.clone());
     let batches = Batches::default();
     let loaders = Loaders::new(&state.app.db, batches.spawner(), batches.leaf_spawner());
     let request = request.data(context).data(loaders);

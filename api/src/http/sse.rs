@@ -143,7 +143,7 @@ async fn stream(
         return refusal(&state, error);
     }
     let mut data = Data::default();
-    data.insert(RequestContext { auth, client });
+    data.insert(RequestContext::new(auth, client));
     // Items resolve one at a time, as on a WebSocket: batches may simply run as tasks.
     let spawn = |batch| drop(tokio::spawn(batch));
     data.insert(Loaders::new(&state.app.db, spawn, spawn));

@@ -243,7 +243,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
             }
             initialized.store(true, Ordering::SeqCst);
             let mut data = Data::default();
-            data.insert(RequestContext { auth, client });
+            data.insert(RequestContext::new(auth, client));
             // Subscription events resolve one item at a time: batches may simply run as tasks.
             let spawn = |batch| drop(tokio::spawn(batch));
             data.insert(Loaders::new(&state.app.db, spawn, spawn));

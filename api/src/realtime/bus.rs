@@ -47,9 +47,16 @@ pub struct Bus {
     redis: Option<(ConnectionManager, String)>,
 }
 
-/// Events a slow subscriber may fall behind by on one channel before it
-/// resyncs from the database. Small: one buffer is allocated per channel.
-const CHANNEL_CAPACITY: usize = 64;
+/// Events a slow subscriber may fall behind by on a channel before it
+/// resyncs from the database. A buffer of this many slots is allocated per
+/// channel: a user's own channels exist for each signed-in user and carry
+/// few events at a time, so theirs are small (docs/benchmarks.md).
+fn capacity(channel: Channel) -> usize {
+    match channel {
+        Channel::User(_) | Channel::Credentials(_) | Channel::Submission(_) => 4,
+        Channel::Entry(_) | Channel::Moderation => 64,
+    }
+}
 
 /// The local broadcasts, by channel.
 #[derive(Default)]
@@ -65,13 +72,14 @@ struct Channels {
 }
 
 impl Local {
-    fn subscribe(&self, channel: &str) -> broadcast::Receiver<Signal> {
+    fn subscribe(&self, channel: Channel) -> broadcast::Receiver<Signal> {
         let mut channels = self.channels.lock().expect("bus lock");
         if channels.senders.len() >= channels.sweep_at {
             channels.senders.retain(|_, tx| tx.receiver_count() > 0);
             channels.sweep_at = (channels.senders.len() * 2).max(64);
         }
-        channels.senders.entry(channel.to_owned()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+        let sender = channels.senders.entry(channel.to_string());
+        sender.or_insert_with(|| broadcast::channel(capacity(channel)).0).subscribe()
     }
 
     fn dispatch(&self, event: Published) {
@@ -106,7 +114,7 @@ impl Bus {
 
     /// Signals for `channel` (and resyncs).
     pub fn subscribe(&self, channel: Channel) -> broadcast::Receiver<Signal> {
-        self.local.subscribe(&channel.to_string())
+        self.local.subscribe(channel)
     }
 
     pub async fn publish(&self, events: Vec<Published>) -> anyhow::Result<()> {

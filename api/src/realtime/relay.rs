@@ -1,7 +1,10 @@
 //! The outbox relay: publishes committed events to the bus, oldest first, at
 //! least once. Until the bus takes them (e.g. while Redis is down) they wait
 //! in the table; published ones are kept a while for subscribers resuming by
-//! cursor, then pruned.
+//! cursor, then pruned. On PostgreSQL the relay listens for the
+//! notification a trigger sends when events are written (migration 13), so
+//! it publishes as the writing transaction commits; the poll remains for
+//! SQLite and for notifications lost while the listener reconnects.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +12,7 @@ use chrono::Utc;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
+    sqlx::postgres::PgListener,
 };
 use xpr_entity::outbox_event;
 
@@ -17,6 +21,8 @@ use crate::db;
 
 const BATCH: u64 = 500;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// What the outbox trigger notifies.
+const WAKE_CHANNEL: &str = "outbox_events";
 
 #[derive(Clone)]
 pub struct Relay {
@@ -24,11 +30,14 @@ pub struct Relay {
     pub bus: Bus,
     pub interval: Duration,
     pub retention: chrono::Duration,
+    /// PostgreSQL's URL, to listen for written events on a connection of its own.
+    pub listen: Option<String>,
 }
 
 impl Relay {
     pub async fn run(self) {
         let mut pruned_at = Instant::now();
+        let mut listener = self.listener().await;
         loop {
             match self.publish_pending().await {
                 Ok(true) => continue,
@@ -45,7 +54,33 @@ impl Relay {
                     tracing::warn!(error = %err, "relay: pruning failed");
                 }
             }
-            tokio::time::sleep(self.interval).await;
+            self.wait(&mut listener).await;
+        }
+    }
+
+    async fn listener(&self) -> Option<PgListener> {
+        let url = self.listen.as_deref()?;
+        let listening = async {
+            let mut listener = PgListener::connect(url).await?;
+            listener.listen(WAKE_CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => Some(listener),
+            Err(err) => {
+                tracing::warn!(error = %err, "relay: can't listen for events; polling only");
+                None
+            }
+        }
+    }
+
+    /// Until events may be waiting: the interval, or a notification before it.
+    async fn wait(&self, listener: &mut Option<PgListener>) {
+        let Some(listener) = listener else { return tokio::time::sleep(self.interval).await };
+        tokio::select! {
+            () = tokio::time::sleep(self.interval) => {}
+            // The listener reconnects on its next call; meanwhile the poll goes on.
+            woken = listener.recv() => if woken.is_err() { tokio::time::sleep(self.interval).await },
         }
     }
 

@@ -5,7 +5,7 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use xpr_entity::notification;
+use xpr_entity::{notification, submission};
 
 use super::{selectors, service};
 use crate::{
@@ -16,6 +16,7 @@ use crate::{
         context::ContextExt,
         fields::{self, Fields},
         pagination::{self, Connection},
+        rendered::Rendered,
     },
     ids::{UserId, parse_uuid},
     modules::{
@@ -70,6 +71,11 @@ impl Fields<'_, Notification> {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// A notification as a subscription delivers it.
+fn notification(model: notification::Model) -> Rendered<Notification> {
+    Rendered { key: format!("notification:{}", model.id), item: Notification(model) }
 }
 
 /// A change in the moderation queue.
@@ -175,7 +181,7 @@ impl NotificationsSubscription {
         &self,
         ctx: &Context<'_>,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = Notification> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Rendered<Notification>> + use<>> {
         let viewer = ctx.auth().require()?.clone();
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
@@ -189,11 +195,11 @@ impl NotificationsSubscription {
             async move {
                 let read = async move { selectors::notifications_after(&db, viewer.id, after).await };
                 let rows = reads.read(format!("notifications:{}:{after}", viewer.id.0), woken, read).await?;
-                Some(rows.iter().map(|n| (n.id, Notification(n.clone()))).collect())
+                Some(rows.iter().map(|n| (n.id, notification(n.clone()))).collect())
             }
         };
         let carried = |published: &Published| match published.event()? {
-            Event::Notified { notification } => Some((notification.id, Notification(notification))),
+            Event::Notified { notification: n } => Some((n.id, notification(n))),
             _ => None,
         };
         Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
@@ -209,7 +215,7 @@ impl NotificationsSubscription {
         ctx: &Context<'_>,
         id: ID,
         after_version: Option<i32>,
-    ) -> async_graphql::Result<impl Stream<Item = Entry> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Rendered<Entry>> + use<>> {
         let uuid = parse_uuid("id", &id)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
@@ -225,7 +231,10 @@ impl NotificationsSubscription {
                 let read = async move { selectors::entry_versions_after(&db, uuid, after).await };
                 let found = reads.read(format!("entry:{uuid}:{after}"), woken, read).await?;
                 let Some((entry, revisions)) = found.as_ref() else { return Some(Vec::new()) };
-                Some(revisions.iter().map(|r| (i64::from(r.0.number), Entry::at(entry.clone(), r.clone()))).collect())
+                let at = |version: i32, item| {
+                    (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item })
+                };
+                Some(revisions.iter().map(|r| at(r.0.number, Entry::at(entry.clone(), r.clone()))).collect())
             }
         };
         Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
@@ -236,7 +245,7 @@ impl NotificationsSubscription {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = Submission> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Rendered<Submission>> + use<>> {
         let uuid = parse_uuid("id", &id)?;
         let viewer = ctx.auth().require()?.clone();
         let state = ctx.state().clone();
@@ -253,7 +262,11 @@ impl NotificationsSubscription {
             async move {
                 let read = async move { versioning_selectors::submission_by_uuid(&db, uuid).await };
                 let found = reads.read(format!("submission:{uuid}"), woken, read).await?;
-                Some(found.iter().map(|s| (s.updated_at.timestamp_micros(), Submission(s.clone()))).collect())
+                let at = |s: &submission::Model| {
+                    let cursor = s.updated_at.timestamp_micros();
+                    (cursor, Rendered { key: format!("submission:{uuid}:{cursor}"), item: Submission(s.clone()) })
+                };
+                Some(found.iter().map(at).collect())
             }
         };
         Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
@@ -265,7 +278,7 @@ impl NotificationsSubscription {
         &self,
         ctx: &Context<'_>,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = QueueEvent> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Rendered<QueueEvent>> + use<>> {
         policy::check(ctx.auth().require()?, Action::Moderate)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
@@ -293,7 +306,8 @@ impl NotificationsSubscription {
                 let events = reads.read(format!("queue:{after}"), woken, read).await?;
                 let event = |(cursor, kind, submission): &(i64, Option<QueueEventKind>, Option<_>)| {
                     let submission = submission.clone().map(Submission);
-                    (*cursor, QueueEvent { cursor: cursor.to_string(), kind: *kind, submission })
+                    let item = QueueEvent { cursor: cursor.to_string(), kind: *kind, submission };
+                    (*cursor, Rendered { key: format!("queue:{cursor}"), item })
                 };
                 Some(events.iter().map(event).collect())
             }
