@@ -61,10 +61,8 @@ async fn an_operation_is_exported_as_a_span_with_its_statements_and_no_values() 
     assert_eq!(attribute(operation, "graphql.document"), Some(r#"query Profile { user(handle: "") { handle } }"#));
     assert!(operation.parent_span_id.is_empty(), "the operation is the root of its trace");
 
-    let statements: Vec<&Span> = spans
-        .iter()
-        .filter(|s| s.trace_id == operation.trace_id && s.parent_span_id == operation.span_id)
-        .collect();
+    let statements: Vec<&Span> =
+        spans.iter().filter(|s| s.trace_id == operation.trace_id && s.parent_span_id == operation.span_id).collect();
     assert!(!statements.is_empty(), "the operation's SQL statements are its children");
     for statement in &statements {
         assert!(matches!(attribute(statement, "db.system.name"), Some("sqlite" | "postgresql")));

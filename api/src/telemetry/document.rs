@@ -5,10 +5,10 @@
 
 use std::fmt::Write;
 
+use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
 };
-use async_graphql::parser::Positioned;
 use async_graphql_value::{ConstValue, Name, Value};
 
 /// A longer document is cut here: attributes travel in every export batch.

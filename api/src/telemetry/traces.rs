@@ -67,7 +67,8 @@ impl Traces {
     /// A new operation's span, to run the operation in; named for its type once parsed ([`Traces::describe`]).
     pub fn operation(&self) -> Option<Context> {
         let exporting = self.0.as_ref()?;
-        let span = exporting.tracer.span_builder("GraphQL Operation").with_kind(SpanKind::Server).start(&exporting.tracer);
+        let span =
+            exporting.tracer.span_builder("GraphQL Operation").with_kind(SpanKind::Server).start(&exporting.tracer);
         Some(Context::current_with_span(span))
     }
 
