@@ -31,7 +31,7 @@ use super::document::{self, cut};
 const MAX_SQL_BYTES: usize = 8 * 1024;
 
 /// The server's tracer, when traces are exported. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Traces(Option<Arc<Exporting>>);
 
 struct Exporting {
