@@ -23,6 +23,7 @@ use crate::{
     modules::media::store::MediaStore,
     ratelimit::RateLimiter,
     realtime::{bus::Bus, reads::SharedReads, relay::Relay},
+    telemetry::traces::Traces,
 };
 
 /// What every request and service shares. Cheap to clone.
@@ -41,6 +42,8 @@ pub struct Shared {
     pub reads: SharedReads,
     /// ... and the rendering of the items they deliver.
     pub renders: Renders,
+    /// Spans of operations and their statements, when exported.
+    pub traces: Traces,
 }
 
 impl Deref for Shared {
@@ -70,12 +73,14 @@ impl App {
         let keys = TokenKeys::from_config(&config)?;
         let persisted = Persisted::load(config.trusted_documents, &config.trusted_documents_dir())?;
         let metrics = Metrics::default();
+        let traces = Traces::new(config.otel_exporter_otlp_endpoint.as_deref(), &config.otel_service_name)?;
 
         let mut db = db::connect(&config, 16).await?;
         db::migrate(&db).await?;
-        let counter = metrics.db_statements.clone();
-        db.set_metric_callback(move |_| {
+        let (counter, statements) = (metrics.db_statements.clone(), traces.clone());
+        db.set_metric_callback(move |info| {
             counter.inc();
+            statements.statement(info);
         });
         // Background work gets its own small pool: it never starves requests,
         // and request metrics count request statements only.
@@ -134,6 +139,7 @@ impl App {
             bus,
             reads: SharedReads::default(),
             renders: Renders::default(),
+            traces,
         }));
         let schema = graphql::AppExecutor::new(state.clone(), persisted);
         Ok(Self { state, schema, mailer, relay })
@@ -142,7 +148,8 @@ impl App {
     /// Serves until `shutdown` resolves, then stops gracefully: no new
     /// connections, WebSockets closed with 1001 (clients resume elsewhere),
     /// requests in flight finished within `XPR_SHUTDOWN_GRACE_SECS`, and the
-    /// outbox relay's last batch published. The mail worker and the relay run beside it.
+    /// outbox relay's last batch published, and the last traces exported. The mail worker and the relay
+    /// run beside it.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -153,6 +160,7 @@ impl App {
         let listener = send_timeout(listener, Duration::from_secs(self.state.config.ws_send_timeout_secs.max(1)));
         let worker = tokio::spawn(self.mailer.run());
         let flush = self.relay.clone();
+        let traces = self.state.traces.clone();
         let relay = tokio::spawn(self.relay.run());
         let (stopping, stopped) = watch::channel(false);
         let router = http::router(self.state, self.schema, stopped.clone());
@@ -176,6 +184,7 @@ impl App {
         worker.abort();
         relay.abort();
         flush.flush().await;
+        traces.shutdown().await;
         tracing::info!("stopped");
         Ok(result?)
     }

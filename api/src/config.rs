@@ -269,6 +269,15 @@ pub struct Config {
     /// every connection's `TCP_USER_TIMEOUT` (unacknowledged data or a shut window), which bounds event streams.
     #[arg(long, env = "XPR_WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_send_timeout_secs: u64,
+
+    /// OTLP/HTTP endpoint to export traces to (`http://collector:4318`; `/v1/traces` is appended). Unset: no
+    /// traces. The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) apply.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+
+    /// `service.name` of the exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "xpr-api")]
+    pub otel_service_name: String,
 }
 
 impl Config {

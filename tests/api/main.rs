@@ -20,4 +20,5 @@ mod responses;
 mod reviews;
 mod schema;
 mod sse;
+mod traces;
 mod websocket;

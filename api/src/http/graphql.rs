@@ -18,6 +18,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
+use opentelemetry::context::FutureExt as _;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -34,6 +35,7 @@ use crate::{
     },
     metrics::OperationLabels,
     modules::identity::graphql::CREDENTIAL_EXCHANGES,
+    telemetry::traces::Traces,
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -386,7 +388,19 @@ async fn run(
     request: Request,
     (get, wants_cost): (bool, bool),
 ) -> Result<Outcome, HttpResponse> {
-    let outcome = run_checked(state, bearer, client, media, request, (get, wants_cost)).await?;
+    let checked = run_checked(state, bearer, client, media, request, (get, wants_cost));
+    let outcome = match state.app.traces.operation() {
+        None => checked.await,
+        Some(span) => {
+            let result = checked.with_context(span.clone()).await;
+            let error = match &result {
+                Ok(outcome) => error_codes(&outcome.response.errors),
+                Err(refused) => Some(format!("HTTP {}", refused.status())),
+            };
+            Traces::end(&span, error);
+            result
+        }
+    }?;
     if outcome.request_error {
         budget::count_rejection(&state.app, &outcome.response.errors);
     }
@@ -414,6 +428,7 @@ async fn run_checked(
     let operation = request.operation_name.clone();
     let (document, kind) = match state.documents.parse(&mut request, state.schema.limits()) {
         Ok(document) => {
+            state.app.traces.describe(&document, operation.as_deref());
             let kind = operation_type(&document.operations, operation.as_deref());
             (document, kind)
         }
@@ -480,6 +495,20 @@ pub(super) fn fill_codes(response: &mut Response) -> bool {
         }
     }
     request_error
+}
+
+/// The distinct codes of `errors`, for a trace: messages may quote the document.
+fn error_codes(errors: &[ServerError]) -> Option<String> {
+    let mut codes: Vec<String> = errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("code") {
+            Some(Value::String(code)) => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
+    codes.sort();
+    codes.dedup();
+    (!errors.is_empty()).then(|| codes.join(","))
 }
 
 fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {

@@ -1,4 +1,8 @@
-//! Logging set up in one place: `RUST_LOG` filters, `XPR_LOG_FORMAT` picks pretty or JSON.
+//! Telemetry set up in one place: logs (`RUST_LOG` filters, `XPR_LOG_FORMAT`
+//! picks pretty or JSON) and, when an OTLP endpoint is configured, traces.
+
+mod document;
+pub mod traces;
 
 use tracing_subscriber::{EnvFilter, fmt};
 
