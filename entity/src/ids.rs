@@ -49,3 +49,25 @@ ids! {
     SubmissionId,
     UserId,
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, TryFromU64};
+
+    use super::*;
+    use crate::revision;
+
+    #[test]
+    fn ids_are_bound_read_and_serialized_as_their_integer() {
+        let sql = revision::Entity::find()
+            .filter(revision::Column::EntryId.eq(EntryId(7)))
+            .filter(revision::Column::Id.is_in([RevisionId(1), RevisionId(2)]))
+            .build(DbBackend::Sqlite)
+            .to_string();
+        assert!(sql.ends_with(r#"WHERE "revisions"."entry_id" = 7 AND "revisions"."id" IN (1, 2)"#), "{sql}");
+        assert_eq!(RevisionId::try_from_u64(3).unwrap(), RevisionId(3), "an insert's returned key");
+        // Outbox payloads and cached history pages keep their stored shape.
+        assert_eq!(serde_json::to_value(UserId(5)).unwrap(), serde_json::json!(5));
+        assert_eq!(UserId(5).to_string(), "5");
+    }
+}
