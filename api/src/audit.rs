@@ -20,7 +20,7 @@ pub async fn record(
 ) -> AppResult<()> {
     xpr_entity::moderation_log::ActiveModel {
         uuid: Set(new_uuid()),
-        actor_id: Set(actor.id.0),
+        actor_id: Set(actor.id),
         action: Set(action),
         target_type: Set(target.0),
         target_id: Set(target.1),

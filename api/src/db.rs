@@ -5,8 +5,8 @@ use std::time::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, EntityTrait, InsertMany, IntoActiveModel, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    TransactionTrait, Value,
+    sea_query::{Expr, OnConflict, postgres_array::NotU8},
     sqlx,
 };
 use xpr_migration::{Migrator, MigratorTrait};
@@ -112,8 +112,11 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
 /// `= ANY($1)` assumes ten elements, costlier than a one-element custom
 /// plan, so it would plan that one anew every time. SQLite has no arrays and
 /// keeps the `IN` list.
-pub fn any_of(backend: DbBackend, column: impl ColumnTrait, ids: impl IntoIterator<Item = i64>) -> Expr {
-    let ids: Vec<i64> = ids.into_iter().collect();
+pub fn any_of<Id>(backend: DbBackend, column: impl ColumnTrait, ids: impl IntoIterator<Item = Id>) -> Expr
+where
+    Id: Into<Value> + NotU8 + Copy,
+{
+    let ids: Vec<Id> = ids.into_iter().collect();
     match (backend, ids.as_slice()) {
         (_, [id]) => column.eq(*id),
         (DbBackend::Postgres, _) => column.eq_any(ids),

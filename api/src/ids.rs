@@ -1,11 +1,10 @@
-//! Newtype ids. Incremental database ids stay inside the server; the API only
-//! ever shows UUIDs. The user's realtime channel is derived here and nowhere else.
+//! Ids. Incremental database ids stay inside the server, typed per entity
+//! (defined beside the entities, `xpr_entity::ids`, so models carry them too);
+//! the API only ever shows UUIDs. The user's realtime channel is derived here
+//! and nowhere else.
 
 use uuid::Uuid;
-
-/// Internal id of a user row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(pub i64);
+pub use xpr_entity::ids::*;
 
 /// A new public id: UUIDv7, so ids sort by creation time.
 pub fn new_uuid() -> Uuid {

@@ -1,13 +1,14 @@
+use crate::ids::{ApiTokenId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_tokens")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: ApiTokenId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     #[sea_orm(unique)]
     pub token_hash: String,

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::BlocklistKind;
+use crate::ids::UserId;
 
 /// A blocked term or link domain, managed by admins; checked on submit and merge.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     pub kind: BlocklistKind,
     /// Lower-cased.
     pub value: String,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: ChronoDateTimeUtc,
 }
 

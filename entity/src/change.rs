@@ -4,6 +4,7 @@ use sea_orm::{FromJsonQueryResult, entity::prelude::*};
 use serde::{Deserialize, Serialize};
 
 use crate::enums::ChangeOp;
+use crate::ids::{ChangeId, EntryId, EntryKindId, RevisionId, SubmissionId};
 
 /// One change of a submission: create, update (a patch against a base
 /// revision) or delete an entry.
@@ -11,22 +12,22 @@ use crate::enums::ChangeOp;
 #[sea_orm(table_name = "changes")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: ChangeId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub submission_id: i64,
+    pub submission_id: SubmissionId,
     pub position: i32,
     pub op: ChangeOp,
     /// The kind of the entry a CREATE makes.
-    pub kind_id: Option<i64>,
-    pub entry_id: Option<i64>,
-    pub base_revision_id: Option<i64>,
+    pub kind_id: Option<EntryKindId>,
+    pub entry_id: Option<EntryId>,
+    pub base_revision_id: Option<RevisionId>,
     /// The changed fields and their new values.
     pub patch: Json,
     /// Set when the last merge attempt conflicted: base / ours / theirs per field.
     pub conflicts: Option<Conflicts>,
     /// The revision the conflicts were computed against ("theirs").
-    pub conflict_revision_id: Option<i64>,
+    pub conflict_revision_id: Option<RevisionId>,
     /// The author's choices for conflicted fields so far.
     pub resolutions: Option<Resolutions>,
     pub created_at: ChronoDateTimeUtc,

@@ -1,3 +1,4 @@
+use crate::ids::{EntryId, EntryKindId, RevisionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// The current state of an entry: a copy of its current revision's snapshot,
@@ -6,21 +7,21 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "entries")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: EntryId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub kind_id: i64,
+    pub kind_id: EntryKindId,
     pub slug: String,
     pub title: String,
     pub summary: String,
     pub body: String,
     pub attributes: Json,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<EntryId>,
     /// Number of the current revision.
     pub version: i32,
-    pub current_revision_id: Option<i64>,
+    pub current_revision_id: Option<RevisionId>,
     pub deleted: bool,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
     /// Rating aggregates over published reviews, kept exact by the reviews service.

@@ -1,12 +1,13 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::MergePolicy;
+use crate::ids::EntryKindId;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "entry_kinds")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: EntryKindId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
     #[sea_orm(unique)]

@@ -1,3 +1,4 @@
+use crate::ids::EntryId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,8 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub from_entry_id: i64,
-    pub to_entry_id: i64,
+    pub from_entry_id: EntryId,
+    pub to_entry_id: EntryId,
     pub link_type: String,
 }
 

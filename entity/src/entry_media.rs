@@ -1,3 +1,4 @@
+use crate::ids::{EntryId, MediaId};
 use sea_orm::entity::prelude::*;
 
 /// An image of an entry's current revision, at `position`.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "entry_media")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub media_id: i64,
+    pub media_id: MediaId,
     pub position: i32,
 }
 

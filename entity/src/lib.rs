@@ -10,6 +10,7 @@ pub mod entry_link;
 pub mod entry_media;
 pub mod entry_tag;
 pub mod enums;
+pub mod ids;
 pub mod media;
 pub mod moderation_log;
 pub mod notification;

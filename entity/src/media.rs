@@ -1,3 +1,4 @@
+use crate::ids::{MediaId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// An uploaded image. The bytes live in the media store under the uuid.
@@ -5,10 +6,10 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "media")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: MediaId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub owner_id: i64,
+    pub owner_id: UserId,
     /// Detected from the bytes, never taken from the client.
     pub content_type: String,
     pub byte_size: i64,

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::{ModerationActionKind, TargetType};
+use crate::ids::UserId;
 
 /// One moderator or admin action. Rows are only ever inserted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub actor_id: i64,
+    pub actor_id: UserId,
     pub action: ModerationActionKind,
     pub target_type: TargetType,
     /// The target's public id.

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::TokenPurpose;
+use crate::ids::UserId;
 
 /// Email verification and password reset tokens: stored hashed, expiring, single use.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ use crate::enums::TokenPurpose;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub purpose: TokenPurpose,
     #[sea_orm(unique)]
     pub token_hash: String,

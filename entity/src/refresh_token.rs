@@ -1,3 +1,4 @@
+use crate::ids::SessionId;
 use sea_orm::entity::prelude::*;
 
 /// One refresh token of a session. Only the newest (`rotated_at` null) is
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub session_id: i64,
+    pub session_id: SessionId,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub created_at: ChronoDateTimeUtc,

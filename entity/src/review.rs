@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::ReviewStatus;
+use crate::ids::{EntryId, ReviewId, UserId};
 
 /// A user's review of an entry: one per user per entry. Only the reviews
 /// service writes it, together with the entry's rating aggregates.
@@ -8,11 +9,11 @@ use crate::enums::ReviewStatus;
 #[sea_orm(table_name = "reviews")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: ReviewId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub entry_id: i64,
-    pub author_id: i64,
+    pub entry_id: EntryId,
+    pub author_id: UserId,
     /// 1 to 5 stars.
     pub rating: i16,
     pub title: String,
@@ -21,7 +22,7 @@ pub struct Model {
     pub status: ReviewStatus,
     /// The moderator's reason for the last hide or show.
     pub status_reason: Option<String>,
-    pub moderated_by: Option<i64>,
+    pub moderated_by: Option<UserId>,
     pub moderated_at: Option<ChronoDateTimeUtc>,
     pub helpful_count: i32,
     pub unhelpful_count: i32,

@@ -1,3 +1,4 @@
+use crate::ids::{MediaId, ReviewId};
 use sea_orm::entity::prelude::*;
 
 /// Media attached to a review, in the author's order.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "review_media")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub review_id: i64,
+    pub review_id: ReviewId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub media_id: i64,
+    pub media_id: MediaId,
     pub position: i32,
 }
 

@@ -1,3 +1,4 @@
+use crate::ids::{ReviewId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One user's helpful / not helpful vote on a review.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "review_votes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub review_id: i64,
+    pub review_id: ReviewId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: i64,
+    pub user_id: UserId,
     pub helpful: bool,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,

@@ -1,3 +1,4 @@
+use crate::ids::{EntryId, RevisionId, SubmissionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// An immutable snapshot of an entry's versioned fields, numbered 1..n per entry.
@@ -5,15 +6,15 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "revisions")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: RevisionId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     pub number: i32,
-    pub parent_id: Option<i64>,
-    pub author_id: i64,
-    pub merger_id: Option<i64>,
-    pub submission_id: Option<i64>,
+    pub parent_id: Option<RevisionId>,
+    pub author_id: UserId,
+    pub merger_id: Option<UserId>,
+    pub submission_id: Option<SubmissionId>,
     /// Edit summary.
     pub summary: String,
     pub snapshot: Json,

@@ -1,3 +1,4 @@
+use crate::ids::RevisionId;
 use sea_orm::entity::prelude::*;
 
 /// The snapshot of an archived revision, moved out of the hot `revisions` table.
@@ -5,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "revision_archive")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub revision_id: i64,
+    pub revision_id: RevisionId,
     pub snapshot: Json,
     pub archived_at: ChronoDateTimeUtc,
 }

@@ -1,3 +1,4 @@
+use crate::ids::{EntryId, MediaId};
 use sea_orm::entity::prelude::*;
 
 /// An image that some revision of the entry has shown. Rows are only added
@@ -6,9 +7,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "revision_media")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub media_id: i64,
+    pub media_id: MediaId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub entry_id: i64,
+    pub entry_id: EntryId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

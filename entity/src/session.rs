@@ -1,13 +1,14 @@
+use crate::ids::{SessionId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: SessionId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub created_at: ChronoDateTimeUtc,

@@ -2,16 +2,17 @@ use sea_orm::{FromJsonQueryResult, entity::prelude::*};
 use serde::{Deserialize, Serialize};
 
 use crate::enums::SubmissionStatus;
+use crate::ids::{SubmissionId, UserId};
 
 /// A branch: a titled set of changes reviewed and merged as one.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "submissions")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: SubmissionId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
-    pub author_id: i64,
+    pub author_id: UserId,
     pub title: String,
     pub description: String,
     pub status: SubmissionStatus,
@@ -19,10 +20,10 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     pub submitted_at: Option<ChronoDateTimeUtc>,
     pub decided_at: Option<ChronoDateTimeUtc>,
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     pub decision_reason: Option<String>,
     /// The moderator reviewing it, until `claim_expires_at`.
-    pub claimed_by: Option<i64>,
+    pub claimed_by: Option<UserId>,
     pub claim_expires_at: Option<ChronoDateTimeUtc>,
     /// Warnings of the automatic checks, for moderators.
     pub check_warnings: Option<CheckWarnings>,

@@ -1,12 +1,13 @@
 use sea_orm::entity::prelude::*;
 
 use crate::enums::{Role, UserStatus};
+use crate::ids::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: UserId,
     #[sea_orm(unique)]
     pub uuid: Uuid,
     pub handle: String,

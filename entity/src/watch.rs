@@ -1,3 +1,4 @@
+use crate::ids::{EntryId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// A user watching an entry: merges touching it notify them.
@@ -5,9 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "watches")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: i64,
+    pub user_id: UserId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     pub created_at: ChronoDateTimeUtc,
 }
 

@@ -20,7 +20,7 @@ pub use xpr_entity::enums::Role;
 use crate::{
     config::{Config, Environment},
     error::{AppError, AppResult, Refusal},
-    ids::UserId,
+    ids::{SessionId, UserId},
 };
 
 /// What an API token may do. Sessions may do everything their role allows.
@@ -187,7 +187,7 @@ pub fn hash_token(token: &str) -> String {
 #[derive(Debug, Clone)]
 pub enum Credential {
     Session {
-        id: i64,
+        id: SessionId,
     },
     ApiToken {
         scopes: Vec<Scope>,
@@ -239,7 +239,7 @@ impl Viewer {
 
     /// Account management (passwords, sessions, tokens) needs a signed-in
     /// session: an API token can never mint or manage credentials.
-    pub fn require_session(&self) -> AppResult<i64> {
+    pub fn require_session(&self) -> AppResult<SessionId> {
         match self.credential {
             Credential::Session { id } => Ok(id),
             _ => Err(AppError::forbidden("this action needs a signed-in session, not an API token")),

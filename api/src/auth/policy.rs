@@ -103,7 +103,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::auth::Credential;
+    use crate::{auth::Credential, ids::SessionId};
 
     fn viewer(role: Role) -> Viewer {
         Viewer {
@@ -112,7 +112,7 @@ mod tests {
             role,
             email_verified: true,
             suspended: false,
-            credential: Credential::Session { id: 1 },
+            credential: Credential::Session { id: SessionId(1) },
         }
     }
 

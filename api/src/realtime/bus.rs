@@ -172,9 +172,9 @@ mod tests {
         let bus = Bus::new(None);
         let (mut alice, mut bob) =
             (bus.subscribe(Channel::Credentials(UserId(1))), bus.subscribe(Channel::Credentials(UserId(2))));
-        bus.publish(vec![published(&Event::Credentials { user: 1 })]).await.unwrap();
+        bus.publish(vec![published(&Event::Credentials { user: UserId(1) })]).await.unwrap();
         assert!(
-            matches!(alice.try_recv(), Ok(Signal::Event(event, _)) if event.event() == Some(Event::Credentials { user: 1 }))
+            matches!(alice.try_recv(), Ok(Signal::Event(event, _)) if event.event() == Some(Event::Credentials { user: UserId(1) }))
         );
         assert!(bob.try_recv().is_err(), "another user's change doesn't wake bob");
         // After a Redis reconnect, events may have been missed: everyone checks.

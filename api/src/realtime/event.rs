@@ -25,7 +25,7 @@ pub enum Event {
     /// A merge made a new version of an entry.
     Entry { entry: Uuid, version: i32 },
     /// A user's sessions, tokens, role or status changed: their sockets check their credentials again.
-    Credentials { user: i64 },
+    Credentials { user: UserId },
 }
 
 /// Where subscribers listen.
@@ -44,11 +44,11 @@ pub enum Channel {
 impl Event {
     pub fn channel(&self) -> Channel {
         match self {
-            Self::Notified { notification } => Channel::User(UserId(notification.user_id)),
+            Self::Notified { notification } => Channel::User(notification.user_id),
             Self::Queue { .. } => Channel::Moderation,
             Self::Submission { submission, .. } => Channel::Submission(*submission),
             Self::Entry { entry, .. } => Channel::Entry(*entry),
-            Self::Credentials { user } => Channel::Credentials(UserId(*user)),
+            Self::Credentials { user } => Channel::Credentials(*user),
         }
     }
 
@@ -97,13 +97,13 @@ mod tests {
             queue,
             Event::Submission { submission: id, status: SubmissionStatus::Pending },
             Event::Entry { entry: id, version: 3 },
-            Event::Credentials { user: 7 },
+            Event::Credentials { user: UserId(7) },
         ];
         for event in events {
             assert_eq!(Event::decode(&serde_json::to_value(&event).unwrap()), Some(event));
         }
         assert_eq!(Event::decode(&json!({ "unknown": 1 })), None);
         assert_eq!(Channel::Submission(id).to_string(), format!("submission_{id}"));
-        assert_eq!(Event::Credentials { user: 7 }.channel().to_string(), "auth_7", "each user's own channel");
+        assert_eq!(Event::Credentials { user: UserId(7) }.channel().to_string(), "auth_7", "each user's own channel");
     }
 }

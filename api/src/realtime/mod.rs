@@ -23,7 +23,7 @@ use crate::{
     audit::TargetType,
     db,
     error::{AppError, AppResult},
-    ids::{UserId, new_uuid},
+    ids::{EntryId, UserId, new_uuid},
 };
 
 /// Queues events for the relay.
@@ -59,12 +59,12 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
     let now = Utc::now();
     let rows = notes.into_iter().map(|n| notification::ActiveModel {
         uuid: Set(new_uuid()),
-        user_id: Set(n.user.0),
+        user_id: Set(n.user),
         kind: Set(n.kind),
         subject_type: Set(n.subject.0),
         subject_id: Set(n.subject.1),
         message: Set(n.message),
-        actor_id: Set(n.actor.map(|a| a.0)),
+        actor_id: Set(n.actor),
         created_at: Set(now),
         ..Default::default()
     });
@@ -76,22 +76,22 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
 /// the change): a constant number of statements whatever the watchers.
 pub async fn notify_watchers(
     db: &impl ConnectionTrait,
-    entries: &[(i64, Uuid)],
+    entries: &[(EntryId, Uuid)],
     message: &str,
     except: UserId,
 ) -> AppResult<()> {
-    let watching: Vec<(i64, i64)> = watch::Entity::find()
+    let watching: Vec<(EntryId, UserId)> = watch::Entity::find()
         .select_only()
         .column(watch::Column::EntryId)
         .column(watch::Column::UserId)
         .filter(watch::Column::EntryId.is_in(entries.iter().map(|e| e.0)))
-        .filter(watch::Column::UserId.ne(except.0))
+        .filter(watch::Column::UserId.ne(except))
         .into_tuple()
         .all(db)
         .await?;
-    let subjects: HashMap<i64, Uuid> = entries.iter().copied().collect();
+    let subjects: HashMap<EntryId, Uuid> = entries.iter().copied().collect();
     let notes = watching.into_iter().map(|(entry, user)| Note {
-        user: UserId(user),
+        user,
         kind: NotificationKind::WatchedEntryUpdated,
         subject: (TargetType::Entry, subjects[&entry]),
         message: message.to_owned(),

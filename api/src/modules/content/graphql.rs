@@ -23,7 +23,7 @@ use crate::{
         fields::{self, Fields},
         pagination::{self, Connection},
     },
-    ids::{UserId, parse_uuid},
+    ids::{EntryId, RevisionId, parse_uuid},
     modules::{
         identity::graphql::User,
         media::{graphql::Media, selectors::EntryMediaKey},
@@ -97,7 +97,7 @@ impl Entry {
 /// A typed link between entries.
 pub struct EntryLink {
     link_type: String,
-    entry: i64,
+    entry: EntryId,
 }
 
 fields::object!(EntryLink);
@@ -113,11 +113,11 @@ impl Fields<'_, EntryLink> {
     }
 }
 
-async fn load_entry(ctx: &Context<'_>, id: i64) -> AppResult<Option<Entry>> {
+async fn load_entry(ctx: &Context<'_>, id: EntryId) -> AppResult<Option<Entry>> {
     Ok(ctx.loaders().content.load_one(EntryKey(id)).await.map_err(AppError::internal)?.map(Entry::new))
 }
 
-async fn load_revision(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<Revision>> {
+async fn load_revision(ctx: &Context<'_>, id: Option<RevisionId>) -> AppResult<Option<Revision>> {
     let Some(id) = id else { return Ok(None) };
     let meta = ctx.loaders().versioning.load_one(RevisionKey(id)).await.map_err(AppError::internal)?;
     Ok(meta.map(Revision::new))
@@ -279,7 +279,7 @@ impl Fields<'_, Entry> {
         reviews::star_counts(&Ratings { distribution: [m.rating1, m.rating2, m.rating3, m.rating4, m.rating5] })
     }
     async fn creator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.model.created_by)).await
+        User::load(ctx, self.model.created_by).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at

@@ -19,6 +19,7 @@ use xpr_entity::{entry, entry_kind, entry_link, entry_tag};
 use crate::{
     db::{self, rows},
     error::{AppError, AppResult},
+    ids::{EntryId, EntryKindId},
     paging::{Cursor, Page},
 };
 
@@ -37,9 +38,9 @@ pub async fn kind_by_slug(db: &impl sea_orm::ConnectionTrait, slug: &str) -> App
 /// Kinds by id (missing ones are left out).
 pub async fn kinds_by_id(
     db: &impl sea_orm::ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<HashMap<i64, entry_kind::Model>> {
-    let ids: BTreeSet<i64> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = EntryKindId>,
+) -> AppResult<HashMap<EntryKindId, entry_kind::Model>> {
+    let ids: BTreeSet<EntryKindId> = ids.into_iter().collect();
     let kinds = entry_kind::Entity::find().filter(entry_kind::Column::Id.is_in(ids)).all(db).await?;
     Ok(kinds.into_iter().map(|k| (k.id, k)).collect())
 }
@@ -58,7 +59,7 @@ pub async fn entry_by_slug(db: &DatabaseConnection, kind: &str, slug: &str) -> A
 
 pub async fn entry_by_slug_in(
     db: &impl sea_orm::ConnectionTrait,
-    kind: i64,
+    kind: EntryKindId,
     slug: &str,
 ) -> AppResult<Option<entry::Model>> {
     Ok(entry::Entity::find()
@@ -71,7 +72,7 @@ pub async fn entry_by_slug_in(
 /// Live entries of a kind whose title starts with the word `prefix` (lower-case letters and digits), at most `limit`.
 pub async fn entries_titled(
     db: &impl sea_orm::ConnectionTrait,
-    kind: i64,
+    kind: EntryKindId,
     prefix: &str,
     limit: u64,
 ) -> AppResult<Vec<(Uuid, String)>> {
@@ -89,8 +90,8 @@ pub async fn entries_titled(
 }
 
 /// The public ids of entries, in the order of `ids` (missing ones are left out).
-pub async fn entry_uuids(db: &impl sea_orm::ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<(i64, Uuid)>> {
-    let found: HashMap<i64, Uuid> = entry::Entity::find()
+pub async fn entry_uuids(db: &impl sea_orm::ConnectionTrait, ids: Vec<EntryId>) -> AppResult<Vec<(EntryId, Uuid)>> {
+    let found: HashMap<EntryId, Uuid> = entry::Entity::find()
         .select_only()
         .column(entry::Column::Id)
         .column(entry::Column::Uuid)
@@ -103,7 +104,7 @@ pub async fn entry_uuids(db: &impl sea_orm::ConnectionTrait, ids: Vec<i64>) -> A
     Ok(ids.into_iter().filter_map(|id| found.get(&id).map(|uuid| (id, *uuid))).collect())
 }
 
-pub async fn entry_kind_id(db: &impl sea_orm::ConnectionTrait, entry: i64) -> AppResult<i64> {
+pub async fn entry_kind_id(db: &impl sea_orm::ConnectionTrait, entry: EntryId) -> AppResult<EntryKindId> {
     let entry = entry::Entity::find_by_id(entry).one(db).await?.ok_or_else(|| AppError::not_found("entry"))?;
     Ok(entry.kind_id)
 }
@@ -285,23 +286,23 @@ impl ContentLoader {
 
 /// Entry by internal id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EntryKey(pub i64);
+pub struct EntryKey(pub EntryId);
 /// Kind by internal id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KindKey(pub i64);
+pub struct KindKey(pub EntryKindId);
 /// Tags of an entry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TagsKey(pub i64);
+pub struct TagsKey(pub EntryId);
 /// Links from an entry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LinksKey(pub i64);
+pub struct LinksKey(pub EntryId);
 /// Links to an entry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BacklinksKey(pub i64);
+pub struct BacklinksKey(pub EntryId);
 /// The first `first + 1` live children of an entry, by title (one more tells whether a page follows).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChildrenKey {
-    pub parent: i64,
+    pub parent: EntryId,
     pub first: u64,
 }
 

@@ -26,7 +26,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult, FieldError},
-    ids::new_uuid,
+    ids::{EntryId, RevisionId, UserId, new_uuid},
     modules::{identity::domain::Scope, media},
 };
 
@@ -93,12 +93,12 @@ pub fn schema_of(kind: &entry_kind::Model) -> AppResult<jsonschema::Validator> {
 pub async fn entry_ids(
     db: &impl ConnectionTrait,
     uuids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<HashMap<Uuid, i64>> {
+) -> AppResult<HashMap<Uuid, EntryId>> {
     let uuids: BTreeSet<Uuid> = uuids.into_iter().collect();
     if uuids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, Uuid)> = entry::Entity::find()
+    let rows: Vec<(EntryId, Uuid)> = entry::Entity::find()
         .select_only()
         .column(entry::Column::Id)
         .column(entry::Column::Uuid)
@@ -115,7 +115,7 @@ pub async fn entry_ids(
 pub struct Targets(HashMap<Uuid, Target>);
 
 struct Target {
-    id: i64,
+    id: EntryId,
     kind: String,
     deleted: bool,
 }
@@ -130,7 +130,7 @@ impl Targets {
         if uuids.is_empty() {
             return Ok(Self::default());
         }
-        let rows: Vec<(i64, Uuid, bool, String)> = entry::Entity::find()
+        let rows: Vec<(EntryId, Uuid, bool, String)> = entry::Entity::find()
             .select_only()
             .columns([entry::Column::Id, entry::Column::Uuid, entry::Column::Deleted])
             .column(entry_kind::Column::Slug)
@@ -148,7 +148,7 @@ impl Targets {
         Ok(Self(rows.into_iter().map(|(id, uuid, deleted, kind)| (uuid, Target { id, kind, deleted })).collect()))
     }
 
-    fn id(&self, uuid: &Uuid) -> Option<i64> {
+    fn id(&self, uuid: &Uuid) -> Option<EntryId> {
         self.0.get(uuid).map(|t| t.id)
     }
 }
@@ -188,13 +188,13 @@ pub fn check(
 
 /// Locks an entry row until the transaction ends (PostgreSQL `FOR UPDATE`;
 /// SQLite has one writer, which the merge already holds).
-pub async fn lock_entry(txn: &DatabaseTransaction, id: i64) -> AppResult<entry::Model> {
+pub async fn lock_entry(txn: &DatabaseTransaction, id: EntryId) -> AppResult<entry::Model> {
     entry::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("entry"))
 }
 
 /// Locks entry rows until the transaction ends, in id order so that two
 /// merges never wait on each other crosswise.
-pub async fn lock_entries(txn: &DatabaseTransaction, ids: Vec<i64>) -> AppResult<HashMap<i64, entry::Model>> {
+pub async fn lock_entries(txn: &DatabaseTransaction, ids: Vec<EntryId>) -> AppResult<HashMap<EntryId, entry::Model>> {
     let rows =
         entry::Entity::find().filter(entry::Column::Id.is_in(ids)).order_by_asc(entry::Column::Id).lock_exclusive();
     Ok(rows.all(txn).await?.into_iter().map(|e| (e.id, e)).collect())
@@ -202,7 +202,7 @@ pub async fn lock_entries(txn: &DatabaseTransaction, ids: Vec<i64>) -> AppResult
 
 /// Stores an entry's rating aggregates; the reviews service recounts them
 /// under [`lock_entry`] in the transaction that changed a review.
-pub async fn write_ratings(txn: &DatabaseTransaction, id: i64, ratings: &Ratings) -> AppResult<()> {
+pub async fn write_ratings(txn: &DatabaseTransaction, id: EntryId, ratings: &Ratings) -> AppResult<()> {
     let [one, two, three, four, five] = ratings.distribution;
     entry::Entity::update_many()
         .col_expr(entry::Column::RatingCount, Expr::value(ratings.count()))
@@ -223,7 +223,7 @@ pub async fn insert_entry(
     txn: &DatabaseTransaction,
     kind: &entry_kind::Model,
     snapshot: &Snapshot,
-    creator: i64,
+    creator: UserId,
 ) -> AppResult<entry::Model> {
     let now = Utc::now();
     Ok(entry::ActiveModel {
@@ -250,14 +250,14 @@ pub struct EntryWrite<'a> {
     pub entry: entry::Model,
     pub snapshot: &'a Snapshot,
     pub version: i32,
-    pub revision_id: i64,
+    pub revision_id: RevisionId,
 }
 
 /// Writes the entry rows of a merge and their tags, links and images: one
 /// `UPDATE` per entry, the rest in a few statements for the whole batch.
 /// `targets` resolves parents and links, checked before the merge inserted anything.
 pub async fn write_entries(txn: &DatabaseTransaction, writes: Vec<EntryWrite<'_>>, targets: &Targets) -> AppResult<()> {
-    let ids: Vec<i64> = writes.iter().map(|w| w.entry.id).collect();
+    let ids: Vec<EntryId> = writes.iter().map(|w| w.entry.id).collect();
     let uuids: Vec<Uuid> = writes.iter().flat_map(|w| w.snapshot.media.iter().copied()).collect();
     let images = media::selectors::ids_by_uuid(txn, &uuids).await?;
     let (mut tags, mut links, mut shown, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

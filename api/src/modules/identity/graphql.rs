@@ -53,11 +53,11 @@ impl User {
     }
 
     fn is_self(&self, viewer: Option<&Viewer>) -> bool {
-        self.signed_in || viewer.is_some_and(|v| v.is(UserId(self.model.id)))
+        self.signed_in || viewer.is_some_and(|v| v.is(self.model.id))
     }
 
     fn is_self_or_moderator(&self, viewer: Option<&Viewer>) -> bool {
-        self.is_self(viewer) || policy::allows(viewer, Action::ReadPrivate { author: UserId(self.model.id) })
+        self.is_self(viewer) || policy::allows(viewer, Action::ReadPrivate { author: self.model.id })
     }
 }
 
@@ -105,7 +105,7 @@ impl Fields<'_, User> {
     /// The user's own address; null for everyone but the user and admins.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
         let viewer = ctx.auth().viewer();
-        (self.is_self(viewer) || policy::allows(viewer, Action::ReadEmail { owner: UserId(self.model.id) }))
+        (self.is_self(viewer) || policy::allows(viewer, Action::ReadEmail { owner: self.model.id }))
             .then_some(self.model.email.as_str())
     }
 

@@ -60,19 +60,18 @@ pub async fn user_by_uuid(db: &impl ConnectionTrait, uuid: Uuid) -> AppResult<us
 }
 
 /// The public ids of users (missing ones are left out).
-pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<(UserId, Uuid)>> {
+pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<UserId>) -> AppResult<Vec<(UserId, Uuid)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, Uuid)> = user::Entity::find()
+    Ok(user::Entity::find()
         .select_only()
         .column(user::Column::Id)
         .column(user::Column::Uuid)
         .filter(user::Column::Id.is_in(ids))
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(id, uuid)| (UserId(id), uuid)).collect())
+        .await?)
 }
 
 /// Resolves an `Authorization: Bearer …` value (a JWT or an API token) to the
@@ -94,7 +93,7 @@ fn viewer(user: &user::Model, credential: Credential) -> AppResult<Viewer> {
         return Err(AppError::Refused(Refusal::AccountBanned));
     }
     Ok(Viewer {
-        id: UserId(user.id),
+        id: user.id,
         uuid: user.uuid,
         role: user.role,
         email_verified: user.email_verified_at.is_some(),
@@ -157,7 +156,7 @@ async fn viewer_from_api_token(db: &DatabaseConnection, secret: &str) -> AppResu
 
 pub async fn sessions_of(db: &DatabaseConnection, user: UserId, page: &Page) -> AppResult<(Vec<session::Model>, bool)> {
     let select = session::Entity::find()
-        .filter(session::Column::UserId.eq(user.0))
+        .filter(session::Column::UserId.eq(user))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(Utc::now()));
     paging::newest_first(db, select, session::Column::Id, session::Column::Uuid, page).await
@@ -168,7 +167,7 @@ pub async fn api_tokens_of(
     user: UserId,
     page: &Page,
 ) -> AppResult<(Vec<api_token::Model>, bool)> {
-    let select = api_token::Entity::find().filter(api_token::Column::UserId.eq(user.0));
+    let select = api_token::Entity::find().filter(api_token::Column::UserId.eq(user));
     paging::newest_first(db, select, api_token::Column::Id, api_token::Column::Uuid, page).await
 }
 
@@ -194,7 +193,7 @@ impl Loader<UserId> for UserLoader {
             .filter(db::any_of(self.db.get_database_backend(), user::Column::Id, keys.iter().map(|k| k.0)))
             .into_query();
         let found = self.db.query_all(&select).await?;
-        let users = rows::each(&found, rows::user).map(|user| user.map(|user| (UserId(user.id), Arc::new(user))));
+        let users = rows::each(&found, rows::user).map(|user| user.map(|user| (user.id, Arc::new(user))));
         Ok(users.collect::<Result<_, _>>()?)
     }
 }

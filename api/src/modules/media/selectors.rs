@@ -12,7 +12,7 @@ use xpr_entity::{entry_media, media, review_media, revision_media};
 use crate::{
     db,
     error::{AppError, AppResult},
-    ids::UserId,
+    ids::{EntryId, MediaId, UserId},
 };
 
 pub async fn media_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<media::Model>> {
@@ -26,34 +26,34 @@ pub async fn owned_by_sha256(
     sha256: &str,
 ) -> AppResult<Option<media::Model>> {
     Ok(media::Entity::find()
-        .filter(media::Column::OwnerId.eq(owner.0))
+        .filter(media::Column::OwnerId.eq(owner))
         .filter(media::Column::Sha256.eq(sha256))
         .one(db)
         .await?)
 }
 
 /// Internal ids of `owner`'s media, in the order given; any other id is refused on `field`.
-pub async fn owned_ids(db: &impl ConnectionTrait, owner: UserId, ids: &[Uuid], field: &str) -> AppResult<Vec<i64>> {
+pub async fn owned_ids(db: &impl ConnectionTrait, owner: UserId, ids: &[Uuid], field: &str) -> AppResult<Vec<MediaId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = media::Entity::find()
-        .filter(media::Column::OwnerId.eq(owner.0))
+        .filter(media::Column::OwnerId.eq(owner))
         .filter(media::Column::Uuid.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    let by_uuid: HashMap<Uuid, i64> = rows.into_iter().map(|m| (m.uuid, m.id)).collect();
+    let by_uuid: HashMap<Uuid, MediaId> = rows.into_iter().map(|m| (m.uuid, m.id)).collect();
     ids.iter()
         .map(|id| by_uuid.get(id).copied().ok_or_else(|| AppError::bad_input(field, format!("no media {id} of yours"))))
         .collect()
 }
 
 /// Internal ids of existing media (missing ones are left out).
-pub async fn ids_by_uuid(db: &impl ConnectionTrait, uuids: &[Uuid]) -> AppResult<HashMap<Uuid, i64>> {
+pub async fn ids_by_uuid(db: &impl ConnectionTrait, uuids: &[Uuid]) -> AppResult<HashMap<Uuid, MediaId>> {
     if uuids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, i64)> = media::Entity::find()
+    let rows: Vec<(Uuid, MediaId)> = media::Entity::find()
         .select_only()
         .column(media::Column::Uuid)
         .column(media::Column::Id)
@@ -91,11 +91,11 @@ impl MediaLoader {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MediaKey(pub i64);
+pub struct MediaKey(pub MediaId);
 
 /// The images of an entry, in display order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EntryMediaKey(pub i64);
+pub struct EntryMediaKey(pub EntryId);
 
 impl Loader<EntryMediaKey> for MediaLoader {
     type Value = Vec<media::Model>;
@@ -111,7 +111,7 @@ impl Loader<EntryMediaKey> for MediaLoader {
             .filter(db::any_of(self.db.get_database_backend(), media::Column::Id, links.iter().map(|l| l.media_id)))
             .all(&self.db)
             .await?;
-        let by_id: HashMap<i64, media::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
+        let by_id: HashMap<MediaId, media::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
         let mut found: HashMap<EntryMediaKey, Vec<media::Model>> = HashMap::new();
         for link in links {
             if let Some(media) = by_id.get(&link.media_id) {

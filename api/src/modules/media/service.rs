@@ -19,7 +19,7 @@ use crate::{
     auth::Viewer,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::new_uuid,
+    ids::{MediaId, UserId, new_uuid},
 };
 
 /// Images decoded at once: each may hold a few hundred MB and a core for seconds.
@@ -49,7 +49,7 @@ pub async fn upload(state: &Deps, store: &MediaStore, viewer: &Viewer, bytes: By
     store.put(id, bytes.clone()).await.map_err(AppError::internal)?;
     let row = media::ActiveModel {
         uuid: Set(id),
-        owner_id: Set(viewer.id.0),
+        owner_id: Set(viewer.id),
         content_type: Set(image.kind.content_type().to_owned()),
         byte_size: Set(bytes.len() as i64),
         width: Set(image.width),
@@ -91,7 +91,7 @@ pub async fn cleanup(
     db: &DatabaseConnection,
     store: &MediaStore,
     before: DateTime<Utc>,
-    open_changes_citing: impl Fn(i64, uuid::Uuid) -> SelectStatement,
+    open_changes_citing: impl Fn(UserId, uuid::Uuid) -> SelectStatement,
     progress: impl Fn(u64),
 ) -> AppResult<u64> {
     const BATCH: u64 = 500;
@@ -102,9 +102,9 @@ pub async fn cleanup(
             .add(media::Column::Id.not_in_subquery(selectors::in_revisions()))
     };
     let mut deleted = 0;
-    let mut after = 0;
+    let mut after = MediaId(0);
     loop {
-        let candidates: Vec<(i64, uuid::Uuid, i64)> = media::Entity::find()
+        let candidates: Vec<(MediaId, uuid::Uuid, UserId)> = media::Entity::find()
             .select_only()
             .column(media::Column::Id)
             .column(media::Column::Uuid)

@@ -18,7 +18,7 @@ use crate::{
         fields::{self, Fields},
         pagination::{self, Connection},
     },
-    ids::{UserId, parse_uuid},
+    ids::parse_uuid,
     modules::content::checks::BlocklistKind,
     modules::identity::{graphql::User, selectors as identity_selectors},
     paging::{Cursor, Page},
@@ -35,7 +35,7 @@ impl Fields<'_, ModerationAction> {
         ID(self.0.uuid.to_string())
     }
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.0.actor_id)).await
+        User::load(ctx, self.0.actor_id).await
     }
     // The enum fields stay nullable, as they were when the columns held strings: the schema doesn't change.
     async fn action(&self) -> Option<ModerationActionKind> {
@@ -78,7 +78,7 @@ impl Fields<'_, Report> {
         Some(self.0.status)
     }
     async fn reporter(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.0.reporter_id)).await
+        User::load(ctx, self.0.reporter_id).await
     }
     /// The moderator's note, for the reporter.
     async fn resolution_note(&self) -> Option<&str> {
@@ -86,7 +86,7 @@ impl Fields<'_, Report> {
     }
     async fn resolved_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.resolved_by {
-            Some(id) => User::load(ctx, UserId(id)).await,
+            Some(id) => User::load(ctx, id).await,
             None => Ok(None),
         }
     }
@@ -154,7 +154,7 @@ impl ModerationQuery {
         let db = &ctx.state().db;
         let actor = match filter.actor {
             Some(handle) => match identity_selectors::visible_user_by_handle(db, ctx.auth().viewer(), &handle).await? {
-                Some(user) => Some(UserId(user.id)),
+                Some(user) => Some(user.id),
                 None => return Ok(Connection::empty()),
             },
             None => None,

@@ -28,7 +28,7 @@ pub async fn log(
     use moderation_log::Column;
     let mut select = moderation_log::Entity::find();
     if let Some(actor) = filter.actor {
-        select = select.filter(Column::ActorId.eq(actor.0));
+        select = select.filter(Column::ActorId.eq(actor));
     }
     if let Some(action) = filter.action {
         select = select.filter(Column::Action.eq(action));
@@ -51,7 +51,7 @@ pub async fn reports(
 ) -> AppResult<(Vec<report::Model>, bool)> {
     let mut select = report::Entity::find();
     if let Some(reporter) = reporter {
-        select = select.filter(report::Column::ReporterId.eq(reporter.0));
+        select = select.filter(report::Column::ReporterId.eq(reporter));
     }
     if let Some(status) = status {
         select = select.filter(report::Column::Status.eq(status));

@@ -18,7 +18,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::{UserId, new_uuid},
+    ids::new_uuid,
     modules::{
         content::selectors as content_selectors,
         identity::{domain::text, selectors as identity_selectors},
@@ -45,7 +45,7 @@ pub async fn add_blocklist_entry(
             uuid: Set(new_uuid()),
             kind: Set(kind),
             value: Set(value.clone()),
-            created_by: Set(viewer.id.0),
+            created_by: Set(viewer.id),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
@@ -105,7 +105,7 @@ pub async fn report(
     check_target(state, viewer, target, target_id).await?;
     let inserted = report::ActiveModel {
         uuid: Set(new_uuid()),
-        reporter_id: Set(viewer.id.0),
+        reporter_id: Set(viewer.id),
         target_type: Set(target),
         target_id: Set(target_id),
         reason: Set(reason),
@@ -144,7 +144,7 @@ pub async fn resolve_report(
         let updated = report::Entity::update_many()
             .col_expr(report::Column::Status, Expr::value(resolution))
             .col_expr(report::Column::ResolutionNote, Expr::value(note.clone()))
-            .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id.0))
+            .col_expr(report::Column::ResolvedBy, Expr::value(viewer.id))
             .col_expr(report::Column::ResolvedAt, Expr::value(Utc::now()))
             .filter(report::Column::Id.eq(found.id))
             .filter(report::Column::Status.eq(ReportStatus::Open))
@@ -155,7 +155,7 @@ pub async fn resolve_report(
         }
         record(&txn, viewer, ModerationActionKind::ResolveReport, (TargetType::Report, id), Some(&note)).await?;
         let note = realtime::Note {
-            user: UserId(found.reporter_id),
+            user: found.reporter_id,
             kind: NotificationKind::ReportResolved,
             subject: (TargetType::Report, id),
             message: format!("Your report was {}: {note}", resolution.to_value().to_lowercase()),

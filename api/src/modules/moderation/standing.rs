@@ -16,7 +16,6 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::UserId,
     modules::{
         identity::{
             self,
@@ -67,11 +66,11 @@ pub async fn change_status(
         active.updated_at = Set(Utc::now());
         let user = active.update(&txn).await?;
         if status == UserStatus::Banned {
-            identity::service::revoke_all(&txn, UserId(user_id)).await?;
-            versioning::service::withdraw_all_of(&txn, UserId(user_id)).await?;
+            identity::service::revoke_all(&txn, user_id).await?;
+            versioning::service::withdraw_all_of(&txn, user_id).await?;
         } else {
             // Revoking the sessions told the sockets of a ban already.
-            identity::service::credentials_changed(&txn, UserId(user_id)).await?;
+            identity::service::credentials_changed(&txn, user_id).await?;
         }
         audit::record(&txn, viewer, action, (TargetType::User, target), user.status_reason.as_deref()).await?;
         Ok(user)

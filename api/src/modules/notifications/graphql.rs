@@ -18,7 +18,7 @@ use crate::{
         pagination::{self, Connection},
         rendered::Rendered,
     },
-    ids::{UserId, parse_uuid},
+    ids::parse_uuid,
     modules::{
         content::{graphql::Entry, selectors as content_selectors},
         identity::graphql::User,
@@ -61,7 +61,7 @@ impl Fields<'_, Notification> {
     /// Who caused it, when someone did.
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.actor_id {
-            Some(id) => User::load(ctx, UserId(id)).await,
+            Some(id) => User::load(ctx, id).await,
             None => Ok(None),
         }
     }
@@ -195,11 +195,11 @@ impl NotificationsSubscription {
             async move {
                 let read = async move { selectors::notifications_after(&db, viewer.id, after).await };
                 let rows = reads.read(format!("notifications:{}:{after}", viewer.id.0), woken, read).await?;
-                Some(rows.iter().map(|n| (n.id, notification(n.clone()))).collect())
+                Some(rows.iter().map(|n| (n.id.0, notification(n.clone()))).collect())
             }
         };
         let carried = |published: &Published| match published.event()? {
-            Event::Notified { notification: n } => Some((n.id, notification(n))),
+            Event::Notified { notification: n } => Some((n.id.0, notification(n))),
             _ => None,
         };
         Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
@@ -252,7 +252,7 @@ impl NotificationsSubscription {
         let rx = state.bus.subscribe(Channel::Submission(uuid));
         let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
             .await?
-            .filter(|s| policy::allows(Some(&viewer), Action::ReadPrivate { author: UserId(s.author_id) }))
+            .filter(|s| policy::allows(Some(&viewer), Action::ReadPrivate { author: s.author_id }))
             .ok_or_else(|| AppError::not_found("submission"))?;
         let slot = slot(ctx)?;
         // Each state change is a new update time: that is the cursor.

@@ -10,7 +10,7 @@ use xpr_entity::{entry, notification, watch};
 use crate::realtime::delivery::CATCH_UP;
 use crate::{
     error::AppResult,
-    ids::UserId,
+    ids::{EntryId, UserId},
     modules::{
         content::selectors as content_selectors,
         versioning::{
@@ -27,7 +27,7 @@ pub async fn notifications(
     unread_only: bool,
     page: &Page,
 ) -> AppResult<(Vec<notification::Model>, bool)> {
-    let mut select = notification::Entity::find().filter(notification::Column::UserId.eq(user.0));
+    let mut select = notification::Entity::find().filter(notification::Column::UserId.eq(user));
     if unread_only {
         select = select.filter(notification::Column::ReadAt.is_null());
     }
@@ -36,7 +36,7 @@ pub async fn notifications(
 
 pub async fn unread_count(db: &DatabaseConnection, user: UserId) -> AppResult<u64> {
     Ok(notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::UserId.eq(user))
         .filter(notification::Column::ReadAt.is_null())
         .count(db)
         .await?)
@@ -49,7 +49,7 @@ pub async fn notifications_after(
     after: i64,
 ) -> AppResult<Vec<notification::Model>> {
     Ok(notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::UserId.eq(user))
         .filter(notification::Column::Id.gt(after))
         .order_by_asc(notification::Column::Id)
         .limit(CATCH_UP)
@@ -62,7 +62,7 @@ pub async fn last_notification(db: &DatabaseConnection, user: UserId) -> AppResu
     let last: Option<i64> = notification::Entity::find()
         .select_only()
         .column(notification::Column::Id)
-        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::UserId.eq(user))
         .order_by_desc(notification::Column::Id)
         .into_tuple()
         .one(db)
@@ -87,11 +87,11 @@ pub async fn entry_versions_after(
 }
 
 /// The entries a user watches, newest watch first.
-pub async fn watched_entry_ids(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<i64>> {
+pub async fn watched_entry_ids(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<EntryId>> {
     Ok(watch::Entity::find()
         .select_only()
         .column(watch::Column::EntryId)
-        .filter(watch::Column::UserId.eq(user.0))
+        .filter(watch::Column::UserId.eq(user))
         .order_by_desc(watch::Column::CreatedAt)
         .into_tuple()
         .all(db)

@@ -16,8 +16,7 @@ pub async fn watch(state: &Deps, viewer: &Viewer, entry: Uuid, on: bool) -> AppR
     let entry =
         content_selectors::entry_by_uuid(&state.db, entry).await?.ok_or_else(|| AppError::not_found("entry"))?;
     if on {
-        let row =
-            watch::ActiveModel { user_id: Set(viewer.id.0), entry_id: Set(entry.id), created_at: Set(Utc::now()) };
+        let row = watch::ActiveModel { user_id: Set(viewer.id), entry_id: Set(entry.id), created_at: Set(Utc::now()) };
         // Watching twice is watching.
         watch::Entity::insert(row)
             .on_conflict_do_nothing_on([watch::Column::UserId, watch::Column::EntryId])
@@ -25,7 +24,7 @@ pub async fn watch(state: &Deps, viewer: &Viewer, entry: Uuid, on: bool) -> AppR
             .await?;
     } else {
         watch::Entity::delete_many()
-            .filter(watch::Column::UserId.eq(viewer.id.0))
+            .filter(watch::Column::UserId.eq(viewer.id))
             .filter(watch::Column::EntryId.eq(entry.id))
             .exec(&state.db)
             .await?;
@@ -37,7 +36,7 @@ pub async fn watch(state: &Deps, viewer: &Viewer, entry: Uuid, on: bool) -> AppR
 pub async fn mark_read(state: &Deps, viewer: &Viewer, ids: Option<Vec<Uuid>>) -> AppResult<u64> {
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
-        .filter(notification::Column::UserId.eq(viewer.id.0))
+        .filter(notification::Column::UserId.eq(viewer.id))
         .filter(notification::Column::ReadAt.is_null());
     if let Some(ids) = ids {
         update = update.filter(notification::Column::Uuid.is_in(ids));

@@ -21,7 +21,7 @@ use crate::{
         fields::{self, Fields},
         pagination::{self, Connection},
     },
-    ids::{UserId, parse_uuid},
+    ids::parse_uuid,
     modules::{
         content::{graphql::Entry, selectors::EntryKey},
         identity::graphql::User,
@@ -42,7 +42,7 @@ impl From<review::Model> for Review {
 
 impl Review {
     fn shows_moderation(&self, ctx: &Context<'_>) -> bool {
-        policy::allows(ctx.auth().viewer(), Action::ReadPrivate { author: UserId(self.0.author_id) })
+        policy::allows(ctx.auth().viewer(), Action::ReadPrivate { author: self.0.author_id })
     }
 }
 
@@ -58,7 +58,7 @@ impl Fields<'_, Review> {
         Ok(entry.map(Entry::new))
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.0.author_id)).await
+        User::load(ctx, self.0.author_id).await
     }
     /// 1 to 5 stars.
     async fn rating(&self) -> i32 {

@@ -20,6 +20,7 @@ use crate::{
     auth::{Viewer, policy},
     db::{self, rows},
     error::{AppError, AppResult},
+    ids::{EntryId, MediaId, ReviewId, UserId},
     paging::{self, Cursor, Page},
 };
 
@@ -28,7 +29,7 @@ use crate::{
 pub enum Visibility {
     Published,
     /// Published ones and all of this user's own.
-    PublishedOrAuthor(i64),
+    PublishedOrAuthor(UserId),
     Everything,
 }
 
@@ -36,7 +37,7 @@ impl Visibility {
     pub fn of(viewer: Option<&Viewer>) -> Self {
         match viewer {
             _ if policy::sees_everything(viewer) => Visibility::Everything,
-            Some(v) => Visibility::PublishedOrAuthor(v.id.0),
+            Some(v) => Visibility::PublishedOrAuthor(v.id),
             None => Visibility::Published,
         }
     }
@@ -124,8 +125,8 @@ impl ReviewOrder {
 /// Whose reviews a list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReviewsOf {
-    Entry(i64),
-    Author(i64),
+    Entry(EntryId),
+    Author(UserId),
 }
 
 impl ReviewsOf {
@@ -144,17 +145,19 @@ impl ReviewsOf {
         }
     }
 
+    /// The entry's or author's id as [`ReviewsOf::column`] stores it: the
+    /// column is picked at run time, so the value is bound untyped.
     fn id(self) -> i64 {
         match self {
-            ReviewsOf::Entry(id) | ReviewsOf::Author(id) => id,
+            ReviewsOf::Entry(EntryId(id)) | ReviewsOf::Author(UserId(id)) => id,
         }
     }
 
-    /// The entry or author id of a row, matching [`ReviewsOf::id`].
-    fn id_of(self, row: &review::Model) -> i64 {
+    /// The list of the same kind that `row` belongs to.
+    fn of(self, row: &review::Model) -> Self {
         match self {
-            ReviewsOf::Entry(_) => row.entry_id,
-            ReviewsOf::Author(_) => row.author_id,
+            ReviewsOf::Entry(_) => ReviewsOf::Entry(row.entry_id),
+            ReviewsOf::Author(_) => ReviewsOf::Author(row.author_id),
         }
     }
 }
@@ -183,7 +186,7 @@ pub async fn reviews(
 pub async fn published_of(
     db: &DatabaseConnection,
     viewer: Option<&Viewer>,
-    author: i64,
+    author: UserId,
     page: &Page,
 ) -> AppResult<Vec<review::Model>> {
     let select = visible_reviews(viewer)
@@ -225,7 +228,7 @@ pub struct FirstReviewsKey {
 
 /// Ids of the media attached to a review, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ReviewMediaKey(pub i64);
+pub struct ReviewMediaKey(pub ReviewId);
 
 /// A first page of reviews, and whether more follow.
 #[derive(Clone, Default)]
@@ -272,16 +275,16 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
                 .to_owned();
             // After the review's columns: its rank, then the list's length.
             let total_at = review::Column::iter().count() + 1;
-            let mut by_owner: HashMap<i64, (Vec<Arc<review::Model>>, u64)> = HashMap::new();
+            let mut by_owner: HashMap<ReviewsOf, (Vec<Arc<review::Model>>, u64)> = HashMap::new();
             for (i, row) in self.db.query_all(&page).await?.iter().enumerate() {
                 let total: i64 = row.try_get_by_index(total_at)?;
                 let row = rows::review(row, i == 0)?;
-                let list = by_owner.entry(of.id_of(&row)).or_default();
+                let list = by_owner.entry(of.of(&row)).or_default();
                 list.0.push(Arc::new(row));
                 list.1 = total as u64;
             }
             for key in keys {
-                let page = by_owner.get(&key.of.id()).map(|(rows, total)| FirstReviews {
+                let page = by_owner.get(&key.of).map(|(rows, total)| FirstReviews {
                     rows: rows.iter().take(key.first as usize).cloned().collect(),
                     more: *total > key.first,
                 });
@@ -293,10 +296,10 @@ impl Loader<FirstReviewsKey> for ReviewLoader {
 }
 
 impl Loader<ReviewMediaKey> for ReviewLoader {
-    type Value = Vec<i64>;
+    type Value = Vec<MediaId>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[ReviewMediaKey]) -> Result<HashMap<ReviewMediaKey, Vec<i64>>, Self::Error> {
+    async fn load(&self, keys: &[ReviewMediaKey]) -> Result<HashMap<ReviewMediaKey, Vec<MediaId>>, Self::Error> {
         let rows = review_media::Entity::find()
             .filter(db::any_of(
                 self.db.get_database_backend(),
@@ -306,7 +309,7 @@ impl Loader<ReviewMediaKey> for ReviewLoader {
             .order_by_asc(review_media::Column::Position)
             .all(&self.db)
             .await?;
-        let mut found: HashMap<ReviewMediaKey, Vec<i64>> = HashMap::new();
+        let mut found: HashMap<ReviewMediaKey, Vec<MediaId>> = HashMap::new();
         for row in rows {
             found.entry(ReviewMediaKey(row.review_id)).or_default().push(row.media_id);
         }

@@ -30,7 +30,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::{UserId, new_uuid},
+    ids::{EntryId, new_uuid},
     modules::{content, identity::domain::Scope, media},
 };
 
@@ -62,7 +62,7 @@ pub async fn upsert(state: &Deps, viewer: &Viewer, input: ReviewInput) -> AppRes
         let media = media::selectors::owned_ids(&txn, viewer.id, &media_ids, "mediaIds").await?;
         let existing = review::Entity::find()
             .filter(review::Column::EntryId.eq(entry.id))
-            .filter(review::Column::AuthorId.eq(viewer.id.0))
+            .filter(review::Column::AuthorId.eq(viewer.id))
             .one(&txn)
             .await?;
         let now = Utc::now();
@@ -78,7 +78,7 @@ pub async fn upsert(state: &Deps, viewer: &Viewer, input: ReviewInput) -> AppRes
             None => review::ActiveModel {
                 uuid: Set(new_uuid()),
                 entry_id: Set(entry.id),
-                author_id: Set(viewer.id.0),
+                author_id: Set(viewer.id),
                 helpful_count: Set(0),
                 unhelpful_count: Set(0),
                 created_at: Set(now),
@@ -120,11 +120,11 @@ async fn notify_creator(txn: &DatabaseTransaction, entry: &entry::Model, review:
         return Ok(());
     }
     let note = realtime::Note {
-        user: UserId(entry.created_by),
+        user: entry.created_by,
         kind: NotificationKind::ReviewOnYourEntry,
         subject: (TargetType::Review, review.uuid),
         message: format!("New {}-star review of “{}”", review.rating, entry.title),
-        actor: Some(UserId(review.author_id)),
+        actor: Some(review.author_id),
     };
     realtime::notify(txn, vec![note]).await
 }
@@ -134,7 +134,7 @@ pub async fn delete(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_scope(Scope::Write)?;
     let review =
         selectors::visible_review(&state.db, Some(viewer), id).await?.ok_or_else(|| AppError::not_found("review"))?;
-    policy::check(viewer, Action::DeleteReview { author: UserId(review.author_id) })?;
+    policy::check(viewer, Action::DeleteReview { author: review.author_id })?;
     db::transaction!(&state.db, |txn| {
         content::service::lock_entry(&txn, review.entry_id).await?;
         let deleted = review::Entity::delete_by_id(review.id).exec(&txn).await?;
@@ -159,11 +159,11 @@ pub async fn vote(state: &Deps, viewer: &Viewer, id: Uuid, helpful: bool) -> App
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::not_found("review"))?;
-        domain::may_vote(viewer.is(UserId(review.author_id))).map_err(AppError::forbidden)?;
+        domain::may_vote(viewer.is(review.author_id)).map_err(AppError::forbidden)?;
         let now = Utc::now();
         let vote = review_vote::ActiveModel {
             review_id: Set(review.id),
-            user_id: Set(viewer.id.0),
+            user_id: Set(viewer.id),
             helpful: Set(helpful),
             created_at: Set(now),
             updated_at: Set(now),
@@ -222,7 +222,7 @@ pub async fn moderate(
         }
         row.status = Set(status);
         row.status_reason = Set(Some(reason.to_owned()));
-        row.moderated_by = Set(Some(viewer.id.0));
+        row.moderated_by = Set(Some(viewer.id));
         row.moderated_at = Set(Some(Utc::now()));
         let review = row.update(&txn).await?;
         recount_ratings(&txn, review.entry_id).await?;
@@ -240,7 +240,7 @@ pub async fn moderate(
 
 /// Recounts an entry's rating aggregates from its published reviews. Runs
 /// under the entry's row lock, taken first in the same transaction.
-async fn recount_ratings(txn: &DatabaseTransaction, entry: i64) -> AppResult<()> {
+async fn recount_ratings(txn: &DatabaseTransaction, entry: EntryId) -> AppResult<()> {
     let counts: Vec<(i16, i64)> = review::Entity::find()
         .select_only()
         .column(review::Column::Rating)

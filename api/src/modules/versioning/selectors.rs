@@ -21,20 +21,21 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
+    ids::{EntryId, EntryKindId, RevisionId, SubmissionId, UserId},
     paging::{self, Cursor, Page},
 };
 
 /// A revision without its snapshot: what history lists load.
 #[derive(Clone, Debug, FromQueryResult, serde::Serialize, serde::Deserialize)]
 pub struct RevisionMeta {
-    pub id: i64,
+    pub id: RevisionId,
     pub uuid: Uuid,
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     pub number: i32,
-    pub parent_id: Option<i64>,
-    pub author_id: i64,
-    pub merger_id: Option<i64>,
-    pub submission_id: Option<i64>,
+    pub parent_id: Option<RevisionId>,
+    pub author_id: UserId,
+    pub merger_id: Option<UserId>,
+    pub submission_id: Option<SubmissionId>,
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub archived: bool,
@@ -88,7 +89,7 @@ pub async fn snapshot(db: &impl ConnectionTrait, revision: &revision::Model) -> 
     serde_json::from_value(json).map_err(AppError::internal)
 }
 
-pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<Snapshot> {
+pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: RevisionId) -> AppResult<Snapshot> {
     let revision = revision::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("revision"))?;
     snapshot(db, &revision).await
 }
@@ -96,9 +97,9 @@ pub async fn snapshot_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<Sna
 /// The snapshots of revisions by id, archived ones included: two statements at most.
 pub async fn snapshots_by_id(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<HashMap<i64, Snapshot>> {
-    let ids: BTreeSet<i64> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = RevisionId>,
+) -> AppResult<HashMap<RevisionId, Snapshot>> {
+    let ids: BTreeSet<RevisionId> = ids.into_iter().collect();
     let revisions = revision::Entity::find().filter(revision::Column::Id.is_in(ids)).all(db).await?;
     Ok(with_snapshots(db, revisions).await?.into_iter().map(|(meta, snapshot)| (meta.id, snapshot)).collect())
 }
@@ -107,7 +108,7 @@ pub async fn snapshots_by_id(
 /// snapshots: two statements at most.
 pub async fn revisions_after(
     db: &impl ConnectionTrait,
-    entry: i64,
+    entry: EntryId,
     after: i32,
     limit: u64,
 ) -> AppResult<Vec<(RevisionMeta, Snapshot)>> {
@@ -127,8 +128,8 @@ async fn with_snapshots(
     db: &impl ConnectionTrait,
     revisions: Vec<revision::Model>,
 ) -> AppResult<Vec<(RevisionMeta, Snapshot)>> {
-    let archived: Vec<i64> = revisions.iter().filter(|r| r.archived).map(|r| r.id).collect();
-    let mut from_archive: HashMap<i64, serde_json::Value> = if archived.is_empty() {
+    let archived: Vec<RevisionId> = revisions.iter().filter(|r| r.archived).map(|r| r.id).collect();
+    let mut from_archive: HashMap<RevisionId, serde_json::Value> = if archived.is_empty() {
         HashMap::new()
     } else {
         let rows = revision_archive::Entity::find().filter(revision_archive::Column::RevisionId.is_in(archived));
@@ -150,7 +151,7 @@ async fn with_snapshots(
 
 pub async fn revision_by_number(
     db: &impl ConnectionTrait,
-    entry: i64,
+    entry: EntryId,
     number: i32,
 ) -> AppResult<Option<revision::Model>> {
     Ok(revision::Entity::find()
@@ -162,7 +163,7 @@ pub async fn revision_by_number(
 
 pub async fn revision_meta_by_number(
     db: &DatabaseConnection,
-    entry: i64,
+    entry: EntryId,
     number: i32,
 ) -> AppResult<Option<RevisionMeta>> {
     Ok(meta()
@@ -180,7 +181,7 @@ pub async fn revision_meta_by_uuid(db: &DatabaseConnection, id: Uuid) -> AppResu
 /// The revision in force at `instant`: the newest one created at or before it.
 pub async fn revision_meta_at(
     db: &DatabaseConnection,
-    entry: i64,
+    entry: EntryId,
     instant: DateTime<Utc>,
 ) -> AppResult<Option<RevisionMeta>> {
     Ok(meta()
@@ -225,7 +226,7 @@ async fn archive_generation(db: &DatabaseConnection) -> AppResult<i64> {
 }
 
 /// A page of an entry's history from the database: an index range on (entry, number).
-async fn history_page(db: &DatabaseConnection, entry: i64, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
+async fn history_page(db: &DatabaseConnection, entry: EntryId, page: &Page) -> AppResult<(Vec<RevisionMeta>, bool)> {
     let mut select = meta().filter(revision::Column::EntryId.eq(entry));
     if let Some((number, _)) = page.after_key()? {
         let number: i32 = number.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;
@@ -254,7 +255,7 @@ pub fn visible_submissions(viewer: Option<&Viewer>) -> Select<submission::Entity
     let query = submission::Entity::find();
     match viewer {
         _ if policy::sees_everything(viewer) => query,
-        Some(v) => query.filter(Condition::any().add(merged).add(submission::Column::AuthorId.eq(v.id.0))),
+        Some(v) => query.filter(Condition::any().add(merged).add(submission::Column::AuthorId.eq(v.id))),
         None => query.filter(merged),
     }
 }
@@ -273,7 +274,7 @@ pub async fn visible_submission(
 pub async fn merged_of(
     db: &DatabaseConnection,
     viewer: Option<&Viewer>,
-    author: i64,
+    author: UserId,
     page: &Page,
 ) -> AppResult<Vec<submission::Model>> {
     let select = visible_submissions(viewer)
@@ -288,7 +289,7 @@ pub async fn change_by_uuid(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 
 /// Changes of `author`'s open submissions whose patch cites `media` (an
 /// upload's public id): the media cleanup spares those images.
-pub fn open_changes_citing(author: i64, media: Uuid) -> sea_orm::sea_query::SelectStatement {
+pub fn open_changes_citing(author: UserId, media: Uuid) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
     Query::select()
         .expr(Expr::val(1))
@@ -306,7 +307,7 @@ pub fn open_changes_citing(author: i64, media: Uuid) -> sea_orm::sea_query::Sele
         .to_owned()
 }
 
-pub async fn changes_of(db: &impl ConnectionTrait, submission: i64) -> AppResult<Vec<change::Model>> {
+pub async fn changes_of(db: &impl ConnectionTrait, submission: SubmissionId) -> AppResult<Vec<change::Model>> {
     Ok(change::Entity::find()
         .filter(change::Column::SubmissionId.eq(submission))
         .order_by_asc(change::Column::Position)
@@ -326,13 +327,13 @@ impl VersioningLoader {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RevisionKey(pub i64);
+pub struct RevisionKey(pub RevisionId);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SnapshotKey(pub i64);
+pub struct SnapshotKey(pub RevisionId);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SubmissionKey(pub i64);
+pub struct SubmissionKey(pub SubmissionId);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ChangesKey(pub i64);
+pub struct ChangesKey(pub SubmissionId);
 
 impl Loader<RevisionKey> for VersioningLoader {
     type Value = RevisionMeta;
@@ -353,7 +354,7 @@ impl Loader<SnapshotKey> for VersioningLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[SnapshotKey]) -> Result<HashMap<SnapshotKey, Snapshot>, Self::Error> {
-        let mut rows: Vec<(i64, serde_json::Value, bool)> = revision::Entity::find()
+        let mut rows: Vec<(RevisionId, serde_json::Value, bool)> = revision::Entity::find()
             .select_only()
             .column(revision::Column::Id)
             .column(revision::Column::Snapshot)
@@ -363,7 +364,8 @@ impl Loader<SnapshotKey> for VersioningLoader {
             .all(&self.db)
             .await?;
         // Archived snapshots live in archive storage: one more statement, only when some are asked for.
-        let archived: Vec<i64> = rows.iter().filter(|(_, _, archived)| *archived).map(|(id, _, _)| *id).collect();
+        let archived: Vec<RevisionId> =
+            rows.iter().filter(|(_, _, archived)| *archived).map(|(id, _, _)| *id).collect();
         if !archived.is_empty() {
             let stored = revision_archive::Entity::find()
                 .filter(db::any_of(self.db.get_database_backend(), revision_archive::Column::RevisionId, archived))
@@ -428,7 +430,7 @@ pub enum ClaimFilter {
 pub async fn queue(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    kind: Option<i64>,
+    kind: Option<EntryKindId>,
     claim: ClaimFilter,
     page: &Page,
 ) -> AppResult<(Vec<submission::Model>, bool)> {
@@ -461,8 +463,8 @@ pub async fn queue(
     select = match claim {
         ClaimFilter::Any => select,
         ClaimFilter::Unclaimed => select.filter(live.not()),
-        ClaimFilter::Mine => select.filter(live).filter(submission::Column::ClaimedBy.eq(viewer.id.0)),
-        ClaimFilter::Others => select.filter(live).filter(submission::Column::ClaimedBy.ne(viewer.id.0)),
+        ClaimFilter::Mine => select.filter(live).filter(submission::Column::ClaimedBy.eq(viewer.id)),
+        ClaimFilter::Others => select.filter(live).filter(submission::Column::ClaimedBy.ne(viewer.id)),
     };
     if let Some((at, id)) = page.after_key()? {
         let at: DateTime<Utc> = at.parse().map_err(|_| AppError::bad_input("after", "not a valid cursor"))?;

@@ -118,8 +118,7 @@ async fn ensure_unique(db: &impl ConnectionTrait, handle: &Handle, email: &Email
 pub async fn change_password(state: &Deps, viewer: &Viewer, current: String, new_password: &str) -> AppResult<()> {
     let current_session = viewer.require_session()?;
     state.limiter.hit(&format!("login:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
-    let user =
-        user::Entity::find_by_id(viewer.id.0).one(&state.db).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let user = user::Entity::find_by_id(viewer.id).one(&state.db).await?.ok_or_else(|| AppError::not_found("user"))?;
     if !verify_password(current, Some(user.password_hash.clone())).await? {
         return Err(AppError::bad_input("currentPassword", "is not your current password"));
     }
@@ -148,8 +147,7 @@ pub async fn update_profile(state: &Deps, viewer: &Viewer, change: ProfileChange
     if !errors.is_empty() {
         return Err(AppError::BadInput(errors));
     }
-    let user =
-        user::Entity::find_by_id(viewer.id.0).one(&state.db).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let user = user::Entity::find_by_id(viewer.id).one(&state.db).await?.ok_or_else(|| AppError::not_found("user"))?;
     let mut active = user.into_active_model();
     if let Some(Some(name)) = display_name {
         active.display_name = Set(name);

@@ -58,7 +58,7 @@ pub async fn create_api_token(
     let secret = format!("{API_TOKEN_PREFIX}{}", random_secret(40));
     let token = api_token::ActiveModel {
         uuid: Set(new_uuid()),
-        user_id: Set(viewer.id.0),
+        user_id: Set(viewer.id),
         name: Set(name),
         token_hash: Set(hash_token(&secret)),
         token_prefix: Set(secret.chars().take(10).collect()),
@@ -78,7 +78,7 @@ pub async fn revoke_api_token(state: &Deps, viewer: &Viewer, token: Uuid) -> App
         let result = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(api_token::Column::Uuid.eq(token))
-            .filter(api_token::Column::UserId.eq(viewer.id.0))
+            .filter(api_token::Column::UserId.eq(viewer.id))
             .filter(api_token::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;

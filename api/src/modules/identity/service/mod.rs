@@ -73,7 +73,7 @@ fn collect<T>(results: &mut Vec<FieldError>, result: Result<T, FieldError>) -> O
 async fn revoke_sessions(db: &impl ConnectionTrait, user: UserId, which: sea_orm::sea_query::Expr) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(session::Column::UserId.eq(user.0))
+        .filter(session::Column::UserId.eq(user))
         .filter(which)
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
@@ -85,7 +85,7 @@ async fn revoke_sessions(db: &impl ConnectionTrait, user: UserId, which: sea_orm
 /// changed: that user's WebSockets and event streams authenticate again and
 /// close if refused or if the user's role or suspension differs.
 pub async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> AppResult<()> {
-    realtime::emit(db, vec![Event::Credentials { user: user.0 }]).await
+    realtime::emit(db, vec![Event::Credentials { user }]).await
 }
 
 /// Locks a user's row until the transaction ends, so that one user's writes
@@ -93,6 +93,6 @@ pub async fn credentials_changed(db: &impl ConnectionTrait, user: UserId) -> App
 /// previous ones committed (PostgreSQL; SQLite has a single writer anyway).
 /// Take it before other rows, as a ban does, so lock order stays the same.
 pub async fn lock_user(txn: &DatabaseTransaction, user: UserId) -> AppResult<()> {
-    user::Entity::find_by_id(user.0).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("user"))?;
+    user::Entity::find_by_id(user).lock_exclusive().one(txn).await?.ok_or_else(|| AppError::not_found("user"))?;
     Ok(())
 }

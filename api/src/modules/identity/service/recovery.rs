@@ -21,7 +21,7 @@ use super::{hash_password, revoke_sessions};
 
 async fn create_one_time_token(
     txn: &DatabaseTransaction,
-    user: i64,
+    user: UserId,
     purpose: TokenPurpose,
     ttl: Duration,
 ) -> AppResult<String> {
@@ -79,7 +79,7 @@ pub(super) async fn send_verification(state: &Deps, txn: &DatabaseTransaction, u
 pub async fn resend_verification(state: &Deps, viewer: &Viewer) -> AppResult<()> {
     state.limiter.hit(&format!("verify:acct:{}", viewer.uuid), state.config.rate_limit_per_account).await?;
     db::transaction!(&state.db, |txn| {
-        let user = user::Entity::find_by_id(viewer.id.0).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let user = user::Entity::find_by_id(viewer.id).one(&txn).await?.ok_or_else(|| AppError::not_found("user"))?;
         if user.email_verified_at.is_some() {
             return Err(AppError::Conflict("your email address is already verified".into()));
         }
@@ -144,7 +144,7 @@ pub async fn reset_password(state: &Deps, token: &str, new_password: &str) -> Ap
         }
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
-        revoke_sessions(&txn, UserId(user_id), Expr::value(true)).await?;
+        revoke_sessions(&txn, user_id, Expr::value(true)).await?;
         Ok(())
     })
 }

@@ -14,7 +14,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::{UserId, new_uuid},
+    ids::{SessionId, new_uuid},
 };
 
 use super::{credentials_changed, revoke_sessions, verify_password};
@@ -79,7 +79,7 @@ pub(super) async fn start_session(
     Ok(SignedIn { access_token, access_token_expires_at, refresh_token, user })
 }
 
-async fn issue_refresh_token(txn: &DatabaseTransaction, session_id: i64) -> AppResult<String> {
+async fn issue_refresh_token(txn: &DatabaseTransaction, session_id: SessionId) -> AppResult<String> {
     let token = random_secret(48);
     refresh_token::ActiveModel {
         session_id: Set(session_id),
@@ -126,7 +126,7 @@ pub async fn refresh_session(state: &Deps, token: &str) -> AppResult<SignedIn> {
             .exec(&txn)
             .await?;
         if rotated.rows_affected == 0 {
-            revoke_sessions(&txn, UserId(session.user_id), session::Column::Id.eq(session.id)).await?;
+            revoke_sessions(&txn, session.user_id, session::Column::Id.eq(session.id)).await?;
             tracing::warn!(session = %session.uuid, "refresh token reused: session revoked");
             return Ok(None);
         }
@@ -165,7 +165,7 @@ pub async fn revoke_session(state: &Deps, viewer: &Viewer, session: Uuid) -> App
         let result = session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(session::Column::Uuid.eq(session))
-            .filter(session::Column::UserId.eq(viewer.id.0))
+            .filter(session::Column::UserId.eq(viewer.id))
             .filter(session::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;

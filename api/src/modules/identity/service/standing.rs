@@ -41,7 +41,7 @@ pub async fn set_role(state: &Deps, viewer: &Viewer, target: Uuid, role: Role) -
         audit::record(&txn, viewer, ModerationActionKind::SetRole, (TargetType::User, target), Some(&role.to_value()))
             .await?;
         // Their open sockets were authorized with the old role: they close and reconnect.
-        credentials_changed(&txn, UserId(user.id)).await?;
+        credentials_changed(&txn, user.id).await?;
         Ok(user)
     })
 }
@@ -52,7 +52,7 @@ pub async fn add_reputation(db: &impl ConnectionTrait, user: UserId, delta: i32)
     let clamped = format!("CASE WHEN reputation + ({delta}) < 0 THEN 0 ELSE reputation + ({delta}) END");
     user::Entity::update_many()
         .col_expr(user::Column::Reputation, Expr::cust(clamped))
-        .filter(user::Column::Id.eq(user.0))
+        .filter(user::Column::Id.eq(user))
         .exec(db)
         .await?;
     Ok(())
@@ -63,7 +63,7 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user: UserId) -> AppResult<()
     revoke_sessions(db, user, Expr::value(true)).await?;
     api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(api_token::Column::UserId.eq(user.0))
+        .filter(api_token::Column::UserId.eq(user))
         .filter(api_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

@@ -15,7 +15,7 @@ use crate::{
         context::ContextExt,
         fields::{self, Fields},
     },
-    ids::UserId,
+    ids::RevisionId,
     modules::{
         content::{graphql::Entry, selectors::EntryKey},
         identity::graphql::User,
@@ -33,7 +33,7 @@ impl Revision {
     }
 }
 
-pub(super) async fn load_snapshot(ctx: &Context<'_>, revision: i64) -> AppResult<Snapshot> {
+pub(super) async fn load_snapshot(ctx: &Context<'_>, revision: RevisionId) -> AppResult<Snapshot> {
     ctx.loaders()
         .versioning
         .load_one(SnapshotKey(revision))
@@ -43,7 +43,7 @@ pub(super) async fn load_snapshot(ctx: &Context<'_>, revision: i64) -> AppResult
 }
 
 /// The diff from one revision (or from nothing) to another; both snapshots in one batch.
-pub(super) async fn load_diff(ctx: &Context<'_>, from: Option<i64>, to: i64) -> AppResult<EntryDiff> {
+pub(super) async fn load_diff(ctx: &Context<'_>, from: Option<RevisionId>, to: RevisionId) -> AppResult<EntryDiff> {
     let keys = from.into_iter().chain([to]).map(SnapshotKey);
     let loaded = ctx.loaders().versioning.load_many(keys).await.map_err(AppError::internal)?;
     let get = |id| loaded.get(&SnapshotKey(id)).ok_or_else(|| AppError::not_found("revision"));
@@ -73,12 +73,12 @@ impl Fields<'_, Revision> {
         Ok(ctx.loaders().versioning.load_one(RevisionKey(id)).await.map_err(AppError::internal)?.map(Revision))
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.0.author_id)).await
+        User::load(ctx, self.0.author_id).await
     }
     /// The moderator who merged it.
     async fn merger(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.merger_id {
-            Some(id) => User::load(ctx, UserId(id)).await,
+            Some(id) => User::load(ctx, id).await,
             None => Ok(None),
         }
     }

@@ -21,7 +21,6 @@ use crate::{
         context::ContextExt,
         fields::{self, Fields},
     },
-    ids::UserId,
     modules::{
         content::{graphql::Entry, selectors::EntryKey},
         identity::graphql::User,
@@ -32,7 +31,7 @@ use super::history::{EntrySnapshot, Revision};
 
 pub(super) fn visible(viewer: Option<&Viewer>, submission: &submission::Model) -> bool {
     submission.status == SubmissionStatus::Merged
-        || policy::allows(viewer, Action::ReadPrivate { author: UserId(submission.author_id) })
+        || policy::allows(viewer, Action::ReadPrivate { author: submission.author_id })
 }
 
 /// A branch of changes, reviewed and merged as one.
@@ -55,7 +54,7 @@ impl Fields<'_, Submission> {
         self.0.status
     }
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, UserId(self.0.author_id)).await
+        User::load(ctx, self.0.author_id).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -83,12 +82,12 @@ impl Fields<'_, Submission> {
         if expires_at <= Utc::now() || !policy::sees_everything(ctx.auth().viewer()) {
             return Ok(None);
         }
-        Ok(Some(SubmissionClaim { moderator: User::load(ctx, UserId(moderator)).await?, expires_at }))
+        Ok(Some(SubmissionClaim { moderator: User::load(ctx, moderator).await?, expires_at }))
     }
     /// Warnings of the automatic checks (e.g. a likely duplicate), for the author and moderators.
     async fn check_warnings(&self, ctx: &Context<'_>) -> Vec<CheckWarning> {
         let viewer = ctx.auth().viewer();
-        if !policy::allows(viewer, Action::ReadPrivate { author: UserId(self.0.author_id) }) {
+        if !policy::allows(viewer, Action::ReadPrivate { author: self.0.author_id }) {
             return Vec::new();
         }
         let stored = self.0.check_warnings.iter().flat_map(|w| &w.0);

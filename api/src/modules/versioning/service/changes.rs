@@ -196,7 +196,7 @@ pub(super) async fn insert_submission(
     let now = Utc::now();
     let submission = submission::ActiveModel {
         uuid: Set(new_uuid()),
-        author_id: Set(viewer.id.0),
+        author_id: Set(viewer.id),
         title: Set(title),
         description: Set(description.trim().to_owned()),
         status: Set(status),

@@ -19,6 +19,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
+    ids::RevisionId,
     modules::content::selectors as content_selectors,
 };
 
@@ -30,7 +31,7 @@ use super::{
 pub(super) async fn record_conflicts(
     db: &impl ConnectionTrait,
     change: &change::Model,
-    theirs: Option<i64>,
+    theirs: Option<RevisionId>,
     found: Vec<Conflict>,
 ) -> AppResult<change::Model> {
     let stored = found.into_iter().map(|c| change::Conflict {

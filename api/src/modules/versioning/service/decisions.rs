@@ -63,12 +63,8 @@ pub async fn decide(
         )
         .await?;
         if to == SubmissionStatus::Rejected {
-            identity::service::add_reputation(
-                &txn,
-                UserId(submission.author_id),
-                identity::domain::REJECTED_REPUTATION,
-            )
-            .await?;
+            identity::service::add_reputation(&txn, submission.author_id, identity::domain::REJECTED_REPUTATION)
+                .await?;
         }
         Ok(submission)
     })
@@ -82,7 +78,7 @@ pub async fn claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<submiss
     let now = Utc::now();
     db::transaction!(&state.db, |txn| {
         let mut update = submission::Entity::update_many()
-            .col_expr(submission::Column::ClaimedBy, Expr::value(viewer.id.0))
+            .col_expr(submission::Column::ClaimedBy, Expr::value(viewer.id))
             .col_expr(
                 submission::Column::ClaimExpiresAt,
                 Expr::value(now + chrono::Duration::seconds(state.config.claim_ttl_secs)),
@@ -111,12 +107,12 @@ pub async fn release_claim(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult
     let found = selectors::submission_by_uuid(&state.db, id).await?.ok_or_else(|| AppError::not_found("submission"))?;
     db::transaction!(&state.db, |txn| {
         let mut update = submission::Entity::update_many()
-            .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+            .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<UserId>::None))
             .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(submission::Column::Id.eq(found.id))
             .filter(submission::Column::ClaimedBy.is_not_null());
         if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
-            update = update.filter(submission::Column::ClaimedBy.eq(viewer.id.0));
+            update = update.filter(submission::Column::ClaimedBy.eq(viewer.id));
         }
         if update.exec(&txn).await?.rows_affected == 0 {
             return Err(AppError::Conflict("you hold no claim on this submission".into()));

@@ -22,7 +22,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::new_uuid,
+    ids::{ChangeId, RevisionId, SubmissionId, new_uuid},
     modules::{
         content::selectors as content_selectors,
         identity::{self},
@@ -61,9 +61,9 @@ pub async fn revert_entry(
     let now = Utc::now();
     // Built directly rather than through `prepare`: a revert may restore a deleted entry.
     let change = change::Model {
-        id: 0,
+        id: ChangeId(0),
         uuid: new_uuid(),
-        submission_id: 0,
+        submission_id: SubmissionId(0),
         position: 0,
         op: ChangeOp::Update,
         kind_id: None,
@@ -129,7 +129,7 @@ pub async fn archive_history(
     let mut total = 0;
     loop {
         let archived = db::transaction!(db, |txn| {
-            let due: Vec<(i64, Value)> = revision::Entity::find()
+            let due: Vec<(RevisionId, Value)> = revision::Entity::find()
                 .select_only()
                 .column(revision::Column::Id)
                 .column(revision::Column::Snapshot)
@@ -153,7 +153,7 @@ pub async fn archive_history(
             if due.is_empty() {
                 return Ok(0);
             }
-            let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+            let ids: Vec<RevisionId> = due.iter().map(|(id, _)| *id).collect();
             let now = Utc::now();
             revision_archive::Entity::insert_many(due.into_iter().map(|(id, snapshot)| {
                 revision_archive::ActiveModel { revision_id: Set(id), snapshot: Set(snapshot), archived_at: Set(now) }

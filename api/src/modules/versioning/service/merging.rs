@@ -21,7 +21,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::{UserId, new_uuid},
+    ids::{EntryId, EntryKindId, RevisionId, new_uuid},
     modules::{
         content::{
             self, selectors as content_selectors,
@@ -100,14 +100,15 @@ pub(super) async fn merge_in(
     let locked = content::service::lock_entries(txn, changes.iter().filter_map(|c| c.entry_id).collect()).await?;
     let kind_ids = changes.iter().filter_map(|c| c.kind_id).chain(locked.values().map(|e| e.kind_id));
     let kinds = content_selectors::kinds_by_id(txn, kind_ids).await?;
-    let kind_of =
-        |id: Option<i64>| kinds.get(&id.unwrap_or_default()).cloned().ok_or_else(|| AppError::not_found("kind"));
+    let kind_of = |id: Option<EntryKindId>| {
+        kinds.get(&id.unwrap_or_default()).cloned().ok_or_else(|| AppError::not_found("kind"))
+    };
     let revision_ids = changes.iter().filter_map(|c| c.base_revision_id);
     let snapshots =
         selectors::snapshots_by_id(txn, revision_ids.chain(locked.values().filter_map(|e| e.current_revision_id)))
             .await?;
     let snapshot_of =
-        |id: Option<i64>| snapshots.get(&id.unwrap_or_default()).ok_or_else(|| AppError::not_found("revision"));
+        |id: Option<RevisionId>| snapshots.get(&id.unwrap_or_default()).ok_or_else(|| AppError::not_found("revision"));
 
     let mut plans = Vec::new();
     let mut conflicts = Vec::new();
@@ -192,7 +193,7 @@ pub(super) async fn merge_in(
             number: Set(entry.version + 1),
             parent_id: Set(entry.current_revision_id),
             author_id: Set(submission.author_id),
-            merger_id: Set(Some(merger.id.0)),
+            merger_id: Set(Some(merger.id)),
             submission_id: Set(Some(submission.id)),
             summary: Set(summary.clone()),
             snapshot: Set(serde_json::to_value(&plan.snapshot).map_err(AppError::internal)?),
@@ -203,7 +204,7 @@ pub(super) async fn merge_in(
     });
     let mut revisions = db::insert_rows(txn, rows.collect::<AppResult<_>>()?, None).await?;
     // In the submission's order, whatever order RETURNING gave.
-    let order: HashMap<i64, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let order: HashMap<EntryId, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
     revisions.sort_by_key(|r| order[&r.entry_id]);
     let writes = plans.iter().zip(entries).zip(&revisions).map(|((plan, entry), revision)| EntryWrite {
         entry,
@@ -212,7 +213,7 @@ pub(super) async fn merge_in(
         revision_id: revision.id,
     });
     content::service::write_entries(txn, writes.collect(), &targets).await?;
-    identity::service::add_reputation(txn, UserId(submission.author_id), identity::domain::MERGED_REPUTATION).await?;
+    identity::service::add_reputation(txn, submission.author_id, identity::domain::MERGED_REPUTATION).await?;
     merged_events(txn, &submission, &revisions, merger, reviewed).await?;
     Ok(MergeOutcome { submission, revisions, conflicts: Vec::new() })
 }
@@ -225,7 +226,7 @@ pub(super) async fn notify_author(
     message: String,
     actor: &Viewer,
 ) -> AppResult<()> {
-    let author = UserId(submission.author_id);
+    let author = submission.author_id;
     if actor.is(author) {
         return Ok(());
     }
@@ -256,7 +257,7 @@ async fn merged_events(
     let events = entries.iter().zip(revisions).map(|((_, entry), r)| Event::Entry { entry: *entry, version: r.number });
     realtime::emit(txn, events.collect()).await?;
     let message = format!("An entry you watch changed: “{}”", submission.title);
-    realtime::notify_watchers(txn, &entries, &message, UserId(submission.author_id)).await
+    realtime::notify_watchers(txn, &entries, &message, submission.author_id).await
 }
 
 pub(in crate::modules::versioning) fn patch_of(change: &change::Model) -> Patch {

@@ -26,6 +26,7 @@ use super::{
 use crate::{
     auth::{Viewer, policy},
     error::{AppError, AppResult, FieldError},
+    ids::{EntryKindId, SubmissionId, UserId},
     modules::identity::domain::Scope,
 };
 
@@ -57,9 +58,7 @@ async fn own_submission(
     what: &str,
 ) -> AppResult<submission::Model> {
     let found = selectors::submission_by_uuid(db, id).await?;
-    let submission = found
-        .filter(|s| viewer.is(crate::ids::UserId(s.author_id)))
-        .ok_or_else(|| AppError::not_found("submission"))?;
+    let submission = found.filter(|s| viewer.is(s.author_id)).ok_or_else(|| AppError::not_found("submission"))?;
     if !transition.starts_from(submission.status) {
         return Err(illegal(&submission, what));
     }
@@ -79,12 +78,12 @@ fn bad_field(prefix: &str, field: Field, message: impl Into<String>) -> AppError
 fn claim_allows(viewer: &Viewer, now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(submission::Column::ClaimedBy.is_null())
-        .add(submission::Column::ClaimedBy.eq(viewer.id.0))
+        .add(submission::Column::ClaimedBy.eq(viewer.id))
         .add(submission::Column::ClaimExpiresAt.lt(now))
 }
 
 /// Why a guarded update of a pending submission did nothing: its state moved on, or another moderator holds it.
-async fn refused(db: &impl ConnectionTrait, id: i64, what: &str) -> AppError {
+async fn refused(db: &impl ConnectionTrait, id: SubmissionId, what: &str) -> AppError {
     match submission::Entity::find_by_id(id).one(db).await {
         Ok(Some(current)) if current.status == SubmissionStatus::Pending && current.claimed_by.is_some() => {
             let until = current.claim_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -112,7 +111,7 @@ async fn transition(
     let mut update = submission::Entity::update_many()
         .col_expr(submission::Column::Status, Expr::value(to))
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
-        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<UserId>::None))
         .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(submission::Column::Id.eq(submission.id))
         .filter(submission::Column::Status.is_in(from));
@@ -122,7 +121,7 @@ async fn transition(
     if let Some(viewer) = decided_by {
         update = update
             .col_expr(submission::Column::DecidedAt, Expr::value(now))
-            .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id.0))
+            .col_expr(submission::Column::DecidedBy, Expr::value(viewer.id))
             .col_expr(submission::Column::DecisionReason, Expr::value(reason));
         if !policy::allows(Some(viewer), policy::Action::OverrideClaim) {
             update = update.filter(claim_allows(viewer, now));
@@ -134,7 +133,7 @@ async fn transition(
     submission::Entity::find_by_id(submission.id).one(db).await?.ok_or_else(|| AppError::not_found("submission"))
 }
 
-async fn kind_by_id(db: &impl ConnectionTrait, id: i64) -> AppResult<entry_kind::Model> {
+async fn kind_by_id(db: &impl ConnectionTrait, id: EntryKindId) -> AppResult<entry_kind::Model> {
     entry_kind::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("entry kind"))
 }
 

@@ -22,7 +22,7 @@ use crate::{
     db,
     deps::Deps,
     error::{AppError, AppResult},
-    ids::UserId,
+    ids::{SubmissionId, UserId},
     modules::{
         content::service::Targets,
         identity::{self},
@@ -106,13 +106,13 @@ pub(super) async fn check_limits(
     db: &impl ConnectionTrait,
     state: &Deps,
     viewer: &Viewer,
-    submission: Option<i64>,
+    submission: Option<SubmissionId>,
 ) -> AppResult<()> {
     use sea_orm::{PaginatorTrait, QueryOrder};
-    let others = submission::Column::Id.ne(submission.unwrap_or(0));
+    let others = submission::Column::Id.ne(submission.unwrap_or(SubmissionId(0)));
     let waiting = [SubmissionStatus::Pending, SubmissionStatus::ChangesRequested, SubmissionStatus::Conflicted];
     let open = submission::Entity::find()
-        .filter(submission::Column::AuthorId.eq(viewer.id.0))
+        .filter(submission::Column::AuthorId.eq(viewer.id))
         .filter(others.clone())
         .filter(submission::Column::Status.is_in(waiting))
         .count(db)
@@ -128,7 +128,7 @@ pub(super) async fn check_limits(
     let recent: Vec<DateTime<Utc>> = submission::Entity::find()
         .select_only()
         .column(submission::Column::SubmittedAt)
-        .filter(submission::Column::AuthorId.eq(viewer.id.0))
+        .filter(submission::Column::AuthorId.eq(viewer.id))
         .filter(others)
         .filter(submission::Column::SubmittedAt.gt(hour_ago))
         .order_by_asc(submission::Column::SubmittedAt)
@@ -196,10 +196,10 @@ pub async fn withdraw(state: &Deps, viewer: &Viewer, id: Uuid) -> AppResult<subm
 pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppResult<u64> {
     let open = OPEN_STATUSES.into_iter().filter(|s| Transition::Withdraw.starts_from(*s));
     // Locked, so that what is announced is what is withdrawn.
-    let found: Vec<(i64, Uuid, SubmissionStatus)> = submission::Entity::find()
+    let found: Vec<(SubmissionId, Uuid, SubmissionStatus)> = submission::Entity::find()
         .select_only()
         .columns([submission::Column::Id, submission::Column::Uuid, submission::Column::Status])
-        .filter(submission::Column::AuthorId.eq(author.0))
+        .filter(submission::Column::AuthorId.eq(author))
         .filter(submission::Column::Status.is_in(open))
         .lock_exclusive()
         .into_tuple()
@@ -211,7 +211,7 @@ pub async fn withdraw_all_of(txn: &DatabaseTransaction, author: UserId) -> AppRe
     let result = submission::Entity::update_many()
         .col_expr(submission::Column::Status, Expr::value(SubmissionStatus::Withdrawn))
         .col_expr(submission::Column::UpdatedAt, Expr::value(Utc::now()))
-        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+        .col_expr(submission::Column::ClaimedBy, Expr::value(Option::<UserId>::None))
         .col_expr(submission::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(submission::Column::Id.is_in(found.iter().map(|f| f.0)))
         .exec(txn)
