@@ -353,6 +353,66 @@ async fn subscribers_of_an_entry_woken_by_one_merge_share_one_read() {
 }
 
 #[tokio::test]
+async fn subscribers_of_one_operation_share_its_render_unless_it_read_who_is_asking() {
+    let w = world_with(&[]).await;
+    let entry = w.entry("aurora").await;
+    // Public fields: one render serves every subscriber. `emailVerified` is
+    // shown to the user themself and to moderators: rendered for each.
+    let public = "subscription($id: ID!) { entryUpdated(id: $id) { version title } }";
+    let private = "subscription($id: ID!) { entryUpdated(id: $id) { version creator { handle emailVerified } } }";
+    let viewers = [None, Some(&w.bob), Some(&w.alice), Some(&w.moderator)];
+    let mut sockets = Vec::new();
+    for viewer in viewers {
+        let mut socket = w.app.ws(viewer.map(|v| v.access.as_str())).await;
+        socket.subscribe("public", public, json!({ "id": entry })).await;
+        socket.subscribe("private", private, json!({ "id": entry })).await;
+        sockets.push(socket);
+    }
+    for socket in &mut sockets {
+        socket.silent(SHORT).await;
+    }
+    w.edit(&w.moderator, &entry, 1, "Aurora II").await;
+    let mut verified = Vec::new();
+    for socket in &mut sockets {
+        let mut data = [None, None];
+        for _ in 0..2 {
+            match socket.next(Duration::from_secs(10)).await {
+                Some(WsEvent::Message(m)) if m["id"] == "public" => data[0] = Some(m["payload"]["data"].clone()),
+                Some(WsEvent::Message(m)) if m["id"] == "private" => data[1] = Some(m["payload"]["data"].clone()),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+        let [Some(public), Some(private)] = data else { panic!("both subscriptions deliver") };
+        assert_eq!(public["entryUpdated"], json!({ "version": 2, "title": "Aurora II" }));
+        assert_eq!(private["entryUpdated"]["creator"]["handle"], "alice");
+        verified.push(private["entryUpdated"]["creator"]["emailVerified"].clone());
+    }
+    assert_eq!(verified, [Value::Null, Value::Null, json!(true), json!(true)], "anonymous, bob, alice, a moderator");
+    let (shared, own) = (
+        w.app.metric(r#"xpr_subscription_items_total{render="shared"}"#).await,
+        w.app.metric(r#"xpr_subscription_items_total{render="own"}"#).await,
+    );
+    assert_eq!(shared, 3.0, "the public render was made once for four subscribers");
+    assert_eq!(own, 5.0, "the private one for each");
+    assert!(w.app.metric("xpr_subscription_delivery_lag_seconds_count").await >= 8.0);
+}
+
+#[tokio::test]
+async fn on_postgresql_an_event_is_published_as_it_commits_not_at_the_next_poll() {
+    if std::env::var("XPR_TEST_DATABASE_URL").is_err() {
+        return; // SQLite has no notifications: its relay polls (every other test covers it).
+    }
+    // A poll an hour apart: only the commit's notification can wake the relay.
+    let w = world_with(&["--relay-interval-ms", "3600000"]).await;
+    let entry = w.entry("aurora").await;
+    let mut socket = w.app.ws(None).await;
+    socket.subscribe("u", "subscription($id: ID!) { entryUpdated(id: $id) { version } }", json!({ "id": entry })).await;
+    socket.silent(SHORT).await;
+    w.edit(&w.moderator, &entry, 1, "Aurora II").await;
+    assert_eq!(socket.next_data("u").await["data"]["entryUpdated"]["version"], 2);
+}
+
+#[tokio::test]
 async fn revoking_the_session_or_banning_closes_the_socket() {
     let w = world_with(&[]).await;
     let mut socket = w.app.ws(Some(&w.alice.access)).await;

@@ -363,11 +363,15 @@ impl TestApp {
     }
 
     pub async fn sql_statements(&self) -> u64 {
+        self.metric("xpr_db_statements_total").await as u64
+    }
+
+    /// The value of the `/metrics` line starting with `series` (name and labels); 0 if absent.
+    pub async fn metric(&self, series: &str) -> f64 {
         let text = self.http.get(format!("{}/metrics", self.url)).send().await.unwrap().text().await.unwrap();
         text.lines()
-            .find_map(|line| line.strip_prefix("xpr_db_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .expect("xpr_db_statements_total in /metrics")
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |n| n.trim().parse().expect("a number"))
     }
 }
 

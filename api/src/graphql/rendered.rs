@@ -24,10 +24,12 @@ use super::context::RequestContext;
 use crate::app::AppState;
 
 /// A subscription item and what identifies it among all items (e.g. an
-/// entry at a version); shown as the item's own type.
+/// entry at a version); shown as the item's own type. `woken`: when the
+/// event it answers reached this process (the delivery lag is counted from it).
 pub struct Rendered<T> {
     pub key: String,
     pub item: T,
+    pub woken: Instant,
 }
 
 /// The operation a subscription runs, in the request's data.
@@ -83,13 +85,27 @@ impl<T: OutputType> OutputType for Rendered<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        let state = ctx.data_unchecked::<AppState>();
+        let (value, render) = self.render(ctx, field, &state.renders).await?;
+        state.metrics.delivered(render, self.woken.elapsed());
+        Ok(value)
+    }
+}
+
+impl<T: OutputType> Rendered<T> {
+    /// The value, and whether it was `shared` or the subscriber's `own`.
+    async fn render(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+        renders: &Renders,
+    ) -> ServerResult<(Value, &'static str)> {
         let (Some(operation), Some(request)) = (ctx.data_opt::<Operation>(), ctx.data_opt::<RequestContext>()) else {
-            return self.item.resolve(ctx, field).await;
+            return Ok((self.item.resolve(ctx, field).await?, "own"));
         };
-        let renders = &ctx.data_unchecked::<AppState>().renders;
         let key = (operation.0.clone(), self.key.clone());
         if let Some(value) = renders.get(&key) {
-            return Ok(value);
+            return Ok((value, "shared"));
         }
         let asked = request.asked();
         let value = self.item.resolve(ctx, field).await?;
@@ -97,6 +113,6 @@ impl<T: OutputType> OutputType for Rendered<T> {
         if clean && request.asked() == asked {
             renders.put(key, value.clone());
         }
-        Ok(value)
+        Ok((value, "own"))
     }
 }

@@ -32,14 +32,17 @@ pub enum Wake<T> {
 }
 
 /// Wakes when the bus carries an event of the channel `rx` listens to, or may
-/// have dropped one. `carried` takes the item out of an event that has one.
+/// have dropped one. `carried` takes the item out of an event that has one
+/// (told when the event arrived here).
 pub fn wake_ups<T: Send + 'static>(
     rx: broadcast::Receiver<Signal>,
-    carried: fn(&Published) -> Option<(i64, T)>,
+    carried: fn(&Published, Instant) -> Option<(i64, T)>,
 ) -> impl Stream<Item = Wake<T>> + Send {
     stream::unfold(rx, move |mut rx| async move {
         let wake = match rx.recv().await {
-            Ok(Signal::Event(event, at)) => carried(&event).map_or(Wake::Read(at), |(at, item)| Wake::Item(at, item)),
+            Ok(Signal::Event(event, at)) => {
+                carried(&event, at).map_or(Wake::Read(at), |(cursor, item)| Wake::Item(cursor, item))
+            }
             Ok(Signal::Resync(at)) => Wake::Read(at),
             Err(RecvError::Lagged(_)) => Wake::Read(Instant::now()),
             Err(RecvError::Closed) => return None,
@@ -49,7 +52,7 @@ pub fn wake_ups<T: Send + 'static>(
 }
 
 /// For subscriptions whose events carry no item.
-pub fn nothing<T>(_: &Published) -> Option<(i64, T)> {
+pub fn nothing<T>(_: &Published, _: Instant) -> Option<(i64, T)> {
     None
 }
 

@@ -2,6 +2,8 @@
 //! runs on `realtime::delivery`: bus signals wake it, the database says what
 //! to deliver after the client's cursor.
 
+use std::time::Instant;
+
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -74,8 +76,8 @@ impl Fields<'_, Notification> {
 }
 
 /// A notification as a subscription delivers it.
-fn notification(model: notification::Model) -> Rendered<Notification> {
-    Rendered { key: format!("notification:{}", model.id), item: Notification(model) }
+fn notification(model: notification::Model, woken: Instant) -> Rendered<Notification> {
+    Rendered { key: format!("notification:{}", model.id), item: Notification(model), woken }
 }
 
 /// A change in the moderation queue.
@@ -195,11 +197,11 @@ impl NotificationsSubscription {
             async move {
                 let read = async move { selectors::notifications_after(&db, viewer.id, after).await };
                 let rows = reads.read(format!("notifications:{}:{after}", viewer.id.0), woken, read).await?;
-                Some(rows.iter().map(|n| (n.id.0, notification(n.clone()))).collect())
+                Some(rows.iter().map(|n| (n.id.0, notification(n.clone(), woken))).collect())
             }
         };
-        let carried = |published: &Published| match published.event()? {
-            Event::Notified { notification: n } => Some((n.id.0, notification(n))),
+        let carried = |published: &Published, woken| match published.event()? {
+            Event::Notified { notification: n } => Some((n.id.0, notification(n, woken))),
             _ => None,
         };
         Ok(after_cursor(wake_ups(rx, carried), cursor, fetch, slot))
@@ -232,7 +234,7 @@ impl NotificationsSubscription {
                 let found = reads.read(format!("entry:{uuid}:{after}"), woken, read).await?;
                 let Some((entry, revisions)) = found.as_ref() else { return Some(Vec::new()) };
                 let at = |version: i32, item| {
-                    (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item })
+                    (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item, woken })
                 };
                 Some(revisions.iter().map(|r| at(r.0.number, Entry::at(entry.clone(), r.clone()))).collect())
             }
@@ -264,7 +266,8 @@ impl NotificationsSubscription {
                 let found = reads.read(format!("submission:{uuid}"), woken, read).await?;
                 let at = |s: &submission::Model| {
                     let cursor = s.updated_at.timestamp_micros();
-                    (cursor, Rendered { key: format!("submission:{uuid}:{cursor}"), item: Submission(s.clone()) })
+                    let item = Submission(s.clone());
+                    (cursor, Rendered { key: format!("submission:{uuid}:{cursor}"), item, woken })
                 };
                 Some(found.iter().map(at).collect())
             }
@@ -307,7 +310,7 @@ impl NotificationsSubscription {
                 let event = |(cursor, kind, submission): &(i64, Option<QueueEventKind>, Option<_>)| {
                     let submission = submission.clone().map(Submission);
                     let item = QueueEvent { cursor: cursor.to_string(), kind: *kind, submission };
-                    (*cursor, Rendered { key: format!("queue:{cursor}"), item })
+                    (*cursor, Rendered { key: format!("queue:{cursor}"), item, woken })
                 };
                 Some(events.iter().map(event).collect())
             }
