@@ -31,7 +31,8 @@ use crate::gql::{Client, percentiles, record};
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum Mode {
-    /// Sockets held open with pings on, each subscribed to its user's notifications; no events.
+    /// Signed-in sockets held open with pings on, without subscriptions (those
+    /// of the other modes are measured there); no events.
     Idle,
     /// Every socket on `entryUpdated` of one entry; a merge per round.
     Entry,
@@ -132,8 +133,8 @@ async fn text(socket: &mut Socket, value: Value) -> anyhow::Result<()> {
     Ok(socket.send(Message::text(value.to_string())).await?)
 }
 
-/// Opens, initialises and subscribes one socket.
-async fn open(url: &str, token: &str, query: &str, variables: &Value) -> anyhow::Result<Socket> {
+/// Opens and initialises one socket, and subscribes it if there is a query.
+async fn open(url: &str, token: &str, query: Option<&str>, variables: &Value) -> anyhow::Result<Socket> {
     let mut request = format!("{}/graphql", url.replacen("http", "ws", 1)).into_client_request()?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
@@ -142,8 +143,11 @@ async fn open(url: &str, token: &str, query: &str, variables: &Value) -> anyhow:
         Some(Ok(Message::Text(t))) if t.contains("connection_ack") => {}
         other => bail!("no connection_ack: {other:?}"),
     }
-    text(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }))
-        .await?;
+    if let Some(query) = query {
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        text(&mut socket, subscribe).await?;
+    }
     Ok(socket)
 }
 
@@ -181,10 +185,11 @@ async fn listen(mut socket: Socket, report: mpsc::UnboundedSender<String>) {
 /// frame until its stdin closes.
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let (query, variables) = match args.mode {
+        Mode::Idle => (None, json!({})),
         Mode::Entry => {
-            ("subscription($id: ID!) { entryUpdated(id: $id) { version summary } }", json!({ "id": args.entry }))
+            (Some("subscription($id: ID!) { entryUpdated(id: $id) { version summary } }"), json!({ "id": args.entry }))
         }
-        _ => ("subscription { notificationReceived { cursor message } }", json!({})),
+        _ => (Some("subscription { notificationReceived { cursor message } }"), json!({})),
     };
     let (report, mut lines) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(64));
@@ -249,6 +254,7 @@ impl Workers {
             command.args([
                 "--mode",
                 match args.mode {
+                    Mode::Idle => "idle",
                     Mode::Entry => "entry",
                     _ => "notification",
                 },
@@ -290,12 +296,12 @@ impl Workers {
         })
     }
 
-    /// Latencies of the next `count` frames, waiting at most `within` for the
-    /// last; the sockets that closed meanwhile are counted.
-    async fn collect(&mut self, count: usize, within: Duration, closed: &mut usize) -> Vec<Duration> {
+    /// Adds the latencies of the next `count` frames to `got`, waiting at most
+    /// `within` for the last; the sockets that closed meanwhile are counted.
+    async fn collect(&mut self, got: &mut Vec<Duration>, count: usize, within: Duration, closed: &mut usize) {
         let deadline = Instant::now() + within;
-        let mut got = Vec::with_capacity(count);
-        while got.len() < count {
+        let until = got.len() + count;
+        while got.len() < until {
             match self.next(deadline.saturating_duration_since(Instant::now())).await {
                 Ok(Line::Latency(latency)) => got.push(latency),
                 Ok(Line::Closed(why)) => {
@@ -305,7 +311,6 @@ impl Workers {
                 _ => break,
             }
         }
-        got
     }
 }
 
@@ -354,9 +359,11 @@ async fn sustain(args: &Args) -> anyhow::Result<usize> {
     Ok((per_tick * ticks) as usize)
 }
 
-/// One merge of `entry`, stamped with when it was sent.
-async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> anyhow::Result<()> {
+/// One merge of `entry`, stamped with the time the submission was created;
+/// returns how long before the merging request that was.
+async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> anyhow::Result<Duration> {
     let current = client.run(None, "query($id: ID!) { entry(id: $id) { version } }", &json!({ "id": entry })).await?;
+    let stamped = Instant::now();
     let stamp = format!("round {round} sent@{}", unix_micros());
     let change = json!({ "op": "UPDATE", "entryId": entry, "baseRevision": current["entry"]["version"],
                          "fields": { "summary": format!("Fan-out {stamp}") } });
@@ -367,6 +374,7 @@ async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> a
             &json!({ "i": { "title": format!("Fan-out {stamp}"), "changes": [change] } }),
         )
         .await?;
+    let before_merge = stamped.elapsed();
     let merged = client
         .run(
             Some(moderator),
@@ -375,7 +383,7 @@ async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> a
         )
         .await?;
     ensure!(merged["submitForReview"]["status"] == "MERGED", "not merged: {merged}");
-    Ok(())
+    Ok(before_merge)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -394,15 +402,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (latencies, expected, mut memory) = match args.mode {
         Mode::Idle => {
             // Any frame or close while idle is a failure; the pings go on.
-            let got = workers.collect(1, Duration::from_secs(args.duration_secs), &mut closed).await;
+            let mut got = Vec::new();
+            workers.collect(&mut got, 1, Duration::from_secs(args.duration_secs), &mut closed).await;
             ensure!(got.is_empty(), "a frame arrived on an idle socket");
             (Vec::new(), 0, vec![sum(&args.pid, rss_kib)?])
         }
         Mode::Entry | Mode::Notification => {
             let mut latencies = Vec::new();
             for round in 0..args.rounds {
-                merge(&client, &moderator, &args.entry, round).await?;
-                latencies.extend(workers.collect(args.subscribers, Duration::from_secs(30), &mut closed).await);
+                let from = latencies.len();
+                let before_merge = merge(&client, &moderator, &args.entry, round).await?;
+                workers.collect(&mut latencies, args.subscribers, Duration::from_secs(30), &mut closed).await;
+                // Measured from the request that merges, not from creating the submission.
+                latencies[from..].iter_mut().for_each(|l| *l = l.saturating_sub(before_merge));
             }
             (latencies, args.subscribers * args.rounds, vec![sum(&args.pid, rss_kib)?])
         }
@@ -414,7 +426,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 // Until the sender is done; memory every 10 s.
                 let mut sampled = Instant::now();
                 loop {
-                    latencies.extend(workers.collect(1000, Duration::from_secs(1), &mut closed).await);
+                    workers.collect(&mut latencies, 1000, Duration::from_secs(1), &mut closed).await;
                     if sampled.elapsed() >= Duration::from_secs(10) {
                         sampled = Instant::now();
                         memory.push(sum(&args.pid, rss_kib).unwrap_or(0));
@@ -424,7 +436,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let sent = tokio::select! { sent = sending => sent?, () = receiving => unreachable!() };
             // The last events' frames.
             let rest = sent.saturating_sub(latencies.len());
-            latencies.extend(workers.collect(rest, Duration::from_secs(10), &mut closed).await);
+            workers.collect(&mut latencies, rest, Duration::from_secs(10), &mut closed).await;
             (latencies, sent, memory)
         }
     };

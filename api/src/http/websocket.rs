@@ -146,10 +146,11 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
         return (StatusCode::BAD_REQUEST, "unsupported WebSocket subprotocol").into_response();
     };
     match WebSocketUpgrade::from_request_parts(parts, &()).await {
-        // GraphQL messages are small: the default 128 KiB buffers per socket
-        // would cost ~130 KiB for each idle subscriber (docs/benchmarks.md).
+        // GraphQL messages are small: the default 128 KiB read buffer, filled
+        // in for every socket, would cost as much for each idle subscriber; a
+        // larger message grows it (docs/benchmarks.md).
         Ok(upgrade) => upgrade
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(512)
             .write_buffer_size(0)
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .on_upgrade(move |socket| serve(state, client, protocol, socket)),
@@ -309,7 +310,8 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 // means one might have been missed: check either way.
                 let signed = signed.lock().expect("signed lock").as_ref().map(|s| (s.token.clone(), s.role, s.suspended));
                 let Some((token, role, suspended)) = signed else { continue };
-                let (code, reason) = match recheck(&state, &token, role, suspended).await {
+                // Boxed: the loop's future would otherwise keep room for a database read.
+                let (code, reason) = match Box::pin(recheck(&state, &token, role, suspended)).await {
                     Recheck::Keep => continue,
                     Recheck::Reconnect(reason) => (4412, reason),
                     Recheck::Refused(refusal) => (refusal.close_code(), refusal.reason()),

@@ -136,7 +136,9 @@ where
             more = false;
             // Twice at most: when a full page holds only recent cursors, read past them.
             for _ in 0..2 {
-                let Some(items) = fetch(from, woken).await else { break };
+                // Boxed: an idle subscription waits in this future, which
+                // would otherwise be as large as a read's (docs/benchmarks.md).
+                let Some(items) = Box::pin(fetch(from, woken)).await else { break };
                 let full = items.len() as u64 == CATCH_UP;
                 buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
                 more = full;

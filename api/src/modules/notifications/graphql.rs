@@ -171,6 +171,9 @@ fn slot(ctx: &Context<'_>) -> AppResult<Option<SubscriptionSlot>> {
     }
 }
 
+/// The reads that set a subscription up are boxed (`Box::pin(..).await`):
+/// async-graphql keeps each field's resolver future for as long as the
+/// subscription lives, and its size is that of its largest await.
 #[derive(Default)]
 pub struct NotificationsSubscription;
 
@@ -190,7 +193,7 @@ impl NotificationsSubscription {
         let rx = state.bus.subscribe(Channel::User(viewer.id));
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
-            None => selectors::last_notification(&state.db, viewer.id).await?,
+            None => Box::pin(selectors::last_notification(&state.db, viewer.id)).await?,
         };
         let fetch = move |after, woken| {
             let (db, reads) = (state.db.clone(), state.reads.clone());
@@ -222,8 +225,9 @@ impl NotificationsSubscription {
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
         let rx = state.bus.subscribe(Channel::Entry(uuid));
-        let entry =
-            content_selectors::entry_by_uuid(&state.db, uuid).await?.ok_or_else(|| AppError::not_found("entry"))?;
+        let entry = Box::pin(content_selectors::entry_by_uuid(&state.db, uuid))
+            .await?
+            .ok_or_else(|| AppError::not_found("entry"))?;
         let cursor = after_version.unwrap_or(entry.version).into();
         // Each revision after the cursor, not the entry's current state: a
         // subscriber woken once for several merges delivers each of them.
@@ -252,7 +256,7 @@ impl NotificationsSubscription {
         let viewer = ctx.auth().require()?.clone();
         let state = ctx.state().clone();
         let rx = state.bus.subscribe(Channel::Submission(uuid));
-        let submission = versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid)
+        let submission = Box::pin(versioning_selectors::visible_submission(&state.db, Some(&viewer), uuid))
             .await?
             .filter(|s| policy::allows(Some(&viewer), Action::ReadPrivate { author: s.author_id }))
             .ok_or_else(|| AppError::not_found("submission"))?;
@@ -288,7 +292,7 @@ impl NotificationsSubscription {
         let rx = state.bus.subscribe(Channel::Moderation);
         let cursor = match parse_cursor(after)? {
             Some(cursor) => cursor,
-            None => realtime::last_event(&state.db, Channel::Moderation).await?,
+            None => Box::pin(realtime::last_event(&state.db, Channel::Moderation)).await?,
         };
         let fetch = move |after, woken| {
             let (db, reads) = (state.db.clone(), state.reads.clone());
