@@ -21,7 +21,7 @@
 // are kept beside them.
 
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import {
@@ -216,13 +216,7 @@ before(async () => {
 });
 
 /** A failed story keeps the server log beside the consoles and screenshots. */
-const story = stories(outDir, async () => {
-  await browser?.close();
-  await server?.stop();
-  app?.close();
-  writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
-  return server;
-});
+const story = stories(outDir, () => ({ browser, server, app }), consoleLines);
 
 let moderator;
 

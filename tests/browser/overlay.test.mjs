@@ -16,7 +16,6 @@
 // kept beside them.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { PASSWORD, buildExample, collectConsole, expiry, gql, launchBrowser, mailTo, outputDir, repo, serveStatic, shooter, startServer, stories } from './support.mjs';
@@ -129,13 +128,7 @@ before(async () => {
 });
 
 /** A failed story keeps the server log beside the consoles and screenshots. */
-const story = stories(outDir, async () => {
-  await browser?.close();
-  await server?.stop();
-  app?.close();
-  writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
-  return server;
-});
+const story = stories(outDir, () => ({ browser, server, app }), consoleLines);
 
 let entryId;
 

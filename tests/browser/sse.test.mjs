@@ -70,13 +70,7 @@ before(async () => {
   }, `${server.url}/graphql/stream`);
 });
 
-const story = stories(outDir, async () => {
-  await browser?.close();
-  await server?.stop();
-  app?.close();
-  writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
-  return server;
-});
+const story = stories(outDir, () => ({ browser, server, app }), consoleLines);
 
 const results = (name, count) =>
   page.waitForFunction(([name, count]) => window.streams[name].results.length >= count, [name, count], { timeout: 10_000 }).then(() =>

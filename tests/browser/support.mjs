@@ -192,14 +192,19 @@ export function launchBrowser() {
 export const expiry = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).exp * 1000;
 
 /**
- * `test` for the stories of one file, and the file's end: `teardown` closes
- * what the file opened, writes its own records and returns the server; when a
- * story failed, the server's log is kept beside them in `outDir`.
+ * `test` for the stories of one file, and the file's end: closes what
+ * `opened()` returns (the browser, the server, the static app; any may be
+ * missing) and writes the pages' console lines to `outDir`; when a story
+ * failed, the server's log is kept beside them.
  */
-export function stories(outDir, teardown) {
+export function stories(outDir, opened, consoleLines) {
   let failed = false;
   after(async () => {
-    const server = await teardown();
+    const { browser, server, app } = opened();
+    await browser?.close();
+    await server?.stop();
+    app?.close();
+    writeFileSync(join(outDir, 'console.log'), consoleLines.join('\n') + '\n');
     if (failed && server) writeFileSync(join(outDir, 'server.log'), server.log());
   });
   return (name, body) =>
