@@ -25,7 +25,9 @@ use tokio::{
     process::{Child, Command},
     sync::{Semaphore, mpsc},
 };
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::{
+    Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
+};
 
 use crate::gql::{Client, percentiles, record};
 
@@ -137,7 +139,10 @@ async fn text(socket: &mut Socket, value: Value) -> anyhow::Result<()> {
 async fn open(url: &str, token: &str, query: Option<&str>, variables: &Value) -> anyhow::Result<Socket> {
     let mut request = format!("{}/graphql", url.replacen("http", "ws", 1)).into_client_request()?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    // tungstenite zeroes its whole read buffer before each read: its default
+    // 128 KiB made the bench's clients spend more CPU per frame than the server.
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     text(&mut socket, json!({ "type": "connection_init", "payload": { "authToken": token } })).await?;
     match socket.next().await {
         Some(Ok(Message::Text(t))) if t.contains("connection_ack") => {}
@@ -360,8 +365,8 @@ async fn sustain(args: &Args) -> anyhow::Result<usize> {
 }
 
 /// One merge of `entry`, stamped with the time the submission was created;
-/// returns how long before the merging request that was.
-async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> anyhow::Result<Duration> {
+/// returns how long before the merging request that was, and how long the request took.
+async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> anyhow::Result<(Duration, Duration)> {
     let current = client.run(None, "query($id: ID!) { entry(id: $id) { version } }", &json!({ "id": entry })).await?;
     let stamped = Instant::now();
     let stamp = format!("round {round} sent@{}", unix_micros());
@@ -383,7 +388,7 @@ async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> a
         )
         .await?;
     ensure!(merged["submitForReview"]["status"] == "MERGED", "not merged: {merged}");
-    Ok(before_merge)
+    Ok((before_merge, stamped.elapsed() - before_merge))
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -398,6 +403,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let rss_open = sum(&args.pid, rss_kib)?;
 
     let mut closed = 0;
+    // How long each merging request took: its commit comes at its end, so a
+    // frame's latency after the commit lies between its latency from the
+    // request and that less the request's time.
+    let (mut merges, mut after_merge) = (Vec::new(), Vec::new());
     let cpu_before = sum(&args.pid, cpu_ticks)?;
     let (latencies, expected, mut memory) = match args.mode {
         Mode::Idle => {
@@ -411,10 +420,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let mut latencies = Vec::new();
             for round in 0..args.rounds {
                 let from = latencies.len();
-                let before_merge = merge(&client, &moderator, &args.entry, round).await?;
+                let (before_merge, merging) = merge(&client, &moderator, &args.entry, round).await?;
                 workers.collect(&mut latencies, args.subscribers, Duration::from_secs(30), &mut closed).await;
                 // Measured from the request that merges, not from creating the submission.
                 latencies[from..].iter_mut().for_each(|l| *l = l.saturating_sub(before_merge));
+                after_merge.extend(latencies[from..].iter().map(|l| l.saturating_sub(merging)));
+                merges.push(merging);
             }
             (latencies, args.subscribers * args.rounds, vec![sum(&args.pid, rss_kib)?])
         }
@@ -458,6 +469,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "subscribers": args.subscribers, "rounds": args.rounds, "connect_s": (connect_secs * 10.0).round() / 10.0,
             "expected": expected, "missing": expected.saturating_sub(delivered), "closed": closed,
             "latency": percentiles(latencies),
+            "latency_after_merge": (!merges.is_empty()).then(|| percentiles(after_merge)),
+            "merge_ms": merges.iter().map(|m| (m.as_secs_f64() * 1e4).round() / 10.0).collect::<Vec<_>>(),
             "rss_before_kib": rss_before, "rss_kib": memory,
             "kib_per_subscriber": (kib_per_socket * 10.0).round() / 10.0,
             "cpu_us_per_frame": (delivered > 0).then(|| (cpu_ms * 1000) as f64 / delivered as f64).map(f64::round),

@@ -53,7 +53,7 @@ pub struct Bus {
 /// few events at a time, so theirs are small (docs/benchmarks.md).
 fn capacity(channel: Channel) -> usize {
     match channel {
-        Channel::User(_) | Channel::Credentials(_) | Channel::Submission(_) => 4,
+        Channel::User(_) | Channel::Credentials(_) | Channel::Submission(_) | Channel::Users => 4,
         Channel::Entry(_) | Channel::Moderation => 64,
     }
 }
@@ -71,6 +71,18 @@ struct Channels {
     sweep_at: usize,
 }
 
+impl Channels {
+    fn send(&mut self, event: Published, at: Instant) {
+        if let Some(tx) = self.senders.get(&event.channel) {
+            let channel = event.channel.clone();
+            // An error means nobody listens any more.
+            if tx.send(Signal::Event(Arc::new(event), at)).is_err() {
+                self.senders.remove(&channel);
+            }
+        }
+    }
+}
+
 impl Local {
     fn subscribe(&self, channel: Channel) -> broadcast::Receiver<Signal> {
         let mut channels = self.channels.lock().expect("bus lock");
@@ -82,13 +94,20 @@ impl Local {
         sender.or_insert_with(|| broadcast::channel(capacity(channel)).0).subscribe()
     }
 
-    fn dispatch(&self, event: Published) {
+    /// Signals the event's channel; a batch of notifications, each recipient's
+    /// channel that has subscribers in this process.
+    fn dispatch(&self, published: Published) {
         let mut channels = self.channels.lock().expect("bus lock");
-        let channel = event.channel.clone();
-        if let Some(tx) = channels.senders.get(&channel) {
-            // An error means nobody listens any more.
-            if tx.send(Signal::Event(Arc::new(event), Instant::now())).is_err() {
-                channels.senders.remove(&channel);
+        let now = Instant::now();
+        if published.channel != Channel::Users.to_string() {
+            return channels.send(published, now);
+        }
+        let Some(Event::NotifiedMany { notifications }) = published.event() else { return };
+        for notification in notifications {
+            let channel = Channel::User(notification.user_id).to_string();
+            if channels.senders.contains_key(&channel) {
+                let Ok(payload) = serde_json::to_value(Event::Notified { notification }) else { continue };
+                channels.send(Published { cursor: published.cursor, channel, payload }, now);
             }
         }
     }
@@ -160,11 +179,37 @@ async fn forward(client: redis::Client, channel: String, local: Arc<Local>) {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
-    use crate::ids::UserId;
+    use crate::{ids::UserId, realtime::NotificationKind};
 
     fn published(event: &Event) -> Published {
         Published { cursor: 1, channel: event.channel().to_string(), payload: serde_json::to_value(event).unwrap() }
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_notifications_reaches_each_recipient_as_their_own() {
+        let bus = Bus::new(None);
+        let (mut alice, mut bob) = (bus.subscribe(Channel::User(UserId(1))), bus.subscribe(Channel::User(UserId(2))));
+        let note = |user| xpr_entity::notification::Model {
+            id: Default::default(),
+            uuid: Uuid::nil(),
+            user_id: UserId(user),
+            kind: NotificationKind::WatchedEntryUpdated,
+            subject_type: xpr_entity::enums::TargetType::Entry,
+            subject_id: Uuid::nil(),
+            message: "changed".into(),
+            actor_id: None,
+            read_at: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let batch = Event::NotifiedMany { notifications: vec![note(1), note(3)] };
+        bus.publish(vec![published(&batch)]).await.unwrap();
+        assert!(
+            matches!(alice.try_recv(), Ok(Signal::Event(event, _)) if event.event() == Some(Event::Notified { notification: note(1) }))
+        );
+        assert!(bob.try_recv().is_err(), "bob was not notified");
     }
 
     #[tokio::test]

@@ -18,6 +18,12 @@ use crate::ids::UserId;
 pub enum Event {
     /// A notification was written; it travels whole, so its subscriber needs no read.
     Notified { notification: notification::Model },
+    /// Notifications written together (a merge notifies every watcher): one
+    /// outbox row and one bus message for them all, split into a `Notified`
+    /// per recipient as it reaches each process ([`Published::split`]).
+    ///
+    /// [`Published::split`]: super::bus::Published::split
+    NotifiedMany { notifications: Vec<notification::Model> },
     /// The moderation queue changed.
     Queue { kind: QueueEventKind, submission: Uuid },
     /// A submission changed state.
@@ -39,12 +45,15 @@ pub enum Channel {
     Moderation,
     /// One user's credential changes: only that user's sockets and streams listen.
     Credentials(UserId),
+    /// Events for several users, split into their `User` channels on arrival; nobody listens here.
+    Users,
 }
 
 impl Event {
     pub fn channel(&self) -> Channel {
         match self {
             Self::Notified { notification } => Channel::User(notification.user_id),
+            Self::NotifiedMany { .. } => Channel::Users,
             Self::Queue { .. } => Channel::Moderation,
             Self::Submission { submission, .. } => Channel::Submission(*submission),
             Self::Entry { entry, .. } => Channel::Entry(*entry),
@@ -66,6 +75,7 @@ impl fmt::Display for Channel {
             Self::Submission(submission) => write!(f, "submission_{submission}"),
             Self::Moderation => f.write_str("moderation"),
             Self::Credentials(user) => write!(f, "auth_{}", user.0),
+            Self::Users => f.write_str("users"),
         }
     }
 }

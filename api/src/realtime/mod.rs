@@ -49,9 +49,10 @@ pub struct Note {
     pub actor: Option<UserId>,
 }
 
-/// Writes notifications and one event per recipient on their own channel, in
-/// batches. The event carries the row, so a subscriber delivers it without a
-/// read of its own: a merge can notify thousands of watchers at once.
+/// Writes notifications, and an event carrying them in batches: each
+/// recipient's subscriber delivers theirs without a read of its own, and a
+/// merge notifying thousands of watchers writes a few outbox rows, not one per
+/// watcher (docs/benchmarks.md).
 pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()> {
     if notes.is_empty() {
         return Ok(());
@@ -69,8 +70,12 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
         ..Default::default()
     });
     let stored = db::insert_rows(db, rows.collect(), None).await?;
-    emit(db, stored.into_iter().map(|notification| Event::Notified { notification }).collect()).await
+    let events = stored.chunks(NOTIFIED_PER_EVENT).map(|batch| Event::NotifiedMany { notifications: batch.to_vec() });
+    emit(db, events.collect()).await
 }
+
+/// Notifications per outbox event: a bus message of a few hundred kilobytes at most.
+const NOTIFIED_PER_EVENT: usize = 500;
 
 /// Notifies everyone watching these entries except `except` (the author of
 /// the change): a constant number of statements whatever the watchers.
