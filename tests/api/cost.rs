@@ -5,7 +5,12 @@ use serde_json::{Value, json};
 use xpr_tests::{PASSWORD, TestApp, WsClient, WsEvent, code, node};
 
 /// POSTs `query` asking for `extensions.cost`; returns the status, headers and body.
-pub(crate) async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> (StatusCode, HeaderMap, Value) {
+pub(crate) async fn post(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (StatusCode, HeaderMap, Value) {
     let body = json!({ "query": query, "variables": variables });
     let mut request = app.http.post(format!("{}/graphql", app.url)).header("x-xpr-cost", "1").json(&body);
     if let Some(token) = token {

@@ -127,7 +127,11 @@ async fn websocket_operations_are_spans_with_their_statements_under_the_upgrades
 
     let spans = spans.lock().unwrap();
     let children = |operation: &Span| -> Vec<Span> {
-        spans.iter().filter(|s| s.trace_id == operation.trace_id && s.parent_span_id == operation.span_id).cloned().collect()
+        spans
+            .iter()
+            .filter(|s| s.trace_id == operation.trace_id && s.parent_span_id == operation.span_id)
+            .cloned()
+            .collect()
     };
     let query = spans.iter().find(|s| s.name == "query Places").expect("the query's span");
     assert_eq!((hex(&query.trace_id), hex(&query.parent_span_id)), (TRACE.into(), PARENT.into()));

@@ -43,7 +43,6 @@ use crate::{
     },
     ids::parse_uuid,
     metrics::Rejected,
-    telemetry::traces::{Caller, Traces},
     modules::{
         content::{
             self,
@@ -62,6 +61,7 @@ use crate::{
         },
         versioning::graphql::{VersioningMutation, VersioningQuery},
     },
+    telemetry::traces::{Caller, Traces},
 };
 
 pub type AppSchema = Schema<Query, Mutation, NotificationsSubscription>;
@@ -325,7 +325,10 @@ impl async_graphql::Executor for AppExecutor {
 /// ends it: that is all of a query or mutation, and a subscription's set-up
 /// up to its first item (or its refusal). A subscription lives for hours; a
 /// span is exported when it ends. What runs after is not in the span.
-fn traced(responses: impl Stream<Item = Response> + Send + 'static, span: TraceContext) -> BoxStream<'static, Response> {
+fn traced(
+    responses: impl Stream<Item = Response> + Send + 'static,
+    span: TraceContext,
+) -> BoxStream<'static, Response> {
     let first = responses.boxed().into_future().with_context(span.clone());
     stream::once(async move {
         let (first, rest) = first.await;

@@ -29,10 +29,9 @@ use crate::{
     graphql::{
         batches::Batches,
         coded,
-        count_rejection,
         context::{Loaders, RequestContext},
         cost::{self, Charge, Spender},
-        persisted,
+        count_rejection, persisted,
     },
     metrics::OperationLabels,
     modules::identity::graphql::CREDENTIAL_EXCHANGES,
