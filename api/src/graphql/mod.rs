@@ -260,29 +260,27 @@ impl AppExecutor {
         request.parsed_query().map(|document| Arc::new(document.clone()))
     }
 
-    /// Admits the operation (limits, then the budget, which a refused
-    /// operation doesn't spend: nothing has run) and starts its execution.
+    /// Admits the operation (the limits, then the connection's budget: a
+    /// refused operation runs nothing and spends nothing) and starts its execution.
     async fn start(self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let refused = |error: ServerError| {
-            count_rejection(&self.state, std::slice::from_ref(&error));
-            stream::once(async { Response::from_errors(vec![error]) }).boxed()
+        let refused = |response: Response| {
+            count_rejection(&self.state, &response.errors);
+            stream::once(async { response }).boxed()
         };
         let document = match self.parsed(&mut request, session_data.as_deref()) {
             Ok(document) => document,
-            Err(error) => return refused(error),
+            Err(error) => return refused(Response::from_errors(vec![error])),
         };
         self.state.traces.describe(&document, request.operation_name.as_deref());
         let data = session_data.as_deref().unwrap_or(&request.data);
         let cost = match self.admit_with(&document, &request, data) {
             Ok(cost) => cost,
-            Err(error) => return refused(error),
+            Err(error) => return refused(Response::from_errors(vec![error])),
         };
         if let Some(spender) = session_data.as_deref().and_then(get::<Spender>) {
             let charge = cost::spend(&self.state, spender, cost).await;
             if !charge.admitted() {
-                let response = cost::over_budget(&charge);
-                count_rejection(&self.state, &response.errors);
-                return stream::once(async { response }).boxed();
+                return refused(cost::over_budget(&charge));
             }
             request.data.insert(charge);
         }
@@ -299,7 +297,7 @@ impl AppExecutor {
     }
 }
 
-/// The WebSocket transport drives operations through this trait.
+/// The WebSocket and event-stream transports drive operations through this trait.
 impl async_graphql::Executor for AppExecutor {
     async fn execute(&self, mut request: Request) -> Response {
         match self.parsed(&mut request, None) {
