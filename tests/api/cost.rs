@@ -2,10 +2,15 @@
 
 use reqwest::{StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
-use xpr_tests::{PASSWORD, TestApp, code, node};
+use xpr_tests::{PASSWORD, TestApp, WsClient, WsEvent, code, node};
 
 /// POSTs `query` asking for `extensions.cost`; returns the status, headers and body.
-async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> (StatusCode, HeaderMap, Value) {
+pub(crate) async fn post(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (StatusCode, HeaderMap, Value) {
     let body = json!({ "query": query, "variables": variables });
     let mut request = app.http.post(format!("{}/graphql", app.url)).header("x-xpr-cost", "1").json(&body);
     if let Some(token) = token {
@@ -15,7 +20,7 @@ async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value)
     (response.status(), response.headers().clone(), response.json().await.unwrap())
 }
 
-fn header(headers: &HeaderMap, name: &str) -> u64 {
+pub(crate) fn header(headers: &HeaderMap, name: &str) -> u64 {
     headers.get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap().parse().unwrap()
 }
 
@@ -26,8 +31,8 @@ async fn metric(app: &TestApp, line: &str) -> u64 {
 
 const PAGES: &str =
     "query($n: Int) { entries(first: $n) { edges { node { reviews(first: 10) { edges { node { id } } } } } } }";
-const TWENTY: &str = "{ entries(first: 20) { nodes { id } } }";
-const RATE_LIMIT: &str = "{ rateLimit { cost limit used remaining resetAt } }";
+pub(crate) const TWENTY: &str = "{ entries(first: 20) { nodes { id } } }";
+pub(crate) const RATE_LIMIT: &str = "{ rateLimit { cost limit used remaining resetAt } }";
 
 #[tokio::test]
 async fn cost_counts_objects_with_nested_pages_multiplied() {
@@ -139,6 +144,54 @@ async fn each_user_token_and_address_has_its_own_budget() {
         let replica = app.replica().await;
         assert_eq!(remaining(post(&replica, Some(&bob.access), RATE_LIMIT, json!({})).await.1), bob_left - 2);
     }
+}
+
+/// Runs a query over the socket: its one `next` payload, then `complete`.
+async fn ws_query(ws: &mut WsClient, id: &str, query: &str) -> Value {
+    ws.subscribe(id, query, json!({})).await;
+    let payload = ws.next_data(id).await;
+    let complete = ws.next(std::time::Duration::from_secs(5)).await;
+    assert_eq!(complete, Some(WsEvent::Message(json!({ "type": "complete", "id": id }))), "{payload}");
+    payload
+}
+
+#[tokio::test]
+async fn websocket_operations_spend_the_budget_of_the_same_spender_as_http() {
+    let app = TestApp::spawn_with(&["--cost-budget", "30", "--max-cost", "30"]).await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(Some(&alice.access)).await;
+    let limit = ws_query(&mut ws, "1", RATE_LIMIT).await["data"]["rateLimit"].clone();
+    assert_eq!((&limit["cost"], &limit["used"], &limit["remaining"]), (&json!(1), &json!(1), &json!(29)), "{limit}");
+    assert!(ws_query(&mut ws, "2", TWENTY).await.get("errors").is_none());
+
+    let (spent, before) = (metric(&app, "xpr_graphql_cost_spent_total ").await, app.sql_statements_settled().await);
+    let refused = ws_query(&mut ws, "3", TWENTY).await;
+    assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("costs 21 points and 8 of 30 remain; retry after"), "{message}");
+    assert_eq!(app.sql_statements().await, before, "a refused operation runs nothing");
+    assert_eq!(metric(&app, "xpr_graphql_cost_spent_total ").await, spent, "and spends nothing");
+    assert_eq!(metric(&app, "xpr_graphql_rejected_total{reason=\"rate_limit\"} ").await, 1);
+    // The socket stays open; a cheaper operation still fits, and HTTP sees what it spent.
+    assert_eq!(ws_query(&mut ws, "4", RATE_LIMIT).await["data"]["rateLimit"]["remaining"], 7);
+    let (_, headers, _) = post(&app, Some(&alice.access), RATE_LIMIT, json!({})).await;
+    assert_eq!(header(&headers, "x-ratelimit-remaining"), 6, "one budget for the user's socket and requests");
+
+    // An API token spends its own budget over a socket too; anyone else their address's.
+    let created = app
+        .gql(
+            Some(&alice.access),
+            "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token } }",
+            json!({ "i": { "name": "bot", "scopes": ["READ"] } }),
+        )
+        .await;
+    let token = created["data"]["createApiToken"]["token"].as_str().unwrap_or_else(|| panic!("{created}"));
+    let mut bot = app.ws(Some(token)).await;
+    assert_eq!(ws_query(&mut bot, "1", RATE_LIMIT).await["data"]["rateLimit"]["remaining"], 29);
+    assert_eq!(header(&post(&app, Some(token), RATE_LIMIT, json!({})).await.1, "x-ratelimit-remaining"), 28);
+    let anonymous = header(&post(&app, None, RATE_LIMIT, json!({})).await.1, "x-ratelimit-remaining");
+    let mut stranger = app.ws(None).await;
+    assert_eq!(ws_query(&mut stranger, "1", RATE_LIMIT).await["data"]["rateLimit"]["remaining"], anonymous - 1);
 }
 
 #[tokio::test]

@@ -5,9 +5,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use xpr_tests::TestApp;
+use xpr_tests::{TestApp, code};
 
-use crate::realtime::world_with;
+use crate::{
+    cost::{RATE_LIMIT, TWENTY, header, post},
+    realtime::world_with,
+};
 
 const UPDATED: &str = "subscription($id: ID!, $v: Int) { entryUpdated(id: $id, afterVersion: $v) { version title } }";
 const NOTIFIED: &str = "subscription { notificationReceived { message } }";
@@ -150,6 +153,28 @@ async fn refusals_over_sse_are_next_events_with_their_code_then_complete() {
     }
     let status = reqwest::Client::new().post(format!("{}/graphql/stream", w.app.url)).json(&json!({})).send();
     assert_eq!(status.await.unwrap().status(), 406, "without `accept: text/event-stream`");
+}
+
+#[tokio::test]
+async fn operations_over_sse_spend_the_budget_and_over_it_are_refused_with_an_event() {
+    let app = TestApp::spawn_with(&["--cost-budget", "30", "--max-cost", "30"]).await;
+    // Anonymous: the address's budget, as over HTTP (a signed-in stream would check its token first).
+    let mut events = Events::open(&app, None, json!({ "query": RATE_LIMIT })).await;
+    assert_eq!(events.next_data().await["data"]["rateLimit"]["remaining"], 29);
+    assert_eq!(events.next(Duration::from_secs(5)).await, complete());
+    let mut events = Events::open(&app, None, json!({ "query": TWENTY })).await;
+    assert!(events.next_data().await.get("errors").is_none());
+
+    let before = app.sql_statements_settled().await;
+    let mut events = Events::open(&app, None, json!({ "query": TWENTY })).await;
+    let refused = events.next_data().await;
+    assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("costs 21 points and 8 of 30 remain"));
+    assert_eq!(events.next(Duration::from_secs(5)).await, complete(), "refused: the client must not retry");
+    assert_eq!(app.sql_statements().await, before, "a refused operation runs nothing");
+    assert_eq!(app.metric("xpr_graphql_rejected_total{reason=\"rate_limit\"}").await, 1.0);
+    let (_, headers, _) = post(&app, None, RATE_LIMIT, json!({})).await;
+    assert_eq!(header(&headers, "x-ratelimit-remaining"), 7, "one budget for the address's streams and requests");
 }
 
 #[tokio::test]

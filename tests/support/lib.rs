@@ -414,9 +414,17 @@ pub enum WsEvent {
 impl TestApp {
     /// Opens a WebSocket without initialising it.
     pub async fn ws_open(&self) -> WsClient {
+        self.ws_open_with(&[]).await
+    }
+
+    /// Opens a WebSocket without initialising it, with `headers` on the upgrade request.
+    pub async fn ws_open_with(&self, headers: &[(&'static str, &str)]) -> WsClient {
         use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
         let mut request = format!("{}/graphql", self.url.replace("http", "ws")).into_client_request().unwrap();
         request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, HeaderValue::from_str(value).unwrap());
+        }
         let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
         WsClient { socket }
     }

@@ -8,6 +8,7 @@ use std::sync::{
 
 use async_graphql::{Context, dataloader::DataLoader};
 use futures_util::future::BoxFuture;
+use opentelemetry::context::FutureExt as _;
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -63,6 +64,14 @@ impl Loaders {
             reviews: loader(ReviewLoader::new(db.clone()), spawn.clone()),
             media: loader(MediaLoader::new(db.clone()), spawn),
         }
+    }
+
+    /// Loaders of a WebSocket or an event stream, whose items resolve one at
+    /// a time: batches may simply run as tasks, each in the trace of the
+    /// operation that asked, so its statements are that operation's children.
+    pub fn spawned(db: &DatabaseConnection) -> Self {
+        let spawn = |batch: BoxFuture<'static, ()>| drop(tokio::spawn(batch.with_current_context()));
+        Self::new(db, spawn, spawn)
     }
 }
 

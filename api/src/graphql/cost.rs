@@ -1,22 +1,26 @@
 //! The cost budget (ADR 0024): each user, API token or anonymous client
 //! address spends its operations' cost (computed in `limits.rs`) from a
 //! number of points per window, through the shared `RateLimiter` (Redis when
-//! configured, so the budget holds across replicas). Owns the `rateLimit`
-//! query field that shows the budget; the HTTP headers are `http/budget.rs`'s.
+//! configured, so the budget holds across replicas), over every transport
+//! (ADR 0030). Owns the refusal over budget and the `rateLimit` query field
+//! that shows the budget; the HTTP headers are `http/budget.rs`'s.
 
 use std::time::Duration;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object, Response, SimpleObject};
 use chrono::{DateTime, Timelike, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{
     app::AppState,
     auth::{Auth, ClientInfo, Credential},
+    graphql::coded,
+    metrics::Rejected,
     ratelimit::Quota,
 };
 
-/// Whose budget an operation spends.
+/// Whose budget an operation spends; a WebSocket's or event stream's data
+/// holds the one its operations spend from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spender(String);
 
@@ -61,6 +65,24 @@ pub async fn spend(state: &AppState, spender: &Spender, cost: u64) -> Charge {
     // Whole seconds, as the `X-RateLimit-Reset` header shows it.
     let reset_at = (Utc::now() + quota.reset_after).with_nanosecond(0).unwrap_or_default();
     Charge { cost, quota, reset_at }
+}
+
+/// The refusal of an operation the budget can't pay for.
+pub fn over_budget(charge: &Charge) -> Response {
+    let quota = &charge.quota;
+    let mut error = coded(
+        &format!(
+            "the cost budget is spent: this operation costs {} points and {} of {} remain; retry after {} s",
+            charge.cost,
+            quota.remaining(),
+            quota.limit,
+            quota.retry_after_secs()
+        ),
+        "RATE_LIMITED",
+    );
+    error.extensions.get_or_insert_with(Default::default).set("retryAfter", quota.retry_after_secs());
+    error.source = Some(std::sync::Arc::new(Rejected("rate_limit")));
+    Response::from_errors(vec![error])
 }
 
 /// The viewer's budget, as GitHub's `rateLimit` shows it.

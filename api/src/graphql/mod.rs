@@ -1,6 +1,7 @@
 //! Schema assembly: one merged root per operation type, the `Node` interface,
 //! and [`AppExecutor`]: the limits before execution and the completion of the
-//! response after it, for every transport.
+//! response after it, for every transport; for the long-lived ones
+//! (WebSocket, event streams) also the budget and the operation's span.
 
 pub mod batches;
 pub mod complete;
@@ -14,22 +15,34 @@ pub mod persisted;
 pub mod rendered;
 pub mod scopes;
 
-use std::{any::TypeId, collections::HashSet, sync::Arc};
+use std::{
+    any::{Any, TypeId},
+    collections::HashSet,
+    sync::Arc,
+};
 
 use async_graphql::{
     Data, ID, Interface, MergedObject, Object, OutputType, Request, Response, Schema, SchemaBuilder, ServerError,
-    SubscriptionType, Variables,
+    SubscriptionType, Value, Variables,
     parser::types::ExecutableDocument,
     registry::{MetaType, Registry, SDLExportOptions},
 };
-use futures_util::{StreamExt, stream::BoxStream};
+use futures_util::{
+    Stream, StreamExt,
+    stream::{self, BoxStream},
+};
+use opentelemetry::{Context as TraceContext, context::FutureExt as _};
 
 use crate::{
     app::AppState,
     config::Environment,
     error::AppResult,
-    graphql::context::{ContextExt, RequestContext},
+    graphql::{
+        context::{ContextExt, RequestContext},
+        cost::Spender,
+    },
     ids::parse_uuid,
+    metrics::Rejected,
     modules::{
         content::{
             self,
@@ -48,6 +61,7 @@ use crate::{
         },
         versioning::graphql::{VersioningMutation, VersioningQuery},
     },
+    telemetry::traces::{Caller, Traces},
 };
 
 pub type AppSchema = Schema<Query, Mutation, NotificationsSubscription>;
@@ -113,6 +127,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, NotificationsSubscription> {
 /// before (`limits`) and the completion of the response after (`complete`).
 #[derive(Clone)]
 pub struct AppExecutor {
+    state: AppState,
     schema: AppSchema,
     types: Arc<complete::Types>,
     limits: limits::Limits,
@@ -124,7 +139,7 @@ impl AppExecutor {
         let config = &state.config;
         // "Did you mean …?" maps the schema for whoever probes it; production has introspection for that.
         let mut schema = builder().data(state.clone());
-        if state.config.environment() == Environment::Production {
+        if config.environment() == Environment::Production {
             schema = schema.disable_suggestions();
         }
         let schema = schema.finish();
@@ -148,7 +163,8 @@ impl AppExecutor {
             cost: config.max_cost,
             paginated: Arc::new(paginated(&registry)),
         };
-        Self { schema, types: Arc::new(complete::Types::new(registry)), limits, persisted: Arc::new(persisted) }
+        let types = Arc::new(complete::Types::new(registry));
+        Self { state, schema, types, limits, persisted: Arc::new(persisted) }
     }
 
     pub fn limits(&self) -> &limits::Limits {
@@ -209,8 +225,28 @@ pub fn coded(message: &str, code: &str) -> ServerError {
     error
 }
 
+/// Counts a refusal before execution under its reason, when it has one:
+/// the document limits, persisted documents, the budget.
+pub fn count_rejection(state: &AppState, errors: &[ServerError]) {
+    let Some(error) = errors.first() else { return };
+    let code = || match error.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(Value::String(code)) => code.clone(),
+        _ => String::new(),
+    };
+    if let Some(Rejected(reason)) = error.source::<Rejected>() {
+        state.metrics.reject(reason);
+    } else if code().starts_with("PERSISTED_QUERY") {
+        state.metrics.reject("persisted");
+    }
+}
+
+/// The `T` a request's or connection's data holds.
+fn get<T: Any>(data: &Data) -> Option<&T> {
+    data.get(&TypeId::of::<T>()).and_then(|value| value.downcast_ref::<T>())
+}
+
 fn context(data: &Data) -> Option<&RequestContext> {
-    data.get(&TypeId::of::<RequestContext>()).and_then(|c| c.downcast_ref::<RequestContext>())
+    get(data)
 }
 
 impl AppExecutor {
@@ -223,25 +259,30 @@ impl AppExecutor {
         self.limits.check_text(&request.query)?;
         request.parsed_query().map(|document| Arc::new(document.clone()))
     }
-}
 
-/// The WebSocket transport drives operations through this trait.
-impl async_graphql::Executor for AppExecutor {
-    async fn execute(&self, mut request: Request) -> Response {
-        match self.parsed(&mut request, None) {
-            Ok(document) => self.run(request, &document).await,
-            Err(error) => Response::from_errors(vec![error]),
-        }
-    }
-
-    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+    /// Admits the operation (the limits, then the connection's budget: a
+    /// refused operation runs nothing and spends nothing) and starts its execution.
+    async fn start(self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let refused = |response: Response| {
+            count_rejection(&self.state, &response.errors);
+            stream::once(async { response }).boxed()
+        };
         let document = match self.parsed(&mut request, session_data.as_deref()) {
             Ok(document) => document,
-            Err(error) => return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed(),
+            Err(error) => return refused(Response::from_errors(vec![error])),
         };
+        self.state.traces.describe(&document, request.operation_name.as_deref());
         let data = session_data.as_deref().unwrap_or(&request.data);
-        if let Err(error) = self.admit_with(&document, &request, data) {
-            return futures_util::stream::once(async { Response::from_errors(vec![error]) }).boxed();
+        let cost = match self.admit_with(&document, &request, data) {
+            Ok(cost) => cost,
+            Err(error) => return refused(Response::from_errors(vec![error])),
+        };
+        if let Some(spender) = session_data.as_deref().and_then(get::<Spender>) {
+            let charge = cost::spend(&self.state, spender, cost).await;
+            if !charge.admitted() {
+                return refused(cost::over_budget(&charge));
+            }
+            request.data.insert(charge);
         }
         request.data.insert(rendered::Operation::of(&request));
         let (types, operation, variables): (_, Option<String>, Variables) =
@@ -254,6 +295,46 @@ impl async_graphql::Executor for AppExecutor {
             })
             .boxed()
     }
+}
+
+/// The WebSocket and event-stream transports drive operations through this trait.
+impl async_graphql::Executor for AppExecutor {
+    async fn execute(&self, mut request: Request) -> Response {
+        match self.parsed(&mut request, None) {
+            Ok(document) => self.run(request, &document).await,
+            Err(error) => Response::from_errors(vec![error]),
+        }
+    }
+
+    /// Over a WebSocket or an event stream, whose `session_data` holds the
+    /// [`Spender`] and the caller's trace: the operation is traced, and spends
+    /// its cost (ADR 0030).
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let span = self.state.traces.operation(session_data.as_deref().and_then(get::<Caller>));
+        let responses = stream::once(self.clone().start(request, session_data)).flatten();
+        match span {
+            None => responses.boxed(),
+            Some(span) => traced(responses, span),
+        }
+    }
+}
+
+/// Runs `responses` in the operation's span until their first response, then
+/// ends it: that is all of a query or mutation, and a subscription's set-up
+/// up to its first item (or its refusal). A subscription lives for hours; a
+/// span is exported when it ends. What runs after is not in the span.
+fn traced(
+    responses: impl Stream<Item = Response> + Send + 'static,
+    span: TraceContext,
+) -> BoxStream<'static, Response> {
+    let first = responses.boxed().into_future().with_context(span.clone());
+    stream::once(async move {
+        let (first, rest) = first.await;
+        Traces::end(&span, first.as_ref().and_then(|response| Traces::error_codes(&response.errors)));
+        stream::iter(first).chain(rest)
+    })
+    .flatten()
+    .boxed()
 }
 
 /// The SDL that `schema.graphql` holds: what graphql-js's standard

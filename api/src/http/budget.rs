@@ -1,18 +1,14 @@
 //! The cost budget at the HTTP edge (ADR 0024): `X-RateLimit-*` headers on
-//! every GraphQL response, the 429 of an operation over budget,
-//! `extensions.cost` for clients that ask with `X-XPR-Cost: 1`, and the
-//! count of refused requests by reason. Spending is `graphql/cost.rs`'s.
+//! every GraphQL response (`Retry-After` on a 429), and `extensions.cost`
+//! for clients that ask with `X-XPR-Cost: 1`. Spending, and the refusal over
+//! budget, are `graphql/cost.rs`'s.
 
-use async_graphql::{Response, ServerError, Value};
+use async_graphql::{Response, Value};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use crate::{
     app::AppState,
-    graphql::{
-        coded,
-        cost::{Charge, Spender},
-    },
-    metrics::Rejected,
+    graphql::cost::{Charge, Spender},
 };
 
 /// The request header that asks for `extensions.cost` (like Shopify's `Shopify-GraphQL-Cost-Debug`).
@@ -35,39 +31,6 @@ pub fn cost_extension(response: &mut Response, charge: &Charge, maximum: u64) {
         "resetAt": charge.reset_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     });
     response.extensions.insert("cost".into(), Value::from_json(value).unwrap_or_default());
-}
-
-/// The refusal of an operation the budget can't pay for.
-pub fn over_budget(charge: &Charge) -> Response {
-    let quota = &charge.quota;
-    let mut error = coded(
-        &format!(
-            "the cost budget is spent: this operation costs {} points and {} of {} remain; retry after {} s",
-            charge.cost,
-            quota.remaining(),
-            quota.limit,
-            quota.retry_after_secs()
-        ),
-        "RATE_LIMITED",
-    );
-    error.extensions.get_or_insert_with(Default::default).set("retryAfter", quota.retry_after_secs());
-    error.source = Some(std::sync::Arc::new(Rejected("rate_limit")));
-    Response::from_errors(vec![error])
-}
-
-/// Counts a refusal before execution under its reason, when it has one:
-/// the document limits, persisted documents, the budget.
-pub fn count_rejection(state: &AppState, errors: &[ServerError]) {
-    let Some(error) = errors.first() else { return };
-    let code = || match error.extensions.as_ref().and_then(|e| e.get("code")) {
-        Some(Value::String(code)) => code.clone(),
-        _ => String::new(),
-    };
-    if let Some(Rejected(reason)) = error.source::<Rejected>() {
-        state.metrics.reject(reason);
-    } else if code().starts_with("PERSISTED_QUERY") {
-        state.metrics.reject("persisted");
-    }
 }
 
 /// Sets the budget headers: the limit, what remains and the Unix time the window ends.

@@ -31,11 +31,11 @@ use crate::{
         coded,
         context::{Loaders, RequestContext},
         cost::{self, Charge, Spender},
-        persisted,
+        count_rejection, persisted,
     },
     metrics::OperationLabels,
     modules::identity::graphql::CREDENTIAL_EXCHANGES,
-    telemetry::traces::Traces,
+    telemetry::traces::{Caller, Traces},
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -299,10 +299,12 @@ async fn execute(
 ) -> HttpResponse {
     let mut bearer = Bearer::new(headers);
     let wants_cost = budget::wants_cost(headers);
+    let caller = state.app.traces.caller(headers);
+    let caller = caller.as_ref();
     let mut charge = None;
     let mut response = match batch {
         BatchRequest::Single(request) => {
-            match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
+            match run(state, &mut bearer, &client, media, request, (get, wants_cost), caller).await {
                 Ok(outcome) => {
                     charge = outcome.charge;
                     let status = if outcome.unavailable() {
@@ -331,7 +333,7 @@ async fn execute(
         BatchRequest::Batch(requests) => 'batch: {
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                match run(state, &mut bearer, &client, media, request, (get, wants_cost)).await {
+                match run(state, &mut bearer, &client, media, request, (get, wants_cost), caller).await {
                     Ok(outcome) => outcomes.push(outcome),
                     Err(response) => break 'batch response,
                 }
@@ -387,14 +389,15 @@ async fn run(
     media: Media,
     request: Request,
     (get, wants_cost): (bool, bool),
+    caller: Option<&Caller>,
 ) -> Result<Outcome, HttpResponse> {
     let checked = run_checked(state, bearer, client, media, request, (get, wants_cost));
-    let outcome = match state.app.traces.operation() {
+    let outcome = match state.app.traces.operation(caller) {
         None => checked.await,
         Some(span) => {
             let result = checked.with_context(span.clone()).await;
             let error = match &result {
-                Ok(outcome) => error_codes(&outcome.response.errors),
+                Ok(outcome) => Traces::error_codes(&outcome.response.errors),
                 Err(refused) => Some(format!("HTTP {}", refused.status())),
             };
             Traces::end(&span, error);
@@ -402,7 +405,7 @@ async fn run(
         }
     }?;
     if outcome.request_error {
-        budget::count_rejection(&state.app, &outcome.response.errors);
+        count_rejection(&state.app, &outcome.response.errors);
     }
     Ok(outcome)
 }
@@ -465,7 +468,7 @@ async fn run_checked(
     };
     let charge = cost::spend(&state.app, &spender, cost).await;
     if !charge.admitted() {
-        return Ok(Outcome { response: budget::over_budget(&charge), request_error: true, charge: Some(charge) });
+        return Ok(Outcome { response: cost::over_budget(&charge), request_error: true, charge: Some(charge) });
     }
     let request = request.data(charge);
     let span = tracing::info_span!("graphql", operation = operation.as_deref().unwrap_or("-"), kind = ?kind);
@@ -495,20 +498,6 @@ pub(super) fn fill_codes(response: &mut Response) -> bool {
         }
     }
     request_error
-}
-
-/// The distinct codes of `errors`, for a trace: messages may quote the document.
-fn error_codes(errors: &[ServerError]) -> Option<String> {
-    let mut codes: Vec<String> = errors
-        .iter()
-        .filter_map(|e| match e.extensions.as_ref()?.get("code") {
-            Some(Value::String(code)) => Some(code.clone()),
-            _ => None,
-        })
-        .collect();
-    codes.sort();
-    codes.dedup();
-    (!errors.is_empty()).then(|| codes.join(","))
 }
 
 fn operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {

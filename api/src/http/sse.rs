@@ -40,6 +40,7 @@ use crate::{
     graphql::{
         coded,
         context::{Loaders, RequestContext},
+        cost::Spender,
         persisted,
     },
     modules::identity::{domain::Role, selectors},
@@ -118,9 +119,9 @@ async fn stream(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned())
         .filter(|t| !t.is_empty());
-    let (auth, signed) = match token {
+    let (auth, signed) = match &token {
         None => (Auth::Anonymous, None),
-        Some(token) => match selectors::authenticate(&state.app, &token).await {
+        Some(token) => match selectors::authenticate(&state.app, token).await {
             Ok(viewer) => {
                 let max = state.app.config.ws_max_connections_per_user;
                 let Some(slot) = state.sockets.take(viewer.uuid, max) else {
@@ -129,6 +130,7 @@ async fn stream(
                 };
                 let changes = state.app.bus.subscribe(Channel::Credentials(viewer.id));
                 let (role, suspended) = (viewer.role, viewer.suspended);
+                let token = token.clone();
                 (Auth::Viewer(viewer), Some(Signed { token, role, suspended, changes, _slot: slot }))
             }
             Err(err @ AppError::Refused(_)) => return refusal(&state, server_error(err)),
@@ -143,10 +145,13 @@ async fn stream(
         return refusal(&state, error);
     }
     let mut data = Data::default();
+    // What the operation spends from, and the trace it joins (ADR 0030).
+    data.insert(Spender::of(&auth, token.as_deref(), &client));
+    if let Some(caller) = state.app.traces.caller(headers) {
+        data.insert(caller);
+    }
     data.insert(RequestContext::new(auth, client));
-    // Items resolve one at a time, as on a WebSocket: batches may simply run as tasks.
-    let spawn = |batch| drop(tokio::spawn(batch));
-    data.insert(Loaders::new(&state.app.db, spawn, spawn));
+    data.insert(Loaders::spawned(&state.app.db));
     let responses = state.schema.execute_stream(request, Some(Arc::new(data)));
     respond(&state, events(state.clone(), responses, signed))
 }

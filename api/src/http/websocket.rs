@@ -45,10 +45,12 @@ use crate::{
     error::{AppError, Refusal},
     graphql::{
         context::{Loaders, RequestContext},
+        cost::Spender,
         persisted,
     },
     modules::identity::{domain::Role, selectors},
     realtime::{Channel, bus::Signal, delivery::SubscriptionSlots},
+    telemetry::traces::Caller,
 };
 
 /// Open WebSockets and event streams per user on this process.
@@ -145,6 +147,7 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
     let Some(protocol) = protocol else {
         return (StatusCode::BAD_REQUEST, "unsupported WebSocket subprotocol").into_response();
     };
+    let caller = state.app.traces.caller(&parts.headers);
     match WebSocketUpgrade::from_request_parts(parts, &()).await {
         // GraphQL messages are small: the default 128 KiB read buffer, filled
         // in for every socket, would cost as much for each idle subscriber; a
@@ -153,7 +156,7 @@ pub async fn upgrade(state: HttpState, client: ClientInfo, parts: &mut Parts) ->
             .read_buffer_size(512)
             .write_buffer_size(0)
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| serve(state, client, protocol, socket)),
+            .on_upgrade(move |socket| serve(state, client, caller, protocol, socket)),
         Err(rejection) => rejection.into_response(),
     }
 }
@@ -181,7 +184,13 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
-async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocols, socket: WebSocket) {
+async fn serve(
+    state: HttpState,
+    client: ClientInfo,
+    caller: Option<Caller>,
+    protocol: WebSocketProtocols,
+    socket: WebSocket,
+) {
     let config = &state.app.config;
     let (sink, stream) = socket.split();
     let mut sink = Writer { sink, timeout: Duration::from_secs(config.ws_send_timeout_secs.max(1)) };
@@ -230,6 +239,7 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
                 },
                 None => Auth::Anonymous,
             };
+            let spender = Spender::of(&auth, token.as_deref(), &client);
             if let (Auth::Viewer(viewer), Some(token)) = (&auth, token) {
                 let max = state.app.config.ws_max_connections_per_user;
                 let slot = state.sockets.take(viewer.uuid, max).ok_or_else(|| {
@@ -245,10 +255,13 @@ async fn serve(state: HttpState, client: ClientInfo, protocol: WebSocketProtocol
             initialized.store(true, Ordering::SeqCst);
             let mut data = Data::default();
             data.insert(RequestContext::new(auth, client));
-            // Subscription events resolve one item at a time: batches may simply run as tasks.
-            let spawn = |batch| drop(tokio::spawn(batch));
-            data.insert(Loaders::new(&state.app.db, spawn, spawn));
+            data.insert(Loaders::spawned(&state.app.db));
             data.insert(slots);
+            // What the socket's operations spend from, and the trace they join (ADR 0030).
+            data.insert(spender);
+            if let Some(caller) = caller {
+                data.insert(caller);
+            }
             Ok(data)
         }
     };

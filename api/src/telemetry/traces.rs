@@ -6,21 +6,25 @@
 //! Recorded: the operation's type and name, its document with literals
 //! blanked, error codes; each statement's parameterised SQL. Never: variables,
 //! values bound to statements, error messages (they may quote the document).
+//! An operation joins the caller's trace when its request (or its WebSocket's
+//! upgrade) carries a valid W3C `traceparent` (ADR 0030).
 
 use std::{
     sync::Arc,
     time::{Duration, SystemTime},
 };
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{ServerError, Value, parser::types::ExecutableDocument};
 use opentelemetry::{
     Context, KeyValue,
+    propagation::TextMapPropagator as _,
     trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _},
 };
-use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+use opentelemetry_http::{Bytes, HeaderExtractor, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{
     Resource,
+    propagation::TraceContextPropagator,
     trace::{SdkTracer, SdkTracerProvider},
 };
 use sea_orm::{DbBackend, metric::Info};
@@ -38,6 +42,11 @@ struct Exporting {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
 }
+
+/// The caller's trace, read from W3C `traceparent` and `tracestate` headers:
+/// the parent of the operations' spans. A connection keeps it in its data.
+#[derive(Clone)]
+pub struct Caller(Context);
 
 impl Traces {
     /// Exports to `endpoint` (the OTLP base URL; `/v1/traces` is appended, as
@@ -64,12 +73,25 @@ impl Traces {
         Ok(Self(Some(Arc::new(Exporting { provider, tracer }))))
     }
 
-    /// A new operation's span, to run the operation in; named for its type once parsed ([`Traces::describe`]).
-    pub fn operation(&self) -> Option<Context> {
+    /// The trace that `headers` say the request belongs to; none when traces
+    /// are off, or the header is absent or malformed (the operation is then a root).
+    pub fn caller(&self, headers: &axum::http::HeaderMap) -> Option<Caller> {
+        self.0.as_ref()?;
+        let cx = TraceContextPropagator::new().extract_with_context(&Context::new(), &HeaderExtractor(headers));
+        cx.span().span_context().is_valid().then_some(Caller(cx))
+    }
+
+    /// A new operation's span, to run the operation in, under the caller's
+    /// trace if it named one; named for its type once parsed ([`Traces::describe`]).
+    pub fn operation(&self, caller: Option<&Caller>) -> Option<Context> {
         let exporting = self.0.as_ref()?;
-        let span =
-            exporting.tracer.span_builder("GraphQL Operation").with_kind(SpanKind::Server).start(&exporting.tracer);
-        Some(Context::current_with_span(span))
+        let parent = caller.map_or_else(Context::new, |caller| caller.0.clone());
+        let span = exporting
+            .tracer
+            .span_builder("GraphQL Operation")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&exporting.tracer, &parent);
+        Some(parent.with_span(span))
     }
 
     /// Names the current operation's span after the operation `name` selects in `document`.
@@ -103,6 +125,21 @@ impl Traces {
             span.set_status(Status::error(error));
         }
         span.end();
+    }
+
+    /// What [`Traces::end`] marks a response's span failed with: its distinct
+    /// error codes (never messages, which may quote the document); none without errors.
+    pub fn error_codes(errors: &[ServerError]) -> Option<String> {
+        let mut codes: Vec<String> = errors
+            .iter()
+            .filter_map(|e| match e.extensions.as_ref()?.get("code") {
+                Some(Value::String(code)) => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
+        codes.sort();
+        codes.dedup();
+        (!errors.is_empty()).then(|| codes.join(","))
     }
 
     /// A span for a statement that just ran, under the operation that ran it;
