@@ -105,8 +105,8 @@ pub struct RateLimitQuery;
 
 #[Object]
 impl RateLimitQuery {
-    /// The viewer's cost budget after this operation (its cost included);
-    /// null over WebSocket, where operations spend no budget.
+    /// The viewer's cost budget after this operation (its cost included),
+    /// over HTTP, WebSocket and event streams alike.
     async fn rate_limit(&self, ctx: &Context<'_>) -> Option<RateLimit> {
         let charge = ctx.data_opt::<Charge>()?;
         let int = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
