@@ -105,14 +105,14 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
 
     writeln!(
         md,
-        "\n| Fan-out | processes | sockets | frames | missing | sockets closed | p50 ms | p99 ms | max ms | KiB per socket | CPU µs per frame | server RSS KiB (open, …) | connect s |"
+        "\n| Fan-out | processes | sockets | frames | missing | sockets closed | p50 ms | p99 ms | max ms | p99 after the merge's response ms | merging request ms | KiB per socket | CPU µs per frame | server RSS KiB (open, …) | connect s |"
     )?;
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     for r in of("fanout") {
         let memory: Vec<String> = r["rss_kib"].as_array().into_iter().flatten().map(Value::to_string).collect();
         writeln!(
             md,
-            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r["scenario"].as_str().unwrap_or_default(),
             r["mode"].as_str().unwrap_or_default(),
             r["processes"],
@@ -123,6 +123,8 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
             ms(r, "p50"),
             ms(r, "p99"),
             ms(r, "max"),
+            r["latency_after_merge"]["p99_ms"].as_f64().map_or_else(|| "–".to_owned(), |p99| p99.to_string()),
+            r["merge_ms"].as_array().into_iter().flatten().map(Value::to_string).collect::<Vec<_>>().join(", "),
             r["kib_per_subscriber"],
             r["cpu_us_per_frame"],
             memory.join(", "),
