@@ -272,7 +272,11 @@ async fn serve(
     tokio::pin!(init_deadline);
     let period = Duration::from_secs(config.ws_ping_secs.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    // Made once: a wait made anew in each turn of the loop registers and
+    // unregisters with the watch for every frame written.
     let mut stopping = state.stopping.clone();
+    let stopping = async move { drop(stopping.wait_for(|stopping| *stopping).await) };
+    tokio::pin!(stopping);
 
     loop {
         if changes.is_none() && initialized.load(Ordering::SeqCst) {
@@ -295,7 +299,7 @@ async fn serve(
                 }
                 None => break,
             },
-            () = async { drop(stopping.wait_for(|stopping| *stopping).await) } => {
+            () = &mut stopping => {
                 // Going away: `graphql-ws` reconnects (to another replica) and resumes by cursor.
                 let _ = sink.send(close(1001, "Server shutting down")).await;
                 break;
