@@ -102,11 +102,9 @@ impl Local {
         if published.channel != Channel::Users.to_string() {
             return channels.send(published, now);
         }
-        let Some(Event::NotifiedMany { notifications }) = published.event() else { return };
-        for notification in notifications {
-            let channel = Channel::User(notification.user_id).to_string();
+        for (user, payload) in Event::notified_each(published.payload) {
+            let channel = Channel::User(user).to_string();
             if channels.senders.contains_key(&channel) {
-                let Ok(payload) = serde_json::to_value(Event::Notified { notification }) else { continue };
                 channels.send(Published { cursor: published.cursor, channel, payload }, now);
             }
         }

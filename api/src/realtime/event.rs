@@ -65,6 +65,24 @@ impl Event {
     pub fn decode(payload: &serde_json::Value) -> Option<Self> {
         Self::deserialize(payload).ok()
     }
+
+    /// A `NotifiedMany` payload as each recipient's `Notified` payload, moved
+    /// rather than decoded and encoded again: every process receives every
+    /// batch, and most recipients may have no subscriber in it.
+    pub fn notified_each(mut payload: serde_json::Value) -> impl Iterator<Item = (UserId, serde_json::Value)> {
+        #[derive(Deserialize)]
+        struct Recipient {
+            user_id: UserId,
+        }
+        let notifications = match payload.get_mut("notifications").map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(notifications)) => notifications,
+            _ => Vec::new(),
+        };
+        notifications.into_iter().filter_map(|notification| {
+            let Recipient { user_id } = Recipient::deserialize(&notification).ok()?;
+            Some((user_id, serde_json::json!({ "notification": notification })))
+        })
+    }
 }
 
 impl fmt::Display for Channel {
