@@ -72,13 +72,12 @@ struct Channels {
 }
 
 impl Channels {
+    /// Signals the event's channel, if it has subscribers in this process.
     fn send(&mut self, event: Published, at: Instant) {
-        if let Some(tx) = self.senders.get(&event.channel) {
-            let channel = event.channel.clone();
-            // An error means nobody listens any more.
-            if tx.send(Signal::Event(Arc::new(event), at)).is_err() {
-                self.senders.remove(&channel);
-            }
+        let Some(tx) = self.senders.get(&event.channel) else { return };
+        // An error means nobody listens any more; it hands the event back.
+        if let Err(broadcast::error::SendError(Signal::Event(event, _))) = tx.send(Signal::Event(Arc::new(event), at)) {
+            self.senders.remove(&event.channel);
         }
     }
 }
@@ -104,9 +103,7 @@ impl Local {
         }
         for (user, payload) in Event::notified_each(published.payload) {
             let channel = Channel::User(user).to_string();
-            if channels.senders.contains_key(&channel) {
-                channels.send(Published { cursor: published.cursor, channel, payload }, now);
-            }
+            channels.send(Published { cursor: published.cursor, channel, payload }, now);
         }
     }
 
