@@ -172,6 +172,12 @@ fanout --name "$((FAN_PROCS + 1)) processes" "${URLS[@]}" --url "$URL3" --pid "$
   --subscribers "$IDLE" --duration-secs 35 --entry "$FANOUT_ENTRY"
 fanout --name "$NAME" "${URLS[@]}" --mode entry --subscribers "$SUBSCRIBERS" --entry "$FANOUT_ENTRY"
 fanout --name "$NAME" "${URLS[@]}" --mode notification --subscribers "$SUBSCRIBERS" --entry "$WATCHED_ENTRY"
+# What the machine allows in the same minutes: reference servers that only write a prebuilt
+# frame to every socket, with a task per socket and with one writer (ADR 0031).
+FLOORS=(--url "http://127.0.0.1:18090")
+(( FAN_PROCS > 1 )) && FLOORS+=(--url "http://127.0.0.1:18091")
+fanout --name "$NAME" "${FLOORS[@]}" --mode floor --subscribers "$SUBSCRIBERS" --entry "$FANOUT_ENTRY"
+fanout --name "$NAME" "${FLOORS[@]}" --mode floor-one-writer --subscribers "$SUBSCRIBERS" --entry "$FANOUT_ENTRY"
 fanout --name "$NAME" "${URLS[@]}" --mode sustained --subscribers "$SUBSCRIBERS" --entry "$WATCHED_ENTRY" \
   --rate "$RATE" --duration-secs "$SUSTAIN_SECS" --database "$DB"
 kill "$SERVER3"

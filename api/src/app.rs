@@ -22,7 +22,7 @@ use crate::{
     metrics::Metrics,
     modules::media::store::MediaStore,
     ratelimit::RateLimiter,
-    realtime::{bus::Bus, reads::SharedReads, relay::Relay},
+    realtime::{bus::Bus, feeds::Feeds, reads::SharedReads, relay::Relay},
     telemetry::traces::Traces,
 };
 
@@ -40,6 +40,8 @@ pub struct Shared {
     pub bus: Bus,
     /// Subscriptions woken by one event share their database reads.
     pub reads: SharedReads,
+    /// Subscriptions to an entry read each of its new versions once per process.
+    pub feeds: Feeds,
     /// ... and the rendering of the items they deliver.
     pub renders: Renders,
     /// Spans of operations and their statements, when exported.
@@ -138,6 +140,7 @@ impl App {
             media,
             bus,
             reads: SharedReads::default(),
+            feeds: Feeds::default(),
             renders: Renders::default(),
             traces,
         }));

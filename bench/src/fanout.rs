@@ -23,10 +23,14 @@ use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     process::{Child, Command},
-    sync::{Semaphore, mpsc},
+    sync::{Semaphore, broadcast, mpsc},
 };
 use tokio_tungstenite::tungstenite::{
-    Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
+    Message, Utf8Bytes,
+    client::IntoClientRequest,
+    handshake::server::{ErrorResponse, Request, Response},
+    http::HeaderValue,
+    protocol::WebSocketConfig,
 };
 
 use crate::gql::{Client, percentiles, record};
@@ -44,6 +48,13 @@ enum Mode {
     /// Notifications to random users at `--rate` per second for `--duration-secs`,
     /// written as services write them (a notification and its outbox event) by psql.
     Sustained,
+    /// `entry`'s frames from a reference server (`fanout-floor`, started here
+    /// at the first `--url`) that writes one prebuilt frame to every socket:
+    /// the floor the machine sets, its clients included.
+    Floor,
+    /// As `floor`, but one task writes the frame to every socket in turn: no
+    /// task is woken per socket.
+    FloorOneWriter,
 }
 
 #[derive(clap::Args)]
@@ -191,7 +202,7 @@ async fn listen(mut socket: Socket, report: mpsc::UnboundedSender<String>) {
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let (query, variables) = match args.mode {
         Mode::Idle => (None, json!({})),
-        Mode::Entry => {
+        Mode::Entry | Mode::Floor | Mode::FloorOneWriter => {
             (Some("subscription($id: ID!) { entryUpdated(id: $id) { version summary } }"), json!({ "id": args.entry }))
         }
         _ => (Some("subscription { notificationReceived { cursor message } }"), json!({})),
@@ -260,7 +271,7 @@ impl Workers {
                 "--mode",
                 match args.mode {
                     Mode::Idle => "idle",
-                    Mode::Entry => "entry",
+                    Mode::Entry | Mode::Floor | Mode::FloorOneWriter => "entry",
                     _ => "notification",
                 },
             ]);
@@ -393,41 +404,72 @@ async fn merge(client: &Client, moderator: &str, entry: &str, round: usize) -> a
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = Client::new(&args.url[0]);
-    let moderator = client.login(&args.moderator, &args.password).await?;
-    let rss_before = sum(&args.pid, rss_kib)?;
+    let mut floors = Vec::new();
+    let (moderator, pids) = match args.mode {
+        Mode::Floor | Mode::FloorOneWriter => {
+            // One reference server per `--url`, as the servers would be.
+            for url in &args.url {
+                let bind = url.trim_start_matches("http://");
+                let mut command = Command::new(std::env::current_exe()?);
+                floors.push(
+                    command
+                        .args(["fanout-floor", "--bind", bind])
+                        .args((args.mode == Mode::FloorOneWriter).then_some("--one-writer"))
+                        .stdin(Stdio::piped())
+                        .kill_on_drop(true)
+                        .spawn()?,
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            (String::new(), floors.iter().filter_map(Child::id).collect())
+        }
+        _ => (client.login(&args.moderator, &args.password).await?, args.pid.clone()),
+    };
+    let rss_before = sum(&pids, rss_kib)?;
     let started = Instant::now();
     let mut workers = Workers::start(&args).await?;
     let connect_secs = started.elapsed().as_secs_f64();
     // The servers set up each subscription after its `subscribe` message: let them finish.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_open = sum(&args.pid, rss_kib)?;
+    let rss_open = sum(&pids, rss_kib)?;
 
     let mut closed = 0;
     // How long each merging request took: its commit comes at its end, so a
     // frame's latency after the commit lies between its latency from the
     // request and that less the request's time.
     let (mut merges, mut after_merge) = (Vec::new(), Vec::new());
-    let cpu_before = sum(&args.pid, cpu_ticks)?;
+    // The clients' CPU too: they share the machine with the servers.
+    let clients: Vec<u32> = workers.children.iter().filter_map(Child::id).collect();
+    let cpu_before = sum(&pids, cpu_ticks)?;
+    let client_cpu_before = sum(&clients, cpu_ticks)?;
     let (latencies, expected, mut memory) = match args.mode {
         Mode::Idle => {
             // Any frame or close while idle is a failure; the pings go on.
             let mut got = Vec::new();
             workers.collect(&mut got, 1, Duration::from_secs(args.duration_secs), &mut closed).await;
             ensure!(got.is_empty(), "a frame arrived on an idle socket");
-            (Vec::new(), 0, vec![sum(&args.pid, rss_kib)?])
+            (Vec::new(), 0, vec![sum(&pids, rss_kib)?])
         }
-        Mode::Entry | Mode::Notification => {
+        Mode::Entry | Mode::Notification | Mode::Floor | Mode::FloorOneWriter => {
             let mut latencies = Vec::new();
             for round in 0..args.rounds {
                 let from = latencies.len();
-                let (before_merge, merging) = merge(&client, &moderator, &args.entry, round).await?;
+                let (before_merge, merging) = if floors.is_empty() {
+                    merge(&client, &moderator, &args.entry, round).await?
+                } else {
+                    for stdin in floors.iter_mut().filter_map(|floor| floor.stdin.as_mut()) {
+                        stdin.write_all(format!("round {round}\n").as_bytes()).await?;
+                        stdin.flush().await?;
+                    }
+                    (Duration::ZERO, Duration::ZERO)
+                };
                 workers.collect(&mut latencies, args.subscribers, Duration::from_secs(30), &mut closed).await;
                 // Measured from the request that merges, not from creating the submission.
                 latencies[from..].iter_mut().for_each(|l| *l = l.saturating_sub(before_merge));
                 after_merge.extend(latencies[from..].iter().map(|l| l.saturating_sub(merging)));
                 merges.push(merging);
             }
-            (latencies, args.subscribers * args.rounds, vec![sum(&args.pid, rss_kib)?])
+            (latencies, args.subscribers * args.rounds, vec![sum(&pids, rss_kib)?])
         }
         Mode::Sustained => {
             let sending = sustain(&args);
@@ -440,7 +482,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     workers.collect(&mut latencies, 1000, Duration::from_secs(1), &mut closed).await;
                     if sampled.elapsed() >= Duration::from_secs(10) {
                         sampled = Instant::now();
-                        memory.push(sum(&args.pid, rss_kib).unwrap_or(0));
+                        memory.push(sum(&pids, rss_kib).unwrap_or(0));
                     }
                 }
             };
@@ -451,7 +493,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             (latencies, sent, memory)
         }
     };
-    let cpu_ms = (sum(&args.pid, cpu_ticks)? - cpu_before) * 10;
+    let cpu_ms = (sum(&pids, cpu_ticks)? - cpu_before) * 10;
+    let client_cpu_ms = (sum(&clients, cpu_ticks)? - client_cpu_before) * 10;
     memory.insert(0, rss_open);
     let delivered = latencies.len();
     for child in &mut workers.children {
@@ -463,7 +506,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         json!({
             "kind": "fanout", "scenario": args.name, "processes": args.url.len(),
             "mode": match args.mode {
-                Mode::Idle => "idle", Mode::Entry => "entryUpdated",
+                Mode::Idle => "idle", Mode::Entry => "entryUpdated", Mode::Floor => "floor", Mode::FloorOneWriter => "floor, one writer",
                 Mode::Notification => "notificationReceived", Mode::Sustained => "sustained",
             },
             "subscribers": args.subscribers, "rounds": args.rounds, "connect_s": (connect_secs * 10.0).round() / 10.0,
@@ -474,9 +517,111 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "rss_before_kib": rss_before, "rss_kib": memory,
             "kib_per_subscriber": (kib_per_socket * 10.0).round() / 10.0,
             "cpu_us_per_frame": (delivered > 0).then(|| (cpu_ms * 1000) as f64 / delivered as f64).map(f64::round),
+            "client_cpu_us_per_frame": (delivered > 0).then(|| (client_cpu_ms * 1000) as f64 / delivered as f64).map(f64::round),
         }),
     )?;
     ensure!(closed == 0, "{closed} sockets closed");
     ensure!(delivered >= expected, "{} deliveries missing", expected - delivered);
     Ok(())
+}
+
+/// `fanout-floor`: a `graphql-transport-ws` server with nothing between an
+/// event and its sockets. Each line on stdin is one `next` frame, built once
+/// and stamped, that a broadcast hands to every socket's task to write (one
+/// task per socket, as in the server), or that one task writes to every
+/// socket in turn. Subscriptions are not checked: every socket gets every frame.
+pub async fn floor(bind: &str, one_writer: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let (frames, _) = broadcast::channel::<Utf8Bytes>(16);
+    let sockets: Arc<std::sync::Mutex<Vec<Socket>>> = Arc::default();
+    let (sender, written) = (frames.clone(), sockets.clone());
+    tokio::spawn(async move {
+        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(round)) = stdin.next_line().await {
+            let item = json!({ "version": 1, "summary": format!("Fan-out {round} sent@{}", unix_micros()) });
+            let frame = json!({ "id": "1", "type": "next", "payload": { "data": { "entryUpdated": item } } });
+            let frame = frame.to_string();
+            if !one_writer {
+                let _ = sender.send(frame.into());
+                continue;
+            }
+            // A server's text frame, unmasked: the header, then the payload.
+            let mut bytes = match frame.len() {
+                len @ 0..126 => vec![0x81, len as u8],
+                len => [&[0x81, 126][..], &(len as u16).to_be_bytes()].concat(),
+            };
+            bytes.extend_from_slice(frame.as_bytes());
+            for socket in written.lock().expect("sockets lock").iter() {
+                let tcp = match socket.get_ref() {
+                    tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
+                    _ => continue,
+                };
+                let _ = tcp.try_write(&bytes);
+            }
+        }
+        std::process::exit(0);
+    });
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        if one_writer {
+            tokio::spawn(register(stream, sockets.clone()));
+        } else {
+            tokio::spawn(serve_floor(stream, frames.subscribe()));
+        }
+    }
+}
+
+/// Accepts a socket, acknowledges its `connection_init`, waits for its
+/// `subscribe` and hands it to the one writer.
+async fn register(
+    stream: tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    sockets: Arc<std::sync::Mutex<Vec<Socket>>>,
+) -> anyhow::Result<()> {
+    let mut socket = accept(stream).await?;
+    while let Some(Ok(message)) = socket.next().await {
+        match message {
+            Message::Text(t) if t.contains("connection_init") => {
+                socket.send(Message::text(r#"{"type":"connection_ack"}"#)).await?;
+            }
+            Message::Text(t) if t.contains("subscribe") => {
+                sockets.lock().expect("sockets lock").push(socket);
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn accept(stream: tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>) -> anyhow::Result<Socket> {
+    // The server's socket settings.
+    let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(0);
+    Ok(tokio_tungstenite::accept_hdr_async_with_config(stream, subprotocol, Some(config)).await?)
+}
+
+/// Answers the clients' `graphql-transport-ws` (tungstenite's callback type, hence the large error).
+#[allow(clippy::result_large_err)]
+fn subprotocol(_: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+    response.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    Ok(response)
+}
+
+async fn serve_floor(
+    stream: tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    mut frames: broadcast::Receiver<Utf8Bytes>,
+) -> anyhow::Result<()> {
+    let mut socket = accept(stream).await?;
+    loop {
+        tokio::select! {
+            message = socket.next() => match message {
+                Some(Ok(Message::Text(t))) if t.contains("connection_init") => {
+                    socket.send(Message::text(r#"{"type":"connection_ack"}"#)).await?;
+                }
+                Some(Ok(_)) => {}
+                _ => return Ok(()),
+            },
+            frame = frames.recv() => socket.send(Message::Text(frame?)).await?,
+        }
+    }
 }

@@ -34,6 +34,14 @@ enum Command {
     Fanout(fanout::Args),
     /// One of `fanout`'s processes holding sockets (started by `fanout`).
     FanoutWorker(fanout::WorkerArgs),
+    /// `fanout --mode floor`'s reference server (started by `fanout`).
+    FanoutFloor {
+        #[arg(long)]
+        bind: String,
+        /// One task writes every socket, instead of a task per socket.
+        #[arg(long)]
+        one_writer: bool,
+    },
     /// Writes the Markdown tables and a JSON array of a results file.
     Report {
         results: PathBuf,
@@ -53,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Merge(args) => load::merge(args).await,
         Command::Fanout(args) => fanout::run(args).await,
         Command::FanoutWorker(args) => fanout::worker(args).await,
+        Command::FanoutFloor { bind, one_writer } => fanout::floor(&bind, one_writer).await,
         Command::Report { results, markdown, json } => report::write(&results, &markdown, &json),
     }
 }

@@ -105,14 +105,14 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
 
     writeln!(
         md,
-        "\n| Fan-out | processes | sockets | frames | missing | sockets closed | p50 ms | p99 ms | max ms | p99 after the merge's response ms | merging request ms | KiB per socket | CPU µs per frame | server RSS KiB (open, …) | connect s |"
+        "\n| Fan-out | processes | sockets | frames | missing | sockets closed | p50 ms | p99 ms | max ms | p99 after the merge's response ms | merging request ms | KiB per socket | CPU µs per frame | clients' CPU µs per frame | server RSS KiB (open, …) | connect s |"
     )?;
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     for r in of("fanout") {
         let memory: Vec<String> = r["rss_kib"].as_array().into_iter().flatten().map(Value::to_string).collect();
         writeln!(
             md,
-            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r["scenario"].as_str().unwrap_or_default(),
             r["mode"].as_str().unwrap_or_default(),
             r["processes"],
@@ -127,6 +127,7 @@ pub fn write(results: &Path, markdown: &Path, json: &Path) -> anyhow::Result<()>
             r["merge_ms"].as_array().into_iter().flatten().map(Value::to_string).collect::<Vec<_>>().join(", "),
             r["kib_per_subscriber"],
             r["cpu_us_per_frame"],
+            r["client_cpu_us_per_frame"],
             memory.join(", "),
             r["connect_s"]
         )?;

@@ -35,7 +35,10 @@ use axum::{
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt, future};
+use futures_util::{
+    SinkExt, StreamExt, future,
+    stream::{self, BoxStream},
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
@@ -130,10 +133,18 @@ impl Writer {
     }
 }
 
+type Changes = BoxStream<'static, Result<Signal, RecvError>>;
+
+/// The user's credentials channel as a stream: its wait is made once, not
+/// anew (and registered with the channel again) in every turn of the loop.
+fn changes(rx: broadcast::Receiver<Signal>) -> Changes {
+    stream::unfold(rx, |mut rx| async move { Some((rx.recv().await, rx)) }).boxed()
+}
+
 /// The next signal on the user's credentials channel; never, before sign-in.
-async fn changed(changes: &mut Option<broadcast::Receiver<Signal>>) -> Result<Signal, RecvError> {
-    match changes {
-        Some(rx) => rx.recv().await,
+async fn changed(changes: &mut Option<Changes>) -> Result<Signal, RecvError> {
+    match changes.as_mut() {
+        Some(changes) => changes.next().await.unwrap_or(Err(RecvError::Closed)),
         None => future::pending().await,
     }
 }
@@ -280,7 +291,7 @@ async fn serve(
 
     loop {
         if changes.is_none() && initialized.load(Ordering::SeqCst) {
-            changes = signed.lock().expect("signed lock").as_mut().and_then(|s| s.changes.take());
+            changes = signed.lock().expect("signed lock").as_mut().and_then(|s| s.changes.take()).map(self::changes);
         }
         tokio::select! {
             message = graphql.next() => match message {

@@ -29,6 +29,10 @@ pub enum Wake<T> {
     Read(Instant),
     /// The event carried its item, with the item's cursor: no read needed.
     Item(i64, T),
+    /// A feed read what the event (arrived at this instant) made: the items
+    /// after a cursor. A subscriber that has delivered up to that cursor
+    /// takes them; one behind reads for itself ([`super::feeds`]).
+    Items(i64, Instant, Vec<(i64, T)>),
 }
 
 /// Wakes when the bus carries an event of the channel `rx` listens to, or may
@@ -131,6 +135,11 @@ where
                     }
                     continue;
                 }
+                Wake::Items(after, _, items) if delivered.newest() >= after => {
+                    buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
+                    continue;
+                }
+                Wake::Items(_, at, _) => at,
             };
             let mut from = delivered.read_from();
             more = false;
@@ -184,6 +193,28 @@ impl Drop for SubscriptionSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_subscriber_behind_what_a_feed_read_reads_for_itself() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        // At first nothing after the cursor; then versions 2 and 3 are there.
+        let fetch = move |after: i64, _| {
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Some(
+                    if call == 0 { Vec::new() } else { vec![(2, 2), (3, 3)] }
+                        .into_iter()
+                        .filter(|v| v.0 > after)
+                        .collect(),
+                )
+            }
+        };
+        // The feed read what version 3 made, after 2, which this subscriber never had.
+        let wakes = stream::iter([Wake::Items(2, Instant::now(), vec![(3, 3)])]).chain(stream::pending());
+        let delivered = after_cursor(wakes, 1, fetch, None).take(2).collect::<Vec<i64>>();
+        let delivered = tokio::time::timeout(Duration::from_secs(5), delivered).await;
+        assert_eq!(delivered.ok(), Some(vec![2, 3]), "version 2 is not skipped");
+    }
 
     #[test]
     fn a_late_committed_lower_cursor_is_still_delivered_once() {

@@ -8,6 +8,7 @@
 pub mod bus;
 pub mod delivery;
 mod event;
+pub mod feeds;
 pub mod reads;
 pub mod relay;
 

@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use xpr_entity::{notification, submission};
 
-use super::{selectors, service};
+use super::{
+    selectors::{self, EntryVersions},
+    service,
+};
 use crate::{
     audit::TargetType,
     auth::policy::{self, Action},
@@ -224,26 +227,37 @@ impl NotificationsSubscription {
         let uuid = parse_uuid("id", &id)?;
         let slot = slot(ctx)?;
         let state = ctx.state().clone();
-        let rx = state.bus.subscribe(Channel::Entry(uuid));
+        // Each revision after the cursor, not the entry's current state: a
+        // subscriber woken once for several merges delivers each of them.
+        let items = move |found: &Option<EntryVersions>, woken| {
+            let Some((entry, revisions)) = found else { return Vec::new() };
+            let at = |version: i32, item| {
+                (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item, woken })
+            };
+            revisions.iter().map(|r| at(r.0.number, Entry::at(entry.clone(), r.clone()))).collect()
+        };
+        // A merge's event names the version it made: the feed reads it once for all.
+        let db = state.db.clone();
+        let made = move |published: &Published| match published.event()? {
+            Event::Entry { version, .. } => {
+                let (db, after) = (db.clone(), i64::from(version) - 1);
+                Some((after, async move { selectors::entry_versions_after(&db, uuid, after).await }.boxed()))
+            }
+            _ => None,
+        };
+        let wake = state.feeds.subscribe(&state.bus, Channel::Entry(uuid), made, items);
         let entry = Box::pin(content_selectors::entry_by_uuid(&state.db, uuid))
             .await?
             .ok_or_else(|| AppError::not_found("entry"))?;
         let cursor = after_version.unwrap_or(entry.version).into();
-        // Each revision after the cursor, not the entry's current state: a
-        // subscriber woken once for several merges delivers each of them.
         let fetch = move |after, woken| {
             let (db, reads) = (state.db.clone(), state.reads.clone());
             async move {
                 let read = async move { selectors::entry_versions_after(&db, uuid, after).await };
-                let found = reads.read(format!("entry:{uuid}:{after}"), woken, read).await?;
-                let Some((entry, revisions)) = found.as_ref() else { return Some(Vec::new()) };
-                let at = |version: i32, item| {
-                    (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item, woken })
-                };
-                Some(revisions.iter().map(|r| at(r.0.number, Entry::at(entry.clone(), r.clone()))).collect())
+                Some(items(reads.read(format!("entry:{uuid}:{after}"), woken, read).await?.as_ref(), woken))
             }
         };
-        Ok(after_cursor(wake_ups(rx, nothing), cursor, fetch, slot))
+        Ok(after_cursor(wake, cursor, fetch, slot))
     }
 
     /// The submission each time its state changes (its author and moderators only).
