@@ -496,6 +496,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let cpu_ms = (sum(&pids, cpu_ticks)? - cpu_before) * 10;
     let client_cpu_ms = (sum(&clients, cpu_ticks)? - client_cpu_before) * 10;
     memory.insert(0, rss_open);
+    // Gone before the next scenario binds their ports.
+    for floor in &mut floors {
+        floor.kill().await?;
+    }
     let delivered = latencies.len();
     for child in &mut workers.children {
         drop(child.stdin.take());
