@@ -52,9 +52,18 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    // A worker's sockets on one thread: no wake-ups across threads per frame.
+    let mut runtime = match command {
+        Command::FanoutWorker(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    runtime.enable_all().build()?.block_on(run(command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Dataset(args) => dataset::run(args).await,
         Command::Http(args) => load::http(args).await,
         Command::Statements(args) => load::statements(args).await,
