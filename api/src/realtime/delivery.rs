@@ -78,8 +78,14 @@ struct Delivered {
 }
 
 impl Delivered {
-    /// Where the next read starts, after folding settled cursors into the floor.
+    /// Where the next read starts.
     fn read_from(&mut self) -> i64 {
+        self.settle();
+        self.floor
+    }
+
+    /// Folds settled cursors into the floor.
+    fn settle(&mut self) {
         while let Some(&(at, when)) = self.recent.front() {
             if when.elapsed() < SETTLE {
                 break;
@@ -87,7 +93,6 @@ impl Delivered {
             self.floor = self.floor.max(at);
             self.recent.pop_front();
         }
-        self.floor
     }
 
     fn newest(&self) -> i64 {
@@ -98,7 +103,10 @@ impl Delivered {
         at > self.floor && !self.recent.iter().any(|r| r.0 == at)
     }
 
+    /// Settles first: a subscription whose items all come with their events
+    /// never reads, and its recent cursors would otherwise pile up for its life.
     fn mark(&mut self, at: i64) {
+        self.settle();
         self.recent.push_back((at, Instant::now()));
     }
 }
@@ -227,5 +235,15 @@ mod tests {
         assert_eq!(delivered.newest(), 12);
         delivered.recent[0].1 -= SETTLE;
         assert_eq!(delivered.read_from(), 12, "settled cursors fold into the floor");
+    }
+
+    #[test]
+    fn delivering_without_reading_keeps_only_the_recent_cursors() {
+        let mut delivered = Delivered { floor: 0, recent: VecDeque::new() };
+        for at in 1..=1000 {
+            delivered.mark(at);
+            delivered.recent.back_mut().unwrap().1 -= SETTLE;
+        }
+        assert_eq!((delivered.floor, delivered.recent.len()), (999, 1), "settled as it goes");
     }
 }
