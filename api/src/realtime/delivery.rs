@@ -27,11 +27,11 @@ pub const CATCH_UP: u64 = 100;
 pub enum Wake<T> {
     /// A signal arrived at this instant: read what came after the cursor.
     Read(Instant),
-    /// The event carried its item, with the item's cursor: no read needed.
-    Item(i64, T),
-    /// A feed read what the event (arrived at this instant) made: the items
-    /// after a cursor. A subscriber that has delivered up to that cursor
-    /// takes them; one behind reads for itself ([`super::feeds`]).
+    /// The items an event (arrived at this instant) made, after a cursor,
+    /// with their cursors: no read needed. A subscriber that has delivered
+    /// up to that cursor takes them; one behind reads for itself. An item
+    /// the event carried follows any cursor; a feed's read follows the
+    /// version before the event's ([`super::feeds`]).
     Items(i64, Instant, Vec<(i64, T)>),
 }
 
@@ -45,7 +45,7 @@ pub fn wake_ups<T: Send + 'static>(
     stream::unfold(rx, move |mut rx| async move {
         let wake = match rx.recv().await {
             Ok(Signal::Event(event, at)) => {
-                carried(&event, at).map_or(Wake::Read(at), |(cursor, item)| Wake::Item(cursor, item))
+                carried(&event, at).map_or(Wake::Read(at), |item| Wake::Items(i64::MIN, at, vec![item]))
             }
             Ok(Signal::Resync(at)) => Wake::Read(at),
             Err(RecvError::Lagged(_)) => Wake::Read(Instant::now()),
@@ -137,12 +137,6 @@ where
             let next = if more { Wake::Read(Instant::now()) } else { wake.next().await? };
             let woken = match next {
                 Wake::Read(at) => at,
-                Wake::Item(at, item) => {
-                    if delivered.is_new(at) {
-                        buffer.push_back((at, item));
-                    }
-                    continue;
-                }
                 Wake::Items(after, _, items) if delivered.newest() >= after => {
                     buffer.extend(items.into_iter().filter(|(at, _)| delivered.is_new(*at)));
                     continue;
