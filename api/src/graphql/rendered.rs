@@ -24,10 +24,12 @@ use super::context::RequestContext;
 use crate::app::AppState;
 
 /// A subscription item and what identifies it among all items (e.g. an
-/// entry at a version); shown as the item's own type. `woken`: when the
-/// event it answers reached this process (the delivery lag is counted from it).
+/// entry at a version), or `None` for an item only its recipient receives
+/// (a notification): nobody could share its render. Shown as the item's own
+/// type. `woken`: when the event it answers reached this process (the
+/// delivery lag is counted from it).
 pub struct Rendered<T> {
-    pub key: String,
+    pub key: Option<String>,
     pub item: T,
     pub woken: Instant,
 }
@@ -100,10 +102,12 @@ impl<T: OutputType> Rendered<T> {
         field: &Positioned<Field>,
         renders: &Renders,
     ) -> ServerResult<(Value, &'static str)> {
-        let (Some(operation), Some(request)) = (ctx.data_opt::<Operation>(), ctx.data_opt::<RequestContext>()) else {
+        let (Some(key), Some(operation), Some(request)) =
+            (&self.key, ctx.data_opt::<Operation>(), ctx.data_opt::<RequestContext>())
+        else {
             return Ok((self.item.resolve(ctx, field).await?, "own"));
         };
-        let key = (operation.0.clone(), self.key.clone());
+        let key = (operation.0.clone(), key.clone());
         if let Some(value) = renders.get(&key) {
             return Ok((value, "shared"));
         }

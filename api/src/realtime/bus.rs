@@ -12,22 +12,24 @@ use std::{
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
 use super::{Channel, Event};
 
-/// An outbox row as the bus carries it; `cursor` is its outbox id.
+/// An outbox row as the bus carries it; `cursor` is its outbox id. The
+/// payload stays JSON text until a subscriber decodes it: every process
+/// receives every batch of notifications, and only splits it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Published {
     pub cursor: i64,
     pub channel: String,
-    pub payload: Value,
+    pub payload: Box<RawValue>,
 }
 
 impl Published {
     pub fn event(&self) -> Option<Event> {
-        Event::decode(&self.payload)
+        serde_json::from_str(self.payload.get()).ok()
     }
 }
 
@@ -101,9 +103,13 @@ impl Local {
         if published.channel != Channel::Users.to_string() {
             return channels.send(published, now);
         }
-        for (user, payload) in Event::notified_each(published.payload) {
+        for (user, notification) in Event::notified_each(&published.payload) {
             let channel = Channel::User(user).to_string();
-            channels.send(Published { cursor: published.cursor, channel, payload }, now);
+            // Most recipients may have no subscriber in this process.
+            if channels.senders.contains_key(&channel) {
+                let payload = Event::notified(notification);
+                channels.send(Published { cursor: published.cursor, channel, payload }, now);
+            }
         }
     }
 
@@ -180,7 +186,11 @@ mod tests {
     use crate::{ids::UserId, realtime::NotificationKind};
 
     fn published(event: &Event) -> Published {
-        Published { cursor: 1, channel: event.channel().to_string(), payload: serde_json::to_value(event).unwrap() }
+        Published {
+            cursor: 1,
+            channel: event.channel().to_string(),
+            payload: serde_json::value::to_raw_value(event).unwrap(),
+        }
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ use std::fmt;
 
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 pub use xpr_entity::enums::NotificationKind;
 use xpr_entity::{enums::SubmissionStatus, notification};
@@ -66,22 +67,33 @@ impl Event {
         Self::deserialize(payload).ok()
     }
 
-    /// A `NotifiedMany` payload as each recipient's `Notified` payload, moved
-    /// rather than decoded and encoded again: every process receives every
-    /// batch, and most recipients may have no subscriber in it.
-    pub fn notified_each(mut payload: serde_json::Value) -> impl Iterator<Item = (UserId, serde_json::Value)> {
+    /// A `NotifiedMany` payload's notifications as JSON text, each with its
+    /// recipient: every process receives every batch, and most recipients
+    /// may have no subscriber in it, so nothing more is decoded.
+    pub fn notified_each(payload: &RawValue) -> impl Iterator<Item = (UserId, &RawValue)> {
+        #[derive(Deserialize)]
+        struct Batch<'a> {
+            #[serde(borrow)]
+            notifications: Vec<&'a RawValue>,
+        }
         #[derive(Deserialize)]
         struct Recipient {
             user_id: UserId,
         }
-        let notifications = match payload.get_mut("notifications").map(serde_json::Value::take) {
-            Some(serde_json::Value::Array(notifications)) => notifications,
-            _ => Vec::new(),
-        };
-        notifications.into_iter().filter_map(|notification| {
-            let Recipient { user_id } = Recipient::deserialize(&notification).ok()?;
-            Some((user_id, serde_json::json!({ "notification": notification })))
+        let batch = serde_json::from_str::<Batch>(payload.get()).map_or_else(|_| Vec::new(), |b| b.notifications);
+        batch.into_iter().filter_map(|notification| {
+            let Recipient { user_id } = serde_json::from_str(notification.get()).ok()?;
+            Some((user_id, notification))
         })
+    }
+
+    /// The `Notified` payload of one of [`Event::notified_each`]'s notifications, copied as text.
+    pub fn notified(notification: &RawValue) -> Box<RawValue> {
+        #[derive(Serialize)]
+        struct Notified<'a> {
+            notification: &'a RawValue,
+        }
+        serde_json::value::to_raw_value(&Notified { notification }).expect("JSON text is written as it is")
     }
 }
 

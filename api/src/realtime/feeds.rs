@@ -163,7 +163,7 @@ mod tests {
         let published = Published {
             cursor: 1,
             channel: event.channel().to_string(),
-            payload: serde_json::to_value(&event).unwrap(),
+            payload: serde_json::value::to_raw_value(&event).unwrap(),
         };
         bus.publish(vec![published]).await.unwrap();
         for subscriber in [&mut alice, &mut bob] {

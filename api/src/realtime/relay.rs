@@ -123,9 +123,11 @@ impl Relay {
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let count = rows.len() as u64;
-        let events =
-            rows.into_iter().map(|r| Published { cursor: r.id, channel: r.channel, payload: r.payload }).collect();
-        self.bus.publish(events).await?;
+        let events = rows.into_iter().map(|r| {
+            let payload = serde_json::value::to_raw_value(&r.payload)?;
+            Ok(Published { cursor: r.id, channel: r.channel, payload })
+        });
+        self.bus.publish(events.collect::<serde_json::Result<_>>()?).await?;
         outbox_event::Entity::update_many()
             .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
             .filter(outbox_event::Column::Id.is_in(ids))

@@ -78,9 +78,9 @@ impl Fields<'_, Notification> {
     }
 }
 
-/// A notification as a subscription delivers it.
+/// A notification as a subscription delivers it: its recipient's alone.
 fn notification(model: notification::Model, woken: Instant) -> Rendered<Notification> {
-    Rendered { key: format!("notification:{}", model.id), item: Notification(model), woken }
+    Rendered { key: None, item: Notification(model), woken }
 }
 
 /// A change in the moderation queue.
@@ -232,7 +232,7 @@ impl NotificationsSubscription {
         let items = move |found: &Option<EntryVersions>, woken| {
             let Some((entry, revisions)) = found else { return Vec::new() };
             let at = |version: i32, item| {
-                (i64::from(version), Rendered { key: format!("entry:{uuid}:{version}"), item, woken })
+                (i64::from(version), Rendered { key: Some(format!("entry:{uuid}:{version}")), item, woken })
             };
             revisions.iter().map(|r| at(r.0.number, Entry::at(entry.clone(), r.clone()))).collect()
         };
@@ -285,7 +285,7 @@ impl NotificationsSubscription {
                 let at = |s: &submission::Model| {
                     let cursor = s.updated_at.timestamp_micros();
                     let item = Submission(s.clone());
-                    (cursor, Rendered { key: format!("submission:{uuid}:{cursor}"), item, woken })
+                    (cursor, Rendered { key: Some(format!("submission:{uuid}:{cursor}")), item, woken })
                 };
                 Some(found.iter().map(at).collect())
             }
@@ -328,7 +328,7 @@ impl NotificationsSubscription {
                 let event = |(cursor, kind, submission): &(i64, Option<QueueEventKind>, Option<_>)| {
                     let submission = submission.clone().map(Submission);
                     let item = QueueEvent { cursor: cursor.to_string(), kind: *kind, submission };
-                    (*cursor, Rendered { key: format!("queue:{cursor}"), item, woken })
+                    (*cursor, Rendered { key: Some(format!("queue:{cursor}")), item, woken })
                 };
                 Some(events.iter().map(event).collect())
             }
