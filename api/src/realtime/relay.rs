@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType},
+    sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType},
     sqlx::postgres::PgListener,
 };
+use serde_json::value::RawValue;
 use xpr_entity::outbox_event;
 
 use super::bus::{Bus, Published};
@@ -102,30 +103,35 @@ impl Relay {
     async fn publish_pending(&self) -> anyhow::Result<bool> {
         let pending = || {
             outbox_event::Entity::find()
+                .select_only()
+                .column(outbox_event::Column::Id)
                 .filter(outbox_event::Column::PublishedAt.is_null())
                 .order_by_asc(outbox_event::Column::Id)
                 .limit(BATCH)
         };
         // A cheap read first: an idle relay never takes SQLite's write lock.
-        if pending().limit(1).all(&self.db).await?.is_empty() {
+        if pending().into_tuple::<i64>().one(&self.db).await?.is_none() {
             return Ok(false);
         }
         let txn = db::write_txn(&self.db).await?;
-        let mut select = pending();
+        // Payloads as the text they are stored as: the bus carries them as
+        // text, and a merge's batches of notifications are megabytes.
+        let mut select = pending()
+            .column(outbox_event::Column::Channel)
+            .expr(Expr::col(outbox_event::Column::Payload).cast_as(Alias::new("text")));
         if self.db.get_database_backend() == DbBackend::Postgres {
             // Replicas' relays share the work instead of waiting on each other.
             select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let rows = select.all(&txn).await?;
+        let rows: Vec<(i64, String, String)> = select.into_tuple().all(&txn).await?;
         if rows.is_empty() {
             // Another replica's relay holds them (SKIP LOCKED): nothing to do here.
             return Ok(false);
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let count = rows.len() as u64;
-        let events = rows.into_iter().map(|r| {
-            let payload = serde_json::value::to_raw_value(&r.payload)?;
-            Ok(Published { cursor: r.id, channel: r.channel, payload })
+        let events = rows.into_iter().map(|(cursor, channel, payload)| {
+            Ok(Published { cursor, channel, payload: RawValue::from_string(payload)? })
         });
         self.bus.publish(events.collect::<serde_json::Result<_>>()?).await?;
         outbox_event::Entity::update_many()
