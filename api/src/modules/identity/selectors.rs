@@ -5,9 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use chrono::Utc;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryTrait, Select};
 use uuid::Uuid;
 use xpr_entity::{api_token, session, user};
 
@@ -59,25 +57,9 @@ pub async fn user_by_uuid(db: &impl ConnectionTrait, uuid: Uuid) -> AppResult<us
     user::Entity::find().filter(user::Column::Uuid.eq(uuid)).one(db).await?.ok_or_else(|| AppError::not_found("user"))
 }
 
-/// The public ids of users (missing ones are left out).
-pub async fn user_uuids(db: &impl ConnectionTrait, ids: Vec<UserId>) -> AppResult<Vec<(UserId, Uuid)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Uuid)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
-/// Resolves an `Authorization: Bearer …` value (a JWT or an API token) to the
-/// viewer, checking the session or token and the account on every call.
-/// The viewer a bearer credential (access JWT or API token) stands for, or
-/// why it is refused (`AppError::Refused`); other errors mean it couldn't be checked.
+/// The viewer a bearer credential (access JWT or API token) stands for,
+/// checking the session or token and the account on every call, or why it
+/// is refused (`AppError::Refused`); other errors mean it couldn't be checked.
 pub async fn authenticate(state: &Deps, bearer: &str) -> AppResult<Viewer> {
     if bearer.starts_with(API_TOKEN_PREFIX) {
         viewer_from_api_token(&state.db, bearer).await
