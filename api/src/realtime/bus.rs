@@ -74,9 +74,12 @@ struct Channels {
 }
 
 impl Channels {
-    /// Signals the event's channel, if it has subscribers in this process.
-    fn send(&mut self, event: Published, at: Instant) {
-        let Some(tx) = self.senders.get(&event.channel) else { return };
+    /// Signals `channel` with the payload `payload` makes, if the channel has
+    /// subscribers in this process: most recipients of a batch of
+    /// notifications have none here, and their payload is never made.
+    fn send(&mut self, cursor: i64, channel: String, payload: impl FnOnce() -> Box<RawValue>, at: Instant) {
+        let Some(tx) = self.senders.get(&channel) else { return };
+        let event = Published { cursor, channel, payload: payload() };
         // An error means nobody listens any more; it hands the event back.
         if let Err(broadcast::error::SendError(Signal::Event(event, _))) = tx.send(Signal::Event(Arc::new(event), at)) {
             self.senders.remove(&event.channel);
@@ -100,16 +103,12 @@ impl Local {
     fn dispatch(&self, published: Published) {
         let mut channels = self.channels.lock().expect("bus lock");
         let now = Instant::now();
-        if published.channel != Channel::Users.to_string() {
-            return channels.send(published, now);
+        let Published { cursor, channel, payload } = published;
+        if channel != Channel::Users.to_string() {
+            return channels.send(cursor, channel, || payload, now);
         }
-        for (user, notification) in Event::notified_each(&published.payload) {
-            let channel = Channel::User(user).to_string();
-            // Most recipients may have no subscriber in this process.
-            if channels.senders.contains_key(&channel) {
-                let payload = Event::notified(notification);
-                channels.send(Published { cursor: published.cursor, channel, payload }, now);
-            }
+        for (user, notification) in Event::notified_each(&payload) {
+            channels.send(cursor, Channel::User(user).to_string(), || Event::notified(notification), now);
         }
     }
 
