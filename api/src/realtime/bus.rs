@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use super::{Channel, Event};
+use super::{Channel, Event, Notices};
 
 /// An outbox row as the bus carries it; `cursor` is its outbox id. The
 /// payload stays JSON text until a subscriber decodes it: every process
@@ -107,8 +107,9 @@ impl Local {
         if channel != Channel::Users.to_string() {
             return channels.send(cursor, channel, || payload, now);
         }
-        for (user, notification) in Event::notified_each(&payload) {
-            channels.send(cursor, Channel::User(user).to_string(), || Event::notified(notification), now);
+        let Some(notices) = Notices::decode(&payload) else { return };
+        for &recipient in &notices.recipients {
+            channels.send(cursor, Channel::User(recipient.2).to_string(), || notices.notified(recipient), now);
         }
     }
 
@@ -182,7 +183,10 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::{ids::UserId, realtime::NotificationKind};
+    use crate::{
+        ids::UserId,
+        realtime::{Notice, NotificationKind},
+    };
 
     fn published(event: &Event) -> Published {
         Published {
@@ -208,7 +212,8 @@ mod tests {
             read_at: None,
             created_at: chrono::DateTime::UNIX_EPOCH,
         };
-        let batch = Event::NotifiedMany { notifications: vec![note(1), note(3)] };
+        let ((notice, to_alice), (_, to_carol)) = (Notice::of(&note(1)), Notice::of(&note(3)));
+        let batch = Event::NotifiedMany(Notices { notice, recipients: vec![to_alice, to_carol] });
         bus.publish(vec![published(&batch)]).await.unwrap();
         assert!(
             matches!(alice.try_recv(), Ok(Signal::Event(event, _)) if event.event() == Some(Event::Notified { notification: note(1) }))

@@ -15,7 +15,7 @@ pub mod relay;
 use std::collections::HashMap;
 
 use chrono::Utc;
-pub use event::{Channel, Event, NotificationKind, QueueEventKind};
+pub use event::{Channel, Event, Notice, Notices, NotificationKind, QueueEventKind};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use xpr_entity::{enums::SubmissionStatus, notification, outbox_event, watch};
@@ -70,13 +70,24 @@ pub async fn notify(db: &impl ConnectionTrait, notes: Vec<Note>) -> AppResult<()
         created_at: Set(now),
         ..Default::default()
     });
-    let stored = db::insert_rows(db, rows.collect(), None).await?;
-    let events = stored.chunks(NOTIFIED_PER_EVENT).map(|batch| Event::NotifiedMany { notifications: batch.to_vec() });
-    emit(db, events.collect()).await
+    let stored: Vec<notification::Model> = db::insert_rows(db, rows.collect(), None).await?;
+    // Consecutive notifications saying the same thing travel together.
+    let mut events = Vec::new();
+    for (notice, recipient) in stored.iter().map(Notice::of) {
+        match events.last_mut() {
+            Some(Event::NotifiedMany(Notices { notice: last, recipients }))
+                if *last == notice && recipients.len() < RECIPIENTS_PER_EVENT =>
+            {
+                recipients.push(recipient);
+            }
+            _ => events.push(Event::NotifiedMany(Notices { notice, recipients: vec![recipient] })),
+        }
+    }
+    emit(db, events).await
 }
 
-/// Notifications per outbox event: a bus message of a few hundred kilobytes at most.
-const NOTIFIED_PER_EVENT: usize = 500;
+/// Recipients per outbox event: a bus message of about 100 kilobytes at most.
+const RECIPIENTS_PER_EVENT: usize = 2000;
 
 /// Notifies everyone watching these entries except `except` (the author of
 /// the change): a constant number of statements whatever the watchers.
@@ -86,7 +97,7 @@ pub async fn notify_watchers(
     message: &str,
     except: UserId,
 ) -> AppResult<()> {
-    let watching: Vec<(EntryId, UserId)> = watch::Entity::find()
+    let mut watching: Vec<(EntryId, UserId)> = watch::Entity::find()
         .select_only()
         .column(watch::Column::EntryId)
         .column(watch::Column::UserId)
@@ -95,6 +106,8 @@ pub async fn notify_watchers(
         .into_tuple()
         .all(db)
         .await?;
+    // Each entry's watchers together: their notifications say the same thing, and travel together.
+    watching.sort_unstable();
     let subjects: HashMap<EntryId, Uuid> = entries.iter().copied().collect();
     let notes = watching.into_iter().map(|(entry, user)| Note {
         user,
