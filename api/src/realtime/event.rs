@@ -72,8 +72,8 @@ impl Event {
 
 /// Notifications that say the same thing (a merge's to every watcher of an
 /// entry): what they say is written once, and each recipient's own part is
-/// two ids and a user, so a merge's batches are a fifth of the bytes through the
-/// outbox, Redis and every process (docs/benchmarks.md).
+/// two ids and a user, so a merge's batches are a sixth of the bytes through
+/// the outbox, Redis and every process (ADR 0033).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notices {
     pub notice: Notice,
