@@ -111,19 +111,17 @@ impl Notice {
 
     /// The recipient's notification, as written.
     pub fn to(&self, Recipient(id, uuid, user_id): Recipient) -> notification::Model {
-        let Self { kind, subject_type, subject_id, ref message, actor_id, created_at } = *self;
-        let message = message.clone();
         notification::Model {
             id,
             uuid,
             user_id,
-            kind,
-            subject_type,
-            subject_id,
-            message,
-            actor_id,
+            kind: self.kind,
+            subject_type: self.subject_type,
+            subject_id: self.subject_id,
+            message: self.message.clone(),
+            actor_id: self.actor_id,
             read_at: None,
-            created_at,
+            created_at: self.created_at,
         }
     }
 }
