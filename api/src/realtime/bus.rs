@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use super::{Channel, Event, Notices};
+use super::{Channel, Event, Notices, Recipient};
 
 /// An outbox row as the bus carries it; `cursor` is its outbox id. The
 /// payload stays JSON text until a subscriber decodes it: every process
@@ -33,11 +33,31 @@ impl Published {
     }
 }
 
+/// An event as a subscriber hears it.
+#[derive(Clone, Debug)]
+pub enum Heard {
+    /// As published: decoded by the subscribers that need it.
+    Published(Arc<Published>),
+    /// One recipient's notification out of a batch (`NotifiedMany`): the
+    /// batch is decoded once per process, and no recipient's notification
+    /// is written out as JSON only to be parsed back by its subscriber.
+    Notified(Arc<Notices>, Recipient),
+}
+
+impl Heard {
+    pub fn event(&self) -> Option<Event> {
+        match self {
+            Self::Published(published) => published.event(),
+            Self::Notified(notices, recipient) => Some(Event::Notified { notification: notices.notice.to(*recipient) }),
+        }
+    }
+}
+
 /// What subscribers hear, stamped with when this process received it: a read
 /// started after that instant sees the change (see `realtime::reads`).
 #[derive(Clone, Debug)]
 pub enum Signal {
-    Event(Arc<Published>, Instant),
+    Event(Heard, Instant),
     /// Events may have been missed (the Redis link was re-established):
     /// every subscriber catches up from the database.
     Resync(Instant),
@@ -74,15 +94,14 @@ struct Channels {
 }
 
 impl Channels {
-    /// Signals `channel` with the payload `payload` makes, if the channel has
+    /// Signals `channel` with what `heard` makes, if the channel has
     /// subscribers in this process: most recipients of a batch of
-    /// notifications have none here, and their payload is never made.
-    fn send(&mut self, cursor: i64, channel: String, payload: impl FnOnce() -> Box<RawValue>, at: Instant) {
-        let Some(tx) = self.senders.get(&channel) else { return };
-        let event = Published { cursor, channel, payload: payload() };
-        // An error means nobody listens any more; it hands the event back.
-        if let Err(broadcast::error::SendError(Signal::Event(event, _))) = tx.send(Signal::Event(Arc::new(event), at)) {
-            self.senders.remove(&event.channel);
+    /// notifications have none here, and theirs is never made.
+    fn send(&mut self, channel: &str, heard: impl FnOnce() -> Heard, at: Instant) {
+        let Some(tx) = self.senders.get(channel) else { return };
+        // An error means nobody listens any more.
+        if tx.send(Signal::Event(heard(), at)).is_err() {
+            self.senders.remove(channel);
         }
     }
 }
@@ -103,13 +122,14 @@ impl Local {
     fn dispatch(&self, published: Published) {
         let mut channels = self.channels.lock().expect("bus lock");
         let now = Instant::now();
-        let Published { cursor, channel, payload } = published;
-        if channel != Channel::Users.to_string() {
-            return channels.send(cursor, channel, || payload, now);
+        if published.channel != Channel::Users.to_string() {
+            let channel = published.channel.clone();
+            return channels.send(&channel, || Heard::Published(Arc::new(published)), now);
         }
-        let Some(notices) = Notices::decode(&payload) else { return };
+        let Some(notices) = Notices::decode(&published.payload) else { return };
+        let notices = Arc::new(notices);
         for &recipient in &notices.recipients {
-            channels.send(cursor, Channel::User(recipient.2).to_string(), || notices.notified(recipient), now);
+            channels.send(&Channel::User(recipient.2).to_string(), || Heard::Notified(notices.clone(), recipient), now);
         }
     }
 

@@ -17,7 +17,7 @@ use std::{
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::bus::{Published, Signal};
+use super::bus::{Heard, Signal};
 use crate::error::{AppError, AppResult};
 
 /// How many missed items a subscriber catches up with per read.
@@ -40,7 +40,7 @@ pub enum Wake<T> {
 /// (told when the event arrived here).
 pub fn wake_ups<T: Send + 'static>(
     rx: broadcast::Receiver<Signal>,
-    carried: fn(&Published, Instant) -> Option<(i64, T)>,
+    carried: fn(&Heard, Instant) -> Option<(i64, T)>,
 ) -> impl Stream<Item = Wake<T>> + Send {
     stream::unfold(rx, move |mut rx| async move {
         let wake = match rx.recv().await {
@@ -56,7 +56,7 @@ pub fn wake_ups<T: Send + 'static>(
 }
 
 /// For subscriptions whose events carry no item.
-pub fn nothing<T>(_: &Published, _: Instant) -> Option<(i64, T)> {
+pub fn nothing<T>(_: &Heard, _: Instant) -> Option<(i64, T)> {
     None
 }
 

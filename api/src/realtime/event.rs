@@ -131,12 +131,6 @@ impl Notices {
     pub fn decode(payload: &RawValue) -> Option<Self> {
         serde_json::from_str(payload.get()).ok()
     }
-
-    /// The `Notified` payload of one recipient's notification.
-    pub fn notified(&self, recipient: Recipient) -> Box<RawValue> {
-        let event = Event::Notified { notification: self.notice.to(recipient) };
-        serde_json::value::to_raw_value(&event).expect("an event serializes")
-    }
 }
 
 impl fmt::Display for Channel {

@@ -17,7 +17,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{
     Channel,
-    bus::{Bus, Published, Signal},
+    bus::{Bus, Heard, Signal},
     delivery::Wake,
 };
 use crate::error::AppResult;
@@ -56,7 +56,7 @@ impl Feeds {
     where
         V: Send + Sync + 'static,
         T: Send + 'static,
-        R: Fn(&Published) -> Option<(i64, BoxFuture<'static, AppResult<V>>)> + Send + 'static,
+        R: Fn(&Heard) -> Option<(i64, BoxFuture<'static, AppResult<V>>)> + Send + 'static,
         I: Fn(&V, Instant) -> Vec<(i64, T)> + Send + 'static,
     {
         let rx = {
@@ -94,7 +94,7 @@ async fn feed<V: Send + Sync + 'static>(
     key: String,
     mut events: broadcast::Receiver<Signal>,
     tx: broadcast::Sender<Fed>,
-    read: impl Fn(&Published) -> Option<(i64, BoxFuture<'static, AppResult<V>>)>,
+    read: impl Fn(&Heard) -> Option<(i64, BoxFuture<'static, AppResult<V>>)>,
 ) {
     loop {
         let signal = tokio::select! {
@@ -110,7 +110,7 @@ async fn feed<V: Send + Sync + 'static>(
             signal = events.recv() => signal,
         };
         let fed = match signal {
-            Ok(Signal::Event(published, at)) => match read(&published) {
+            Ok(Signal::Event(heard, at)) => match read(&heard) {
                 Some((after, reading)) => match reading.await {
                     Ok(value) => Fed::Read { after, value: Arc::new(value), at },
                     Err(err) => {
@@ -147,7 +147,7 @@ mod tests {
         let entry = Uuid::nil();
         let subscribe = || {
             let reads = reads.clone();
-            let read = move |published: &Published| match published.event()? {
+            let read = move |heard: &Heard| match heard.event()? {
                 Event::Entry { version, .. } => {
                     reads.fetch_add(1, Ordering::SeqCst);
                     let version = i64::from(version);
@@ -160,7 +160,7 @@ mod tests {
         };
         let (mut alice, mut bob) = (subscribe(), subscribe());
         let event = Event::Entry { entry, version: 2 };
-        let published = Published {
+        let published = crate::realtime::bus::Published {
             cursor: 1,
             channel: event.channel().to_string(),
             payload: serde_json::value::to_raw_value(&event).unwrap(),

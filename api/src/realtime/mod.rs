@@ -15,7 +15,7 @@ pub mod relay;
 use std::collections::HashMap;
 
 use chrono::Utc;
-pub use event::{Channel, Event, Notice, Notices, NotificationKind, QueueEventKind};
+pub use event::{Channel, Event, Notice, Notices, NotificationKind, QueueEventKind, Recipient};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use xpr_entity::{enums::SubmissionStatus, notification, outbox_event, watch};

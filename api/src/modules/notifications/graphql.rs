@@ -32,7 +32,7 @@ use crate::{
     paging::{Cursor, Page},
     realtime::{
         self, Channel, Event, NotificationKind, QueueEventKind,
-        bus::Published,
+        bus::Heard,
         delivery::{CATCH_UP, SubscriptionSlot, SubscriptionSlots, after_cursor, nothing, parse_cursor, wake_ups},
     },
 };
@@ -206,7 +206,7 @@ impl NotificationsSubscription {
                 Some(rows.iter().map(|n| (n.id.0, notification(n.clone(), woken))).collect())
             }
         };
-        let carried = |published: &Published, woken| match published.event()? {
+        let carried = |heard: &Heard, woken| match heard.event()? {
             Event::Notified { notification: n } => Some((n.id.0, notification(n, woken))),
             _ => None,
         };
@@ -238,7 +238,7 @@ impl NotificationsSubscription {
         };
         // A merge's event names the version it made: the feed reads it once for all.
         let db = state.db.clone();
-        let made = move |published: &Published| match published.event()? {
+        let made = move |heard: &Heard| match heard.event()? {
             Event::Entry { version, .. } => {
                 let (db, after) = (db.clone(), i64::from(version) - 1);
                 Some((after, async move { selectors::entry_versions_after(&db, uuid, after).await }.boxed()))
