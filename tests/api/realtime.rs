@@ -188,6 +188,61 @@ async fn a_notification_reaches_each_subscriber_without_a_read_of_its_own() {
 }
 
 #[tokio::test]
+async fn a_merge_changing_several_watched_entries_tells_each_watcher_of_their_entries_only() {
+    let w = world_with(&[]).await;
+    let (a, b, c) = (w.entry("alpha").await, w.entry("beta").await, w.entry("gamma").await);
+    let (carol, dave) = (w.app.register("carol").await, w.app.register("dave").await);
+    let watch = "mutation($e: ID!) { watchEntry(entryId: $e) { id } }";
+    for (who, entry) in [(&w.bob, &a), (&w.bob, &b), (&carol, &b), (&dave, &c), (&w.alice, &a)] {
+        w.gql(who, watch, json!({ "e": entry })).await;
+    }
+    // From the start, so the subscriptions can't miss the merge however late they are set up.
+    let live = "subscription($a: String) { notificationReceived(after: $a) { id kind subjectId } }";
+    let mut sockets = Vec::new();
+    for who in [&w.bob, &carol, &dave, &w.alice] {
+        let mut socket = w.app.ws(Some(&who.access)).await;
+        socket.subscribe("n", live, json!({ "a": "0" })).await;
+        sockets.push(socket);
+    }
+
+    let changes: Vec<Value> = [&a, &b]
+        .iter()
+        .map(|e| json!({ "op": "UPDATE", "entryId": e, "baseRevision": 1, "fields": { "title": "Renamed" } }))
+        .collect();
+    let body = w.gql(&w.alice, CREATE, json!({ "i": { "title": "Rename two", "changes": changes } })).await;
+    let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    w.gql(&w.alice, SUBMIT, json!({ "id": id })).await;
+    assert_eq!(w.gql(&w.moderator, APPROVE, json!({ "id": id })).await["data"]["approveSubmission"]["merged"], true);
+
+    let stored = "{ notifications(first: 5) { edges { node { id kind subjectId } } } }";
+    for (i, (who, expected)) in [(&w.bob, vec![&a, &b]), (&carol, vec![&b]), (&dave, vec![])].into_iter().enumerate() {
+        let mut heard = Vec::new();
+        for _ in &expected {
+            heard.push(sockets[i].next_data("n").await["data"]["notificationReceived"].clone());
+        }
+        sockets[i].silent(SHORT).await;
+        let rows = w.gql(who, stored, json!({})).await["data"]["notifications"]["edges"].clone();
+        let mut rows: Vec<Value> = rows.as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+        let by_id = |n: &Value| n["id"].as_str().unwrap().to_owned();
+        heard.sort_by_key(by_id);
+        rows.sort_by_key(by_id);
+        assert_eq!(heard, rows, "live and stored alike");
+        let mut subjects: Vec<&str> = heard.iter().map(|n| n["subjectId"].as_str().unwrap()).collect();
+        subjects.sort_unstable();
+        let mut expected: Vec<&str> = expected.iter().map(|e| e.as_str()).collect();
+        expected.sort_unstable();
+        assert_eq!(subjects, expected, "one notification per watched entry that changed");
+        assert!(heard.iter().all(|n| n["kind"] == "WATCHED_ENTRY_UPDATED"));
+    }
+    // Alice watches `a` too, but hears only that her four submissions merged, not of her own edit.
+    let alice = &mut sockets[3];
+    for _ in 0..4 {
+        assert_eq!(alice.next_data("n").await["data"]["notificationReceived"]["kind"], "SUBMISSION_MERGED");
+    }
+    alice.silent(SHORT).await;
+}
+
+#[tokio::test]
 async fn subscribers_get_only_their_own_notifications() {
     let w = world_with(&[]).await;
     let mut alice = w.app.ws(Some(&w.alice.access)).await;
