@@ -42,12 +42,20 @@ impl World {
         self.app.gql(Some(&who.access), query, variables).await
     }
 
+    /// Creates a submission by `who` and submits it for review: its id, and
+    /// the status `submitForReview` answered.
+    async fn submit(&self, who: &Actor, title: &str, changes: Value) -> (String, Value) {
+        let body = self.gql(who, CREATE, json!({ "i": { "title": title, "changes": changes } })).await;
+        let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        let status = self.gql(who, SUBMIT, json!({ "id": id })).await["data"]["submitForReview"]["status"].clone();
+        (id, status)
+    }
+
     /// A pending submission by `who` creating a ship.
     async fn pending(&self, who: &Actor, slug: &str) -> String {
         let changes = json!([{ "op": "CREATE", "kind": "ship", "fields": { "slug": slug, "title": slug } }]);
-        let body = self.gql(who, CREATE, json!({ "i": { "title": format!("Add {slug}"), "changes": changes } })).await;
-        let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-        assert_eq!(self.gql(who, SUBMIT, json!({ "id": id })).await["data"]["submitForReview"]["status"], "PENDING");
+        let (id, status) = self.submit(who, &format!("Add {slug}"), changes).await;
+        assert_eq!(status, "PENDING");
         id
     }
 
@@ -60,10 +68,7 @@ impl World {
 
     pub(crate) async fn edit(&self, who: &Actor, entry: &str, base: i64, title: &str) -> String {
         let changes = json!([{ "op": "UPDATE", "entryId": entry, "baseRevision": base, "fields": { "title": title } }]);
-        let body = self.gql(who, CREATE, json!({ "i": { "title": title, "changes": changes } })).await;
-        let id = body["data"]["createSubmission"]["id"].as_str().unwrap().to_owned();
-        self.gql(who, SUBMIT, json!({ "id": id })).await;
-        id
+        self.submit(who, title, changes).await.0
     }
 }
 
@@ -205,13 +210,11 @@ async fn a_merge_changing_several_watched_entries_tells_each_watcher_of_their_en
         sockets.push(socket);
     }
 
-    let changes: Vec<Value> = [&a, &b]
+    let changes: Value = [&a, &b]
         .iter()
         .map(|e| json!({ "op": "UPDATE", "entryId": e, "baseRevision": 1, "fields": { "title": "Renamed" } }))
         .collect();
-    let body = w.gql(&w.alice, CREATE, json!({ "i": { "title": "Rename two", "changes": changes } })).await;
-    let id = body["data"]["createSubmission"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-    w.gql(&w.alice, SUBMIT, json!({ "id": id })).await;
+    let (id, _) = w.submit(&w.alice, "Rename two", changes).await;
     assert_eq!(w.gql(&w.moderator, APPROVE, json!({ "id": id })).await["data"]["approveSubmission"]["merged"], true);
 
     let stored = "{ notifications(first: 5) { edges { node { id kind subjectId } } } }";
